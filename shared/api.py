@@ -1,0 +1,142 @@
+"""What every service's FastAPI app shares: JSON errors in the contract shape, a body
+size limit, request logging with request ids, ``/health`` and ``/ready``."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import structlog
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.errors import Conflict, DomainError, InvalidInput, NotFound
+
+log = structlog.get_logger("http")
+
+_STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 422}
+
+
+def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
+    return {"error": {"code": code, "message": message, "details": details}}
+
+
+def status_of(error: DomainError) -> int:
+    for cls in type(error).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 400
+
+
+async def _domain_error(_request: Request, error: DomainError) -> JSONResponse:
+    return JSONResponse(error_body(error.code, error.message, error.details), status_of(error))
+
+
+async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
+    details = [
+        {"location": list(e.get("loc", ())), "problem": e.get("msg"), "type": e.get("type")}
+        for e in error.errors()
+    ]
+    return JSONResponse(error_body("validation_error", "the request is not valid", details), 422)
+
+
+async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
+    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+        error.status_code, "http_error"
+    )
+    return JSONResponse(error_body(code, str(error.detail)), error.status_code)
+
+
+async def _unexpected_error(_request: Request, error: Exception) -> JSONResponse:
+    log.exception("unhandled_error", error_type=type(error).__name__)
+    return JSONResponse(error_body("internal_error", "internal error"), 500)
+
+
+class BodySizeLimit:
+    """Refuse bodies over ``max_bytes`` with 413 before the route reads them."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope["headers"]).get(b"content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+            await self._refuse(send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise StarletteHTTPException(413, "request body too large")
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _refuse(self, send: Send) -> None:
+        response = JSONResponse(
+            error_body("body_too_large", f"request body over {self.max_bytes} bytes"), 413
+        )
+        await response({"type": "http"}, _no_receive, send)
+
+
+async def _no_receive() -> Message:  # pragma: no cover - never called
+    return {"type": "http.disconnect"}
+
+
+def create_app(
+    title: str,
+    ready_check: Callable[[], Awaitable[dict[str, bool]]],
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+    max_body_bytes: int = 64 * 1024,
+) -> FastAPI:
+    app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)
+    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
+
+    @app.middleware("http")
+    async def request_log(request: Request, call_next):
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        started = time.perf_counter()
+        try:
+            response = await call_next(request)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+        response.headers["x-request-id"] = request_id
+        log.info(
+            "request",
+            method=request.method,
+            path=request.url.path,
+            status=response.status_code,
+            ms=round((time.perf_counter() - started) * 1000, 1),
+            request_id=request_id,
+        )
+        return response
+
+    @app.get("/health", tags=["ops"])
+    async def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/ready", tags=["ops"])
+    async def ready() -> JSONResponse:
+        checks = await ready_check()
+        ok = all(checks.values())
+        return JSONResponse({"ready": ok, "checks": checks}, 200 if ok else 503)
+
+    return app

@@ -1,0 +1,81 @@
+"""The bus port and its embedded implementation.
+
+Embedded: one process, no broker. Each topic is a producer service's own event store,
+read in position order; a subscriber's position lives in its own database (see
+``EventConsumer``), so a restarted process resumes exactly where it stopped. Producers
+wake readers after each commit; a short idle poll is only a fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import structlog
+
+from shared.consumer import EventConsumer
+from shared.eventstore import LoggedEvent
+from shared.tracking import Checkpoint
+
+log = structlog.get_logger(__name__)
+
+LogReader = Callable[[int, int], Awaitable[list[LoggedEvent]]]
+
+
+class Bus(Protocol):
+    def subscribe(self, consumer: EventConsumer) -> None:
+        """Deliver every event of the consumer's topics to it, in order per key."""
+
+    async def run(self) -> None:
+        """Deliver until cancelled."""
+
+
+class EmbeddedBus:
+    def __init__(self, batch_size: int = 200, idle_poll_seconds: float = 1.0) -> None:
+        self.batch_size = batch_size
+        self.idle_poll_seconds = idle_poll_seconds
+        self.readers: dict[str, LogReader] = {}
+        self.consumers: list[EventConsumer] = []
+        self._wakeups: dict[str, asyncio.Event] = {}
+        self.positions: dict[tuple[str, str], int] = {}
+
+    def register_log(self, topic: str, reader: LogReader) -> None:
+        self.readers[topic] = reader
+
+    def notifier(self, topic: str) -> Callable[[], None]:
+        """A hook for the producer's unit of work: call after each commit."""
+        return lambda: self.notify(topic)
+
+    def notify(self, topic: str) -> None:
+        event = self._wakeups.pop(topic, None)
+        if event is not None:
+            event.set()
+
+    def subscribe(self, consumer: EventConsumer) -> None:
+        missing = [t for t in consumer.topics if t not in self.readers]
+        if missing:
+            raise ValueError(f"no producer registered for topics {missing}")
+        self.consumers.append(consumer)
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as group:
+            for consumer in self.consumers:
+                for topic in consumer.topics:
+                    group.create_task(self._follow(consumer, topic))
+
+    async def _follow(self, consumer: EventConsumer, topic: str) -> None:
+        reader = self.readers[topic]
+        position = (await consumer.positions()).get((topic, 0), 0)
+        while True:
+            wakeup = self._wakeups.setdefault(topic, asyncio.Event())
+            batch = await reader(position, self.batch_size)
+            for item in batch:
+                await consumer.handle(item.envelope, Checkpoint(topic, 0, item.position))
+                position = item.position
+                self.positions[(consumer.name, topic)] = position
+            if not batch:
+                try:
+                    await asyncio.wait_for(wakeup.wait(), self.idle_poll_seconds)
+                except TimeoutError:
+                    pass

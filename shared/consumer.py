@@ -1,0 +1,89 @@
+"""Event consumers: apply events from other services' topics, exactly once in effect.
+
+The handler's effects, the inbox row and the subscriber position commit in one
+transaction, so a crash anywhere leaves either all of them or none. A handler that keeps
+failing is retried with backoff and then dead-lettered (kept in ``consumer_dead_letters``
+with its error) so one poison event does not block the ones behind it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import structlog
+from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential_jitter
+
+from shared.events import DomainEvent, EventEnvelope
+from shared.tracking import Checkpoint
+from shared.unit_of_work import UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+EventHandler = Callable[[DomainEvent, EventEnvelope, Any], Awaitable[None]]
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        name: str,
+        topics: list[str],
+        uow_factory: Callable[[], UnitOfWork],
+        handlers: dict[str, EventHandler],
+        max_attempts: int = 5,
+        max_backoff: float = 2.0,
+    ) -> None:
+        self.name = name
+        self.topics = topics
+        self.uow_factory = uow_factory
+        self.handlers = handlers
+        self.max_attempts = max_attempts
+        self.max_backoff = max_backoff
+        self.handled = 0
+        self.dead_lettered = 0
+
+    async def positions(self) -> dict[tuple[str, int], int]:
+        async with self.uow_factory() as uow:
+            return await uow.tracking.positions(self.name)
+
+    async def handle(self, envelope: EventEnvelope, checkpoint: Checkpoint) -> None:
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(self.max_attempts),
+            wait=wait_exponential_jitter(initial=0.05, max=self.max_backoff),
+        )
+        try:
+            async for attempt in retrying:
+                with attempt:
+                    await self._handle_once(envelope, checkpoint)
+        except RetryError as error:
+            cause = error.last_attempt.exception()
+            await self._dead_letter(envelope, checkpoint, repr(cause))
+
+    async def _handle_once(self, envelope: EventEnvelope, checkpoint: Checkpoint) -> None:
+        async with self.uow_factory() as uow:
+            event_id = str(envelope.event_id)
+            if not await uow.tracking.seen(self.name, event_id):
+                handler = self.handlers.get(envelope.event_type)
+                event = envelope.event() if handler else None
+                if handler and event is not None:
+                    await handler(event, envelope, uow)
+                uow.tracking.mark_handled(self.name, event_id)
+                self.handled += 1
+            await uow.tracking.save_position(self.name, checkpoint)
+            await uow.commit()
+
+    async def _dead_letter(
+        self, envelope: EventEnvelope, checkpoint: Checkpoint, error: str
+    ) -> None:
+        log.error(
+            "event_dead_lettered",
+            consumer=self.name,
+            event_type=envelope.event_type,
+            event_id=str(envelope.event_id),
+            error=error,
+        )
+        async with self.uow_factory() as uow:
+            uow.tracking.dead_letter(self.name, checkpoint, envelope, error)
+            await uow.tracking.save_position(self.name, checkpoint)
+            await uow.commit()
+        self.dead_lettered += 1

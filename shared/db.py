@@ -1,0 +1,70 @@
+"""Database engines. SQLite on the embedded default; PostgreSQL is a change of URL only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Table, event, text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
+    """One engine per service database.
+
+    SQLite gets a single pooled connection: every access of the process to one file goes
+    through it in turn, so writers never meet ``database is locked``; WAL keeps committed
+    transactions on disk when the process is killed. On PostgreSQL each service's tables
+    live in its own schema (``schema_translate_map``).
+    """
+    if is_sqlite(url):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(
+            url, pool_size=1, max_overflow=0, pool_timeout=120, connect_args={"timeout": 60}
+        )
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        return engine
+    engine = create_async_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    if schema:
+        engine = engine.execution_options(schema_translate_map={None: schema})
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA busy_timeout=60000")
+    cursor.close()
+
+
+def session_maker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, class_=AsyncSession, expire_on_commit=False)
+
+
+async def create_tables(engine: AsyncEngine, tables: list[Table], schema: str | None) -> None:
+    """Create the service's tables if missing (migrations proper come with Alembic)."""
+    async with engine.begin() as conn:
+        if schema and not is_sqlite(str(engine.url)):
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        await conn.run_sync(SQLModel.metadata.create_all, tables=tables)
+
+
+async def ping(engine: AsyncEngine) -> bool:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+        return True
+    except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
+        return False

@@ -1,0 +1,138 @@
+"""Event store port and its SQL and in-memory recorders.
+
+The SQL recorder's table is also the service's notification log: ``position`` orders every
+event the service ever recorded, and readers (the embedded bus, the outbox relay, replay)
+page through it with ``read_log``.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from sqlalchemy import select, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.errors import ConcurrencyError
+from shared.events import EventEnvelope
+from shared.tables import StoredEvent
+
+
+class EventStore(Protocol):
+    """Append-only store of envelopes, grouped in streams."""
+
+    async def load(self, stream_id: str) -> list[EventEnvelope]:
+        """All envelopes of one stream, in version order."""
+
+    def append(self, envelopes: Sequence[EventEnvelope]) -> None:
+        """Stage envelopes; they are written when the unit of work commits."""
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    position: int
+    envelope: EventEnvelope
+
+
+def to_row(envelope: EventEnvelope) -> StoredEvent:
+    return StoredEvent(
+        event_id=str(envelope.event_id),
+        event_type=envelope.event_type,
+        schema_version=envelope.schema_version,
+        stream_id=envelope.stream_id,
+        stream_version=envelope.stream_version,
+        occurred_at=envelope.occurred_at,
+        correlation_id=str(envelope.correlation_id),
+        causation_id=str(envelope.causation_id) if envelope.causation_id else None,
+        producer=envelope.producer,
+        payload=json.dumps(envelope.payload, ensure_ascii=False, separators=(",", ":")),
+    )
+
+
+def from_row(row: StoredEvent) -> EventEnvelope:
+    return EventEnvelope(
+        event_id=uuid.UUID(row.event_id),
+        event_type=row.event_type,
+        schema_version=row.schema_version,
+        stream_id=row.stream_id,
+        stream_version=row.stream_version,
+        occurred_at=row.occurred_at,
+        correlation_id=uuid.UUID(row.correlation_id),
+        causation_id=uuid.UUID(row.causation_id) if row.causation_id else None,
+        producer=row.producer,
+        payload=json.loads(row.payload),
+    )
+
+
+class SqlEventStore:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+        self.staged: list[EventEnvelope] = []
+
+    async def load(self, stream_id: str) -> list[EventEnvelope]:
+        rows = await self.session.exec(
+            select(StoredEvent)
+            .where(StoredEvent.stream_id == stream_id)
+            .order_by(StoredEvent.stream_version)
+        )
+        return [from_row(row) for row in rows.scalars()]
+
+    def append(self, envelopes: Sequence[EventEnvelope]) -> None:
+        self.staged.extend(envelopes)
+
+    async def flush(self) -> None:
+        """Write staged envelopes. On PostgreSQL the table is locked first, so positions
+        become visible in order (a reader never sees 7 before 6 commits)."""
+        if not self.staged:
+            return
+        if self.session.bind.dialect.name == "postgresql":
+            await self.session.exec(text("LOCK TABLE event_store IN EXCLUSIVE MODE"))
+        self.session.add_all([to_row(envelope) for envelope in self.staged])
+        try:
+            await self.session.flush()
+        except IntegrityError as error:
+            raise ConcurrencyError(
+                "a stream was changed by another writer", details=str(error.orig)
+            ) from error
+
+
+async def read_log(session: AsyncSession, after: int, limit: int) -> list[LoggedEvent]:
+    rows = await session.exec(
+        select(StoredEvent)
+        .where(StoredEvent.position > after)
+        .order_by(StoredEvent.position)
+        .limit(limit)
+    )
+    return [LoggedEvent(row.position, from_row(row)) for row in rows.scalars()]
+
+
+@dataclass
+class InMemoryEventStore:
+    """Fake for unit tests: same behaviour, including the concurrency check."""
+
+    log: list[EventEnvelope] = field(default_factory=list)
+    staged: list[EventEnvelope] = field(default_factory=list)
+
+    async def load(self, stream_id: str) -> list[EventEnvelope]:
+        return [e for e in self.log if e.stream_id == stream_id]
+
+    def append(self, envelopes: Sequence[EventEnvelope]) -> None:
+        self.staged.extend(envelopes)
+
+    async def flush(self) -> None:
+        taken = {(e.stream_id, e.stream_version) for e in self.log}
+        for envelope in self.staged:
+            key = (envelope.stream_id, envelope.stream_version)
+            if key in taken:
+                self.staged.clear()
+                raise ConcurrencyError("a stream was changed by another writer", details=key)
+            taken.add(key)
+        self.log.extend(self.staged)
+        self.staged.clear()
+
+    def of_type(self, event_type: str) -> list[EventEnvelope]:
+        return [e for e in self.log if e.event_type == event_type]

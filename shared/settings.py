@@ -1,0 +1,48 @@
+"""Settings common to all services (pydantic-settings, environment prefix ``SK_``).
+
+Each service subclasses ``ServiceSettings`` once; ``bootstrap`` builds it, never an
+import-time global.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.db import sqlite_url
+
+
+class CommonSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SK_", extra="ignore")
+
+    environment: Literal["development", "production"] = "development"
+    data_dir: Path = Path("data")
+    host: str = "127.0.0.1"
+    log_level: str = "INFO"
+    log_format: Literal["json", "console"] = "json"
+    # Unset: the embedded bus. Set: Kafka (distributed mode).
+    kafka_bootstrap_servers: str | None = None
+    # One PostgreSQL database for all services, each in its own schema; a service's own
+    # SK_<SERVICE>_DATABASE_URL wins over it. Unset: SQLite files under data_dir.
+    database_url: str | None = None
+    max_body_bytes: int = 64 * 1024
+
+
+class ServiceSettings(CommonSettings):
+    service_name: ClassVar[str] = ""
+
+    def own_database_url(self) -> str | None:
+        return getattr(self, f"{self.service_name}_database_url", None)
+
+    def resolved_database_url(self) -> str:
+        return (
+            self.own_database_url()
+            or self.database_url
+            or sqlite_url(self.data_dir.resolve() / f"{self.service_name}.db")
+        )
+
+    @property
+    def port(self) -> int:
+        return getattr(self, f"{self.service_name}_port")
