@@ -32,6 +32,7 @@ LOGS="$STATE/logs"
 CONFIG="$STATE/server.properties"
 PIDFILE="$STATE/kafka.pid"
 PORTFILE="$STATE/port"          # broker port of the running instance
+READYFILE="$STATE/ready"        # written once the running instance answered
 
 print_settings() {
     echo "export SK_KAFKA_BOOTSTRAP_SERVERS=127.0.0.1:$1"
@@ -45,7 +46,7 @@ wait_until_ready() {
         if ! proc_running "$pid"; then
             log "broker process $pid exited; last lines of $LOGS/kafka.out and server.log:"
             tail -n 30 "$LOGS/kafka.out" "$LOGS/server.log" >&2 2>/dev/null || true
-            rm -f "$PIDFILE"
+            rm -f "$PIDFILE" "$READYFILE"
             exit 1
         fi
         (( $(now_s) < deadline )) || die "broker port $port not open after ${START_TIMEOUT}s (see $LOGS/server.log)"
@@ -64,7 +65,8 @@ if pid="$(pid_alive "$PIDFILE" kafka.Kafka)"; then
     [[ "$running_port" == "$PORT" ]] \
         || log "note: already running on port $running_port (requested $PORT); stop it first to change ports"
     log "already running (pid $pid)"
-    [[ -d "$LIBS" ]] && wait_until_ready "$pid" "$running_port"
+    # Another start may still be waiting for it: then wait as well.
+    [[ -f "$READYFILE" ]] || wait_until_ready "$pid" "$running_port"
     print_settings "$running_port"
     exit 0
 fi
@@ -82,8 +84,9 @@ if [[ ! -f "$LIBS/.complete" ]]; then
     mkdir -p "$LIBS.tmp"
     mvn -q -B -f "$LOCAL_DIR/kafka/pom.xml" dependency:copy-dependencies \
         -Dkafka.version="$KAFKA_VERSION" -DincludeScope=runtime \
-        -DoutputDirectory="$LIBS.tmp" >&2 \
-        || die "mvn could not fetch Kafka $KAFKA_VERSION"
+        -DoutputDirectory="$LIBS.tmp" >"$LIBS.tmp/mvn.log" 2>&1 \
+        || { cat "$LIBS.tmp/mvn.log" >&2; die "mvn could not fetch Kafka $KAFKA_VERSION"; }
+    rm -f "$LIBS.tmp/mvn.log"
     touch "$LIBS.tmp/.complete"
     rm -rf "$LIBS"
     mv "$LIBS.tmp" "$LIBS"
@@ -130,6 +133,7 @@ fi
 
 # --- start in the background --------------------------------------------------
 log "starting Kafka $KAFKA_VERSION (broker 127.0.0.1:$PORT, controller 127.0.0.1:$CONTROLLER_PORT)"
+rm -f "$READYFILE"
 # setsid: own session, so the broker survives the calling shell / Ctrl-C.
 setsid java "${JAVA_OPTS[@]}" -cp "$LIBS/*" kafka.Kafka "$CONFIG" \
     >"$LOGS/kafka.out" 2>&1 </dev/null &
@@ -138,5 +142,6 @@ echo "$pid" >"$PIDFILE"
 echo "$PORT" >"$PORTFILE"
 
 wait_until_ready "$pid" "$PORT"
+touch "$READYFILE"
 log "running (pid $pid, logs in $LOGS)"
 print_settings "$PORT"

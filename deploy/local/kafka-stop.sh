@@ -37,7 +37,7 @@ if pid="$(pid_alive "$PIDFILE" kafka.Kafka)"; then
 else
     log "not running"
 fi
-rm -f "$PIDFILE" "$STATE/port"
+rm -f "$PIDFILE" "$STATE/port" "$STATE/ready"
 
 if $wipe; then
     log "deleting $STATE"

@@ -1,0 +1,27 @@
+"""Intake's own tables beside the shared event store."""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+
+class TicketCounter(SQLModel, table=True):
+    """Last ticket number issued per office and service day."""
+
+    __tablename__ = "intake_ticket_counters"
+
+    office_id: str = Field(primary_key=True, max_length=60)
+    service_day: str = Field(primary_key=True, max_length=10)
+    last_number: int = 0
+
+
+class QuestionIndex(SQLModel, table=True):
+    """Which visit a question belongs to, for routes that only name the question."""
+
+    __tablename__ = "intake_questions"
+
+    question_id: str = Field(primary_key=True, max_length=36)
+    visit_id: str = Field(index=True, max_length=36)
+
+
+INTAKE_TABLES = [TicketCounter.__table__, QuestionIndex.__table__]

@@ -1,0 +1,1 @@
+"""Intake domain: the visit aggregate, its events and commands. No framework imports."""

@@ -1,0 +1,118 @@
+"""Intake's routes: validate, build a command, call the handler, shape the answer."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from services.intake import handlers
+from services.intake.domain.commands import (
+    CallVisit,
+    EndVisit,
+    RecordQuestion,
+    RegisterVisit,
+    ResolveQuestion,
+)
+from services.intake.domain.events import Satisfaction
+from services.intake.domain.model import Visit
+from services.intake.entrypoints.schemas import (
+    Ack,
+    CallCreate,
+    QuestionCreate,
+    QuestionCreated,
+    QuestionPublic,
+    ResolutionCreate,
+    VisitCreate,
+    VisitCreated,
+    VisitEnd,
+    VisitPublic,
+)
+from services.intake.unit_of_work import SqlIntakeUnitOfWork
+
+router = APIRouter(prefix="/v1", tags=["intake"])
+
+
+def get_uow(request: Request) -> SqlIntakeUnitOfWork:
+    return request.app.state.runtime.uow_factory()
+
+
+UowDep = Annotated[SqlIntakeUnitOfWork, Depends(get_uow)]
+
+
+@router.post("/visits", status_code=201, response_model=VisitCreated)
+async def register_visit(body: VisitCreate, uow: UowDep, request: Request) -> VisitCreated:
+    deps = request.app.state.runtime.extras
+    visit = await handlers.register_visit(
+        RegisterVisit(body.office_id, body.channel, body.agency), uow, deps["catalog"], deps["tz"]
+    )
+    return VisitCreated(
+        visit_id=visit.id, ticket=visit.state.ticket, registered_at=visit.state.registered_at
+    )
+
+
+@router.post("/visits/{visit_id}/call", response_model=Ack)
+async def call_visit(visit_id: str, body: CallCreate, uow: UowDep) -> Ack:
+    await handlers.call_visit(CallVisit(visit_id, body.desk), uow)
+    return Ack(visit_id=visit_id, status="called")
+
+
+@router.post("/visits/{visit_id}/questions", status_code=201, response_model=QuestionCreated)
+async def record_question(
+    visit_id: str, body: QuestionCreate, uow: UowDep, request: Request
+) -> QuestionCreated:
+    cmd = RecordQuestion(
+        visit_id, body.text, body.agency, body.case_type, body.personal_identity_number
+    )
+    event = await handlers.record_question(cmd, uow, request.app.state.runtime.extras["catalog"])
+    return QuestionCreated(question_id=event.question_id, visit_id=visit_id)
+
+
+@router.post("/questions/{question_id}/resolution", response_model=Ack)
+async def resolve_question(question_id: str, body: ResolutionCreate, uow: UowDep) -> Ack:
+    visit = await handlers.resolve_question(
+        ResolveQuestion(question_id, body.outcome, body.note), uow
+    )
+    return Ack(visit_id=visit.id, status=f"question {body.outcome}")
+
+
+@router.post("/visits/{visit_id}/end", response_model=Ack)
+async def end_visit(visit_id: str, body: VisitEnd, uow: UowDep) -> Ack:
+    satisfaction = Satisfaction(**body.satisfaction.model_dump()) if body.satisfaction else None
+    await handlers.end_visit(EndVisit(visit_id, satisfaction), uow)
+    return Ack(visit_id=visit_id, status="ended")
+
+
+@router.get("/visits/{visit_id}", response_model=VisitPublic)
+async def get_visit(visit_id: str, uow: UowDep) -> VisitPublic:
+    return to_public(await handlers.get_visit(visit_id, uow))
+
+
+def to_public(visit: Visit) -> VisitPublic:
+    s = visit.state
+    return VisitPublic(
+        visit_id=visit.id,
+        office_id=s.office_id,
+        channel=s.channel,
+        agency=s.agency,
+        ticket=s.ticket,
+        service_day=s.service_day,
+        registered_at=s.registered_at,
+        desk=s.desk,
+        called_at=s.called_at,
+        ended_at=s.ended_at,
+        satisfaction=s.satisfaction.model_dump() if s.satisfaction else None,
+        questions=[
+            QuestionPublic(
+                question_id=q.question_id,
+                text=q.text,
+                agency=q.agency,
+                case_type=q.case_type,
+                has_personal_identity_number=q.has_personal_identity_number,
+                recorded_at=q.recorded_at,
+                outcome=q.outcome,
+                resolved_at=q.resolved_at,
+            )
+            for q in s.questions.values()
+        ],
+    )

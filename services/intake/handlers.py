@@ -1,0 +1,127 @@
+"""Intake's command handlers: plain async functions ``(command, uow, **deps)``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from shared.catalog import Catalog
+from shared.errors import NotFound
+from shared.events import utc_now
+from shared.handlers import retry_on_conflict
+from shared.personal_data import normalise_pin, scrub_text
+from shared.unit_of_work import new_id
+
+from services.intake.domain.commands import (
+    CallVisit,
+    EndVisit,
+    RecordQuestion,
+    RegisterVisit,
+    ResolveQuestion,
+)
+from services.intake.domain.events import QuestionRecorded, VisitRegistered
+from services.intake.domain.model import Visit, check_hints
+from services.intake.unit_of_work import SqlIntakeUnitOfWork as IntakeUnitOfWork
+
+
+def ticket_label(number: int) -> str:
+    """``A001`` … ``A999``, then ``A1000``: one queue per office and day."""
+    return f"A{number:03d}"
+
+
+async def register_visit(
+    cmd: RegisterVisit, uow: IntakeUnitOfWork, catalog: Catalog, tz: ZoneInfo
+) -> Visit:
+    agency = check_hints(catalog, cmd.agency, None)
+    now = utc_now()
+    service_day = now.astimezone(tz).date().isoformat()
+    async with uow:
+        number = await uow.tickets.next_number(cmd.office_id, service_day)
+        visit = Visit.register(
+            VisitRegistered(
+                visit_id=new_id(),
+                office_id=cmd.office_id,
+                channel=cmd.channel,
+                agency=agency,
+                ticket=ticket_label(number),
+                service_day=service_day,
+                registered_at=now,
+            )
+        )
+        uow.save(visit)
+        await uow.commit()
+    return visit
+
+
+async def load_visit(uow: IntakeUnitOfWork, visit_id: str) -> Visit:
+    envelopes = await uow.events.load(visit_id)
+    if not envelopes:
+        raise NotFound(f"no visit {visit_id}")
+    return Visit.rehydrate(visit_id, [e.event() for e in envelopes])
+
+
+@retry_on_conflict
+async def call_visit(cmd: CallVisit, uow: IntakeUnitOfWork) -> Visit:
+    async with uow:
+        visit = await load_visit(uow, cmd.visit_id)
+        visit.call(cmd.desk, utc_now())
+        uow.save(visit)
+        await uow.commit()
+    return visit
+
+
+@retry_on_conflict
+async def record_question(
+    cmd: RecordQuestion, uow: IntakeUnitOfWork, catalog: Catalog
+) -> QuestionRecorded:
+    agency = check_hints(catalog, cmd.agency, cmd.case_type)
+    pin = normalise_pin(cmd.personal_identity_number) if cmd.personal_identity_number else None
+    async with uow:
+        visit = await load_visit(uow, cmd.visit_id)
+        event = QuestionRecorded(
+            visit_id=visit.id,
+            question_id=new_id(),
+            office_id=visit.state.office_id,
+            text=scrub_text(cmd.text),
+            agency=agency,
+            case_type=cmd.case_type,
+            personal_identity_number=pin,
+            recorded_at=utc_now(),
+        )
+        visit.record_question(event)
+        uow.questions.add(event.question_id, visit.id)
+        uow.save(visit)
+        await uow.commit()
+    return event
+
+
+@retry_on_conflict
+async def resolve_question(cmd: ResolveQuestion, uow: IntakeUnitOfWork) -> Visit:
+    async with uow:
+        visit_id = await uow.questions.visit_of(cmd.question_id)
+        if visit_id is None:
+            raise NotFound(f"no question {cmd.question_id}")
+        visit = await load_visit(uow, visit_id)
+        visit.resolve(cmd.question_id, cmd.outcome, cmd.note, utc_now())
+        uow.save(visit)
+        await uow.commit()
+    return visit
+
+
+@retry_on_conflict
+async def end_visit(cmd: EndVisit, uow: IntakeUnitOfWork) -> Visit:
+    async with uow:
+        visit = await load_visit(uow, cmd.visit_id)
+        visit.end(cmd.satisfaction, utc_now())
+        uow.save(visit)
+        await uow.commit()
+    return visit
+
+
+async def get_visit(visit_id: str, uow: IntakeUnitOfWork) -> Visit:
+    async with uow:
+        return await load_visit(uow, visit_id)
+
+
+def elapsed_seconds(start: datetime | None, end: datetime | None) -> float | None:
+    return (end - start).total_seconds() if start and end else None

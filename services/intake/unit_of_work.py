@@ -1,0 +1,44 @@
+"""Intake's unit of work: the shared one plus intake's repositories."""
+
+from __future__ import annotations
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
+
+from services.intake.adapters.repositories import (
+    InMemoryQuestionVisits,
+    InMemoryTicketCounters,
+    QuestionVisits,
+    SqlQuestionVisits,
+    SqlTicketCounters,
+    TicketCounters,
+)
+
+
+class SqlIntakeUnitOfWork(SqlUnitOfWork):
+    tickets: TicketCounters
+    questions: QuestionVisits
+
+    def open_repositories(self, session: AsyncSession) -> None:
+        self.tickets = SqlTicketCounters(session)
+        self.questions = SqlQuestionVisits(session)
+
+
+class FakeIntakeUnitOfWork(InMemoryUnitOfWork):
+    """In-memory; ticket counters and the question index are not rolled back (the unit
+    tests that use it do not need that)."""
+
+    def __init__(
+        self,
+        state: InMemoryState | None = None,
+        tickets: InMemoryTicketCounters | None = None,
+        questions: InMemoryQuestionVisits | None = None,
+    ) -> None:
+        super().__init__(state)
+        self.tickets = tickets or InMemoryTicketCounters()
+        self.questions = questions or InMemoryQuestionVisits()
+
+    def fresh(self) -> FakeIntakeUnitOfWork:
+        """A new unit of work over the same fake database (the factory for handlers)."""
+        return FakeIntakeUnitOfWork(self.state, self.tickets, self.questions)

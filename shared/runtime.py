@@ -1,0 +1,45 @@
+"""A wired service: what ``bootstrap`` returns and what runners start."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import Table
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.consumer import EventConsumer
+from shared.db import create_tables, ping
+from shared.eventstore import LoggedEvent, read_log
+
+
+@dataclass
+class ServiceRuntime:
+    name: str
+    settings: Any
+    engine: AsyncEngine
+    sessions: async_sessionmaker[AsyncSession]
+    tables: list[Table]
+    schema: str | None
+    uow_factory: Callable[[], Any]
+    topic: str | None = None
+    consumers: list[EventConsumer] = field(default_factory=list)
+    workers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    app: FastAPI | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    async def init_db(self) -> None:
+        await create_tables(self.engine, self.tables, self.schema)
+
+    async def ready(self) -> dict[str, bool]:
+        return {"database": await ping(self.engine)}
+
+    async def read_log(self, after: int, limit: int) -> list[LoggedEvent]:
+        async with self.sessions() as session:
+            return await read_log(session, after, limit)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
