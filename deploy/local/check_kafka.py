@@ -145,7 +145,7 @@ def main() -> int:
     )
     try:
         asyncio.run(asyncio.wait_for(run(bootstrap), timeout=3 * TIMEOUT_S))
-    except Exception as exc:  # report any failure as exit code 1
+    except Exception as exc:  # noqa: BLE001 - any failure means exit code 1
         step(f"FAILED: {exc!r}")
         return 1
     step("OK")

@@ -45,7 +45,7 @@ def main() -> int:
     url = sys.argv[1] if len(sys.argv) > 1 else os.environ.get("SK_DATABASE_URL", DEFAULT_URL)
     try:
         asyncio.run(run(url))
-    except Exception as exc:  # report any failure as exit code 1
+    except Exception as exc:  # noqa: BLE001 - any failure means exit code 1
         step(f"FAILED: {exc!r}")
         return 1
     step("OK")

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared settings and helpers for the deploy/local/*.sh scripts.
 # Sourced, not executed. Callers already run with `set -euo pipefail`.
 #
@@ -55,3 +56,41 @@ proc_running() {
 
 # now_s -> seconds since the epoch (for deadlines)
 now_s() { date +%s; }
+
+# --- PostgreSQL helpers (postgres-start.sh / postgres-stop.sh) -----------------
+
+# pg_bin_dir -> newest /usr/lib/postgresql/<v>/bin (Debian keeps them off PATH)
+pg_bin_dir() {
+    local d newest=""
+    for d in /usr/lib/postgresql/*/bin; do
+        [[ -x "$d/initdb" ]] && newest="$(printf '%s\n%s\n' "$newest" "$d" | sort -V | tail -n 1)"
+    done
+    [[ -n "$newest" ]] && echo "$newest"
+}
+
+# As root the server runs as the `postgres` user (PostgreSQL refuses to run as
+# root); as any other user it runs as that user.
+# shellcheck disable=SC2034  # PG_OS_USER is used by postgres-start.sh
+if [[ $EUID -eq 0 ]]; then
+    PG_OS_USER=postgres
+    as_pg() { runuser -u postgres -- "$@"; }
+else
+    PG_OS_USER="$(id -un)"
+    as_pg() { "$@"; }
+fi
+
+# pg_running DATADIR -> success if the postmaster of DATADIR is alive.
+# Not just `pg_ctl status`: where PID 1 does not reap orphans (as in some
+# containers) a killed postmaster stays a zombie that `pg_ctl status` and
+# postgres itself still count as running. Such a stale postmaster.pid is removed.
+pg_running() {
+    local data=$1 pid
+    [[ -f "$data/postmaster.pid" ]] || return 1
+    pid="$(sed -n 1p "$data/postmaster.pid")"
+    if [[ "$pid" =~ ^[0-9]+$ ]] && proc_running "$pid"; then
+        return 0
+    fi
+    log "removing stale $data/postmaster.pid (pid $pid is gone)"
+    rm -f "$data/postmaster.pid"
+    return 1
+}

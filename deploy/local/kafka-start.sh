@@ -45,8 +45,8 @@ wait_until_ready() {
     until port_open "$port"; do
         if ! proc_running "$pid"; then
             log "broker process $pid exited; last lines of $LOGS/kafka.out and server.log:"
-            tail -n 30 "$LOGS/kafka.out" "$LOGS/server.log" >&2 2>/dev/null || true
-            rm -f "$PIDFILE" "$READYFILE"
+            tail -n 20 "$LOGS/kafka.out" "$LOGS/server.log" >&2 2>/dev/null || true
+            rm -f "$PIDFILE" "$PORTFILE" "$READYFILE"
             exit 1
         fi
         (( $(now_s) < deadline )) || die "broker port $port not open after ${START_TIMEOUT}s (see $LOGS/server.log)"

@@ -29,38 +29,22 @@ DATA="$STATE/data"
 SOCKET_DIR="$STATE/run"
 LOGFILE="$STATE/postgres.log"
 
-# --- binaries (Debian keeps them out of PATH, in /usr/lib/postgresql/<v>/bin) ---
-find_pg_bin() {
-    local d
-    d="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
-    [[ -n "$d" && -x "$d/initdb" ]] && echo "$d"
-}
-if ! PG_BIN="$(find_pg_bin)"; then
+# --- binaries: Debian packages, installed on first use ----------------------------
+if ! PG_BIN="$(pg_bin_dir)"; then
     [[ $EUID -eq 0 ]] || die "PostgreSQL is not installed; run as root or: apt-get install -y postgresql"
     log "installing PostgreSQL from Debian packages ..."
     apt-get update -q >&2
     DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
-    PG_BIN="$(find_pg_bin)" || die "apt-get installed postgresql but no initdb was found"
+    PG_BIN="$(pg_bin_dir)" || die "apt-get installed postgresql but no initdb was found"
 fi
 
-# As root the server runs as the `postgres` user (PostgreSQL refuses to run as
-# root); as any other user it runs as that user.
-if [[ $EUID -eq 0 ]]; then
-    PG_OS_USER=postgres
-    as_pg() { runuser -u postgres -- "$@"; }
-else
-    PG_OS_USER="$(id -un)"
-    as_pg() { "$@"; }
-fi
 psql_admin() {  # superuser session over the private unix socket
     as_pg "$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$SOCKET_DIR" -p "$PORT" \
-        -U "$PG_OS_USER" -d postgres "$@"
+        -U "$PG_OS_USER" -d postgres
 }
 
 # Port of the running server (line 4 of postmaster.pid), empty if not running.
 running_port() { sed -n 4p "$DATA/postmaster.pid" 2>/dev/null || true; }
-
-is_running() { as_pg "$PG_BIN/pg_ctl" status -D "$DATA" >/dev/null 2>&1; }
 
 print_settings() {
     echo "export SK_DATABASE_URL=postgresql+asyncpg://$DB_USER:$DB_PASSWORD@127.0.0.1:$1/$DB_NAME"
@@ -88,7 +72,7 @@ fi
 as_pg mkdir -p "$SOCKET_DIR"
 
 # --- start ----------------------------------------------------------------------
-if is_running; then
+if pg_running "$DATA"; then
     PORT_NOW="$(running_port)"
     [[ "$PORT_NOW" == "$PORT" ]] \
         || log "note: already running on port $PORT_NOW (requested $PORT); stop it first to change ports"

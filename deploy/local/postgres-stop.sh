@@ -19,15 +19,8 @@ case "${1:-}" in
     *) die "usage: $0 [--wipe]" ;;
 esac
 
-PG_BIN="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1 || true)"
-if [[ $EUID -eq 0 ]]; then
-    as_pg() { runuser -u postgres -- "$@"; }
-else
-    as_pg() { "$@"; }
-fi
-
-if [[ -f "$DATA/postmaster.pid" && -n "$PG_BIN" ]] \
-        && as_pg "$PG_BIN/pg_ctl" status -D "$DATA" >/dev/null 2>&1; then
+if pg_running "$DATA"; then
+    PG_BIN="$(pg_bin_dir)" || die "PostgreSQL binaries not found"
     log "stopping PostgreSQL ($DATA) ..."
     # fast: roll back open transactions, disconnect clients, clean shutdown
     as_pg "$PG_BIN/pg_ctl" stop -D "$DATA" -m fast -w -t 60 >&2

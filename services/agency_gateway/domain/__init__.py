@@ -1,0 +1,1 @@
+"""Agency gateway domain: the delivery aggregate and its events. No framework imports."""

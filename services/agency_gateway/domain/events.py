@@ -1,0 +1,43 @@
+"""Every event agency_gateway records (topic ``servicekontor.gateway.events``).
+
+None of them carries the question text or the identity number: those stay in the
+gateway's delivery table until they are sent to the responsible agency.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from shared.events import DomainEvent
+
+
+class GatewayEvent(DomainEvent):
+    producer = "gateway"
+
+
+class CaseQueuedForDelivery(GatewayEvent):
+    visit_id: str
+    question_id: str
+    office_id: str
+    agency: str
+    case_type: str
+    queued_at: datetime
+
+
+class CaseForwarded(GatewayEvent):
+    visit_id: str
+    question_id: str
+    agency: str
+    agency_reference: str
+    attempt: int
+    forwarded_at: datetime
+
+
+class CaseForwardingFailed(GatewayEvent):
+    visit_id: str
+    question_id: str
+    agency: str
+    attempt: int
+    reason: str
+    retry_at: datetime | None
+    failed_at: datetime

@@ -1,0 +1,1 @@
+"""Reporting's pure rules: read-model records and statistics, no framework."""

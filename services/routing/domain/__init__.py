@@ -1,0 +1,1 @@
+"""Routing domain: classification rules, the decision aggregate, its events. No framework."""

@@ -1,0 +1,150 @@
+"""The routing decision aggregate: one stream per question.
+
+A question is classified once. A complex question is routed to its agency at the same
+time (``CaseRoutedToAgency``). A handler may override with a reason; an override that
+makes a question complex routes it then, and a case is never routed twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from shared.aggregate import Aggregate
+from shared.errors import Conflict, NotFound
+from shared.events import DomainEvent
+
+from services.routing.domain.classifier import Classification
+from services.routing.domain.events import (
+    CaseRoutedToAgency,
+    ClassificationOverridden,
+    QuestionClassified,
+)
+
+
+def destination_for(level: str) -> str:
+    """Where a question goes. The office registry (which desks, video and booked meetings
+    an office offers) refines this for complex questions; without it, complex questions
+    go to the agency's own system."""
+    return "agency_system" if level == "complex" else "office"
+
+
+@dataclass(frozen=True)
+class QuestionFacts:
+    visit_id: str
+    question_id: str
+    office_id: str
+    text: str
+    personal_identity_number: str | None
+
+
+@dataclass
+class DecisionState:
+    visit_id: str = ""
+    office_id: str = ""
+    level: str = ""
+    agency: str = ""
+    case_type: str = ""
+    confidence: float = 0.0
+    explanation: str = ""
+    destination: str = ""
+    needs_review: bool = False
+    model_version: str = ""
+    overridden: bool = False
+    routed: bool = False
+    decided_at: datetime | None = None
+
+
+class Decision(Aggregate):
+    state: DecisionState
+
+    def init_state(self) -> None:
+        self.state = DecisionState()
+
+    @classmethod
+    def classify(cls, facts: QuestionFacts, result: Classification, at: datetime) -> Decision:
+        decision = cls(facts.question_id)
+        destination = destination_for(result.level)
+        decision.trigger(
+            QuestionClassified(
+                visit_id=facts.visit_id,
+                question_id=facts.question_id,
+                office_id=facts.office_id,
+                level=result.level,
+                agency=result.agency,
+                case_type=result.case_type,
+                confidence=result.confidence,
+                explanation=result.explanation,
+                destination=destination,
+                needs_review=result.needs_review,
+                model_version=result.model_version,
+                classified_at=at,
+            )
+        )
+        if result.level == "complex":
+            decision.route(facts, at)
+        return decision
+
+    def route(self, facts: QuestionFacts, at: datetime) -> None:
+        if self.state.routed:
+            raise Conflict(f"question {self.id} is already routed to {self.state.agency}")
+        s = self.state
+        self.trigger(
+            CaseRoutedToAgency(
+                visit_id=s.visit_id,
+                question_id=self.id,
+                office_id=s.office_id,
+                agency=s.agency,
+                case_type=s.case_type,
+                text=facts.text,
+                personal_identity_number=facts.personal_identity_number,
+                destination=s.destination,
+                routed_at=at,
+            )
+        )
+
+    def override(
+        self, level: str, agency: str, case_type: str, reason: str, handler: str, at: datetime
+    ) -> bool:
+        """Record the handler's decision; return True when the case must now be routed."""
+        if not self.exists:
+            raise NotFound(f"question {self.id} has no decision yet")
+        s = self.state
+        if self.state.routed and (agency, case_type) != (s.agency, s.case_type):
+            raise Conflict("the case was already sent to its agency; it cannot be re-routed")
+        self.trigger(
+            ClassificationOverridden(
+                visit_id=s.visit_id,
+                question_id=self.id,
+                office_id=s.office_id,
+                previous_level=s.level,
+                previous_agency=s.agency,
+                previous_case_type=s.case_type,
+                level=level,
+                agency=agency,
+                case_type=case_type,
+                destination=destination_for(level),
+                reason=reason,
+                handler=handler,
+                overridden_at=at,
+            )
+        )
+        return level == "complex" and not s.routed
+
+    def apply(self, event: DomainEvent) -> None:
+        s = self.state
+        match event:
+            case QuestionClassified():
+                s.visit_id, s.office_id = event.visit_id, event.office_id
+                s.level, s.agency, s.case_type = event.level, event.agency, event.case_type
+                s.confidence, s.explanation = event.confidence, event.explanation
+                s.destination, s.needs_review = event.destination, event.needs_review
+                s.model_version, s.decided_at = event.model_version, event.classified_at
+            case CaseRoutedToAgency():
+                s.routed = True
+            case ClassificationOverridden():
+                s.level, s.agency, s.case_type = event.level, event.agency, event.case_type
+                s.destination, s.overridden = event.destination, True
+                s.confidence, s.needs_review = 1.0, False
+                s.explanation = f"Overridden by {event.handler}: {event.reason}"
+                s.decided_at = event.overridden_at

@@ -1,0 +1,82 @@
+"""Routing's routes: the decision read model and the handler's override."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from services.routing import handlers
+from services.routing.domain.model import Decision
+from services.routing.unit_of_work import SqlRoutingUnitOfWork
+
+router = APIRouter(prefix="/v1", tags=["routing"])
+
+Code = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
+
+
+class OverrideCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    level: Literal["general", "in_depth", "complex"]
+    agency: Code | None = None
+    case_type: Code | None = None
+    reason: Annotated[str, StringConstraints(min_length=1, max_length=500, strip_whitespace=True)]
+    handler: Annotated[str, StringConstraints(min_length=1, max_length=80, strip_whitespace=True)]
+
+
+class DecisionPublic(BaseModel):
+    question_id: str
+    level: str
+    agency: str
+    case_type: str
+    confidence: float
+    explanation: str
+    destination: str
+    overridden: bool
+    needs_review: bool
+    routed_to_agency: bool
+    model_version: str
+    decided_at: datetime | None
+
+
+def get_uow(request: Request) -> SqlRoutingUnitOfWork:
+    return request.app.state.runtime.uow_factory()
+
+
+UowDep = Annotated[SqlRoutingUnitOfWork, Depends(get_uow)]
+
+
+@router.get("/questions/{question_id}/decision", response_model=DecisionPublic)
+async def get_decision(question_id: str, uow: UowDep) -> DecisionPublic:
+    return to_public(await handlers.get_decision(question_id, uow))
+
+
+@router.post("/questions/{question_id}/override", response_model=DecisionPublic)
+async def override(
+    question_id: str, body: OverrideCreate, uow: UowDep, request: Request
+) -> DecisionPublic:
+    cmd = handlers.OverrideClassification(
+        question_id, body.level, body.agency, body.case_type, body.reason, body.handler
+    )
+    catalog = request.app.state.runtime.extras["catalog"]
+    return to_public(await handlers.override_classification(cmd, uow, catalog))
+
+
+def to_public(decision: Decision) -> DecisionPublic:
+    s = decision.state
+    return DecisionPublic(
+        question_id=decision.id,
+        level=s.level,
+        agency=s.agency,
+        case_type=s.case_type,
+        confidence=s.confidence,
+        explanation=s.explanation,
+        destination=s.destination,
+        overridden=s.overridden,
+        needs_review=s.needs_review,
+        routed_to_agency=s.routed,
+        model_version=s.model_version,
+        decided_at=s.decided_at,
+    )

@@ -1,0 +1,82 @@
+"""Routing's handlers: classify recorded questions; apply a handler's override."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from shared.catalog import LEVELS, Catalog
+from shared.errors import InvalidInput, NotFound
+from shared.events import EventEnvelope, utc_now
+from shared.handlers import retry_on_conflict
+
+from services.intake.domain.events import QuestionRecorded
+from services.routing.domain.classifier import Classifier
+from services.routing.domain.model import Decision, QuestionFacts
+from services.routing.unit_of_work import SqlRoutingUnitOfWork as RoutingUnitOfWork
+
+
+@dataclass(frozen=True)
+class OverrideClassification:
+    question_id: str
+    level: str
+    agency: str | None
+    case_type: str | None
+    reason: str
+    handler: str
+
+
+async def classify_question(
+    event: QuestionRecorded, envelope: EventEnvelope, uow: RoutingUnitOfWork, classifier: Classifier
+) -> None:
+    """Event handler; the consumer commits (with its inbox row). A question that already
+    has a decision is left alone, so a replayed event cannot classify it twice."""
+    if await uow.events.load(event.question_id):
+        return
+    facts = QuestionFacts(
+        event.visit_id, event.question_id, event.office_id, event.text, event.personal_identity_number
+    )
+    result = classifier.classify(event.text, event.agency, event.case_type)
+    uow.facts.add(facts)
+    uow.save(Decision.classify(facts, result, utc_now()), cause=envelope)
+
+
+async def load_decision(uow: RoutingUnitOfWork, question_id: str) -> Decision:
+    envelopes = await uow.events.load(question_id)
+    if not envelopes:
+        raise NotFound(f"no decision for question {question_id} (yet)")
+    return Decision.rehydrate(question_id, [e.event() for e in envelopes])
+
+
+async def get_decision(question_id: str, uow: RoutingUnitOfWork) -> Decision:
+    async with uow:
+        return await load_decision(uow, question_id)
+
+
+def check_override(cmd: OverrideClassification, catalog: Catalog, current: Decision) -> tuple[str, str]:
+    if cmd.level not in LEVELS:
+        raise InvalidInput(f"unknown level {cmd.level!r}", {"known": list(LEVELS)})
+    agency = cmd.agency or current.state.agency
+    if not catalog.is_agency(agency):
+        raise InvalidInput(f"unknown agency code {agency!r}")
+    case_type = cmd.case_type or (current.state.case_type if agency == current.state.agency else "ovrigt")
+    if not catalog.is_case_type(agency, case_type):
+        raise InvalidInput(f"unknown case type {case_type!r} for {agency}")
+    return agency, case_type
+
+
+@retry_on_conflict
+async def override_classification(
+    cmd: OverrideClassification, uow: RoutingUnitOfWork, catalog: Catalog
+) -> Decision:
+    async with uow:
+        decision = await load_decision(uow, cmd.question_id)
+        agency, case_type = check_override(cmd, catalog, decision)
+        now = utc_now()
+        if decision.override(cmd.level, agency, case_type, cmd.reason, cmd.handler, now):
+            facts = await uow.facts.get(cmd.question_id)
+            if facts is None:
+                raise NotFound(f"no facts kept for question {cmd.question_id}")
+            decision.route(facts, now)
+        uow.save(decision)
+        await uow.commit()
+    return decision
