@@ -1,0 +1,127 @@
+"""The ``servicekontor`` command (typer)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from shared.logging import configure_logging
+from shared.settings import CommonSettings
+
+app = typer.Typer(help="Servicekontor: case routing for Sweden's state service offices.", no_args_is_help=True)
+
+
+def _overrides(**values: Any) -> dict[str, Any]:
+    return {k: v for k, v in values.items() if v is not None}
+
+
+@app.command()
+def up(
+    data_dir: Annotated[Path | None, typer.Option(help="Where the SQLite files live [SK_DATA_DIR, ./data]")] = None,
+    host: Annotated[str | None, typer.Option(help="Interface to listen on [SK_HOST]")] = None,
+    intake_port: Annotated[int | None, typer.Option()] = None,
+    routing_port: Annotated[int | None, typer.Option()] = None,
+    agency_gateway_port: Annotated[int | None, typer.Option()] = None,
+    reporting_port: Annotated[int | None, typer.Option()] = None,
+    agency_simulator_port: Annotated[int | None, typer.Option()] = None,
+    simulator: Annotated[bool | None, typer.Option("--simulator/--no-simulator", help="Default: on unless SK_AGENCY_ENDPOINTS is set")] = None,
+) -> None:
+    """Start intake (8001), routing (8002), agency_gateway (8003), reporting (8004) and,
+    unless real agency endpoints are configured, the agency simulator (8009)."""
+    from servicekontor.runner import serve_embedded
+
+    settings = CommonSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    overrides = _overrides(
+        data_dir=data_dir,
+        host=host,
+        intake_port=intake_port,
+        routing_port=routing_port,
+        agency_gateway_port=agency_gateway_port,
+        reporting_port=reporting_port,
+        agency_simulator_port=agency_simulator_port,
+    )
+    if settings.kafka_bootstrap_servers:
+        typer.echo("SK_KAFKA_BOOTSTRAP_SERVERS is set, but distributed mode is not built yet.", err=True)
+        raise typer.Exit(2)
+    asyncio.run(serve_embedded(overrides, simulator))
+
+
+@app.command()
+def classify() -> None:
+    """Read JSON Lines questions on stdin; write one JSON decision per line."""
+    from services.routing.rules import load_classifier
+
+    classifier = load_classifier()
+    for number, line in enumerate(sys.stdin, start=1):
+        if not line.strip():
+            continue
+        sys.stdout.write(json.dumps(_classify_line(classifier, line, number), ensure_ascii=False) + "\n")
+        sys.stdout.flush()
+
+
+def _classify_line(classifier: Any, line: str, number: int) -> dict[str, Any]:
+    try:
+        item = json.loads(line)
+        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
+            raise ValueError("each line must be a JSON object with a string 'text'")
+        hints = [item.get("agency"), item.get("case_type")]
+        if any(h is not None and not isinstance(h, str) for h in hints):
+            raise ValueError("'agency' and 'case_type' must be strings or null")
+    except ValueError as error:
+        return {"error": {"code": "invalid_line", "message": str(error), "line": number}}
+    result = classifier.classify(item["text"], item.get("agency"), item.get("case_type"))
+    return {
+        "level": result.level,
+        "agency": result.agency,
+        "case_type": result.case_type,
+        "confidence": result.confidence,
+        "explanation": result.explanation,
+        "needs_review": result.needs_review,
+        "model_version": result.model_version,
+    }
+
+
+@app.command("agency-sim")
+def agency_sim(
+    port: Annotated[int, typer.Option()] = 8009,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    data_dir: Annotated[Path, typer.Option()] = Path("data"),
+) -> None:
+    """Run the agency simulator alone: it answers for all eight agencies."""
+    import uvicorn
+
+    from services.agency_simulator.app import build_simulator
+
+    settings = CommonSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    uvicorn.run(build_simulator(data_dir, port), host=host, port=port, log_config=None, access_log=False)
+
+
+@app.command()
+def demo(
+    visits: Annotated[int, typer.Option(min=1, max=100_000, help="How many visits to drive")] = 200,
+    host: Annotated[str, typer.Option()] = "127.0.0.1",
+    intake_port: Annotated[int, typer.Option()] = 8001,
+    routing_port: Annotated[int, typer.Option()] = 8002,
+    agency_gateway_port: Annotated[int, typer.Option()] = 8003,
+    reporting_port: Annotated[int, typer.Option()] = 8004,
+    concurrency: Annotated[int, typer.Option(min=1, max=64)] = 8,
+    seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run")] = None,
+    wait_seconds: Annotated[float, typer.Option(help="How long to wait for deliveries at the end")] = 60.0,
+) -> None:
+    """Drive realistic traffic against a running system and print a summary."""
+    from servicekontor.demo import DemoTargets, run_demo
+
+    targets = DemoTargets(host, intake_port, routing_port, agency_gateway_port, reporting_port)
+    ok = asyncio.run(run_demo(visits, targets, concurrency, seed, wait_seconds))
+    raise typer.Exit(0 if ok else 1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,186 @@
+"""``servicekontor demo``: visitors arrive, ask, are answered or forwarded, and leave.
+
+Each visit: register (kiosk or desk), called to a desk, one to three questions, each
+resolved after reading routing's decision (complex ones are forwarded), end of visit with
+the three satisfaction answers. At the end it waits for every complex case to be
+delivered to its agency and prints a summary.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import httpx
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from servicekontor.demo_data import OFFICES, QUESTIONS, case_type_weights, synthetic_pin
+
+
+@dataclass(frozen=True)
+class DemoTargets:
+    host: str
+    intake_port: int
+    routing_port: int
+    gateway_port: int
+    reporting_port: int
+
+    def url(self, port: int) -> str:
+        return f"http://{self.host}:{port}"
+
+
+@dataclass
+class Tally:
+    visits: int = 0
+    questions: int = 0
+    levels: Counter = field(default_factory=Counter)
+    complex_questions: list[str] = field(default_factory=list)
+    errors: Counter = field(default_factory=Counter)
+
+
+class DemoError(Exception):
+    pass
+
+
+async def until(fetch, done, deadline_seconds: float, interval: float = 0.05):
+    """Call ``fetch`` until ``done(result)`` or the deadline passes; return the last result."""
+    deadline = time.monotonic() + deadline_seconds
+    while True:
+        result = await fetch()
+        if done(result) or time.monotonic() > deadline:
+            return result
+        await asyncio.sleep(interval)
+
+
+class Visitor:
+    def __init__(self, client: httpx.AsyncClient, targets: DemoTargets, rng: random.Random) -> None:
+        self.client, self.targets, self.rng = client, targets, rng
+        self.weights = case_type_weights()
+
+    async def post(self, port: int, path: str, body: dict, expect: int) -> dict:
+        response = await self.client.post(self.targets.url(port) + path, json=body)
+        if response.status_code != expect:
+            raise DemoError(f"POST {path}: {response.status_code} {response.text[:200]}")
+        return response.json()
+
+    async def visit(self, tally: Tally) -> None:
+        rng, t = self.rng, self.targets
+        keys = rng.choices(list(self.weights), weights=list(self.weights.values()), k=rng.choice([1, 1, 2, 2, 3]))
+        channel = rng.choice(["kiosk", "kiosk", "desk"])
+        first_agency = keys[0].split("/")[0] if channel == "kiosk" and rng.random() < 0.6 else None
+        body = {"office_id": rng.choice(OFFICES), "channel": channel, "agency": first_agency}
+        visit = await self.post(t.intake_port, "/v1/visits", body, 201)
+        vid = visit["visit_id"]
+        await self.post(t.intake_port, f"/v1/visits/{vid}/call", {"desk": f"D{rng.randint(1, 6)}"}, 200)
+        for key in keys:
+            await self.ask(vid, key, tally)
+        await self.post(t.intake_port, f"/v1/visits/{vid}/end", {"satisfaction": self.satisfaction()}, 200)
+        tally.visits += 1
+
+    async def ask(self, vid: str, key: str, tally: Tally) -> None:
+        rng, t = self.rng, self.targets
+        body: dict = {"text": rng.choice(QUESTIONS[key])}
+        if rng.random() < 0.4:
+            body["personal_identity_number"] = synthetic_pin(rng)
+        if rng.random() < 0.3:
+            body["agency"] = key.split("/")[0]
+        question = await self.post(t.intake_port, f"/v1/visits/{vid}/questions", body, 201)
+        qid = question["question_id"]
+        tally.questions += 1
+        url = f"{t.url(t.routing_port)}/v1/questions/{qid}/decision"
+        response = await until(lambda: self.client.get(url), lambda r: r.status_code == 200, 15.0)
+        if response.status_code != 200:
+            raise DemoError(f"no decision for {qid} within 15 s")
+        level = response.json()["level"]
+        tally.levels[level] += 1
+        if level == "complex":
+            tally.complex_questions.append(qid)
+        outcome = {"complex": "forwarded", "in_depth": rng.choice(["answered", "referred"])}.get(level, "answered")
+        await self.post(t.intake_port, f"/v1/questions/{qid}/resolution", {"outcome": outcome}, 200)
+
+    def satisfaction(self) -> dict:
+        r = self.rng.random
+        return {
+            "treatment": 5 if r() < 0.9 else (4 if r() < 0.9 else 2),
+            "time": 5 if r() < 0.7 else (4 if r() < 0.7 else 2),
+            "got_help": r() < 0.95,
+        }
+
+
+async def run_demo(visits: int, targets: DemoTargets, concurrency: int, seed: int | None, wait_seconds: float) -> bool:
+    console = Console()
+    rng = random.Random(seed)
+    tally = Tally()
+    started = time.monotonic()
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    for n in range(visits):
+        queue.put_nowait(n)
+    limits = httpx.Limits(max_connections=concurrency * 2)
+    async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
+        with Progress(TextColumn("visits"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
+            task = bar.add_task("visits", total=visits)
+
+            async def worker() -> None:
+                visitor = Visitor(client, targets, random.Random(rng.random()))
+                while not queue.empty():
+                    queue.get_nowait()
+                    try:
+                        await visitor.visit(tally)
+                    except (DemoError, httpx.HTTPError) as error:
+                        tally.errors[type(error).__name__ + ": " + str(error)[:80]] += 1
+                    bar.advance(task)
+
+            await asyncio.gather(*(worker() for _ in range(concurrency)))
+        traffic_seconds = time.monotonic() - started
+        delivered = await wait_for_deliveries(client, targets, tally.complex_questions, wait_seconds)
+        summary = await fetch_json(client, f"{targets.url(targets.reporting_port)}/v1/stats/summary")
+    print_summary(console, tally, delivered, traffic_seconds, time.monotonic() - started, summary)
+    return not tally.errors and delivered == len(tally.complex_questions)
+
+
+async def wait_for_deliveries(client: httpx.AsyncClient, targets: DemoTargets, ids: list[str], seconds: float) -> int:
+    base = f"{targets.url(targets.gateway_port)}/v1/deliveries/"
+    deadline = time.monotonic() + seconds
+    delivered = 0
+    for qid in ids:
+        remaining = max(0.1, deadline - time.monotonic())
+        response = await until(
+            lambda: client.get(base + qid),
+            lambda r: r.status_code == 200 and r.json()["status"] == "delivered",
+            remaining,
+        )
+        delivered += response.status_code == 200 and response.json()["status"] == "delivered"
+    return delivered
+
+
+async def fetch_json(client: httpx.AsyncClient, url: str) -> dict | None:
+    try:
+        response = await client.get(url)
+        return response.json() if response.status_code == 200 else None
+    except httpx.HTTPError:
+        return None
+
+
+def print_summary(console: Console, tally: Tally, delivered: int, traffic_s: float, total_s: float, summary: dict | None) -> None:
+    table = Table(title="Servicekontor demo")
+    table.add_column("measure")
+    table.add_column("demo saw", justify="right")
+    table.add_column("reporting says", justify="right")
+    report = summary or {}
+    by_level = report.get("questions_by_level", {})
+    table.add_row("visits", str(tally.visits), str(report.get("visits", "-")))
+    table.add_row("questions", str(tally.questions), str(report.get("questions", "-")))
+    for level in ("general", "in_depth", "complex"):
+        table.add_row(f"  {level}", str(tally.levels[level]), str(by_level.get(level, "-")))
+    table.add_row("complex cases delivered", f"{delivered} of {len(tally.complex_questions)}", str(report.get("cases_delivered", "-")))
+    table.add_row("errors", str(sum(tally.errors.values())), "")
+    table.add_row("time taken", f"{total_s:.1f} s (traffic {traffic_s:.1f} s)", "")
+    table.add_row("visits per second", f"{tally.visits / traffic_s:.1f}" if traffic_s else "-", "")
+    console.print(table)
+    for error, count in tally.errors.most_common(5):
+        console.print(f"[red]{count} x {error}[/red]")
