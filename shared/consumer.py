@@ -49,7 +49,7 @@ class EventConsumer:
     async def handle(self, envelope: EventEnvelope, checkpoint: Checkpoint) -> None:
         retrying = AsyncRetrying(
             stop=stop_after_attempt(self.max_attempts),
-            wait=wait_exponential_jitter(initial=0.05, max=self.max_backoff),
+            wait=wait_exponential_jitter(multiplier=0.05, max=self.max_backoff, jitter=0.05),
         )
         try:
             async for attempt in retrying:

@@ -1,0 +1,105 @@
+from datetime import UTC, datetime
+
+import pytest
+
+from shared.catalog import load_catalog
+from shared.consumer import EventConsumer
+from shared.errors import Conflict, InvalidInput
+from shared.events import EventEnvelope
+from shared.tracking import Checkpoint
+
+from services.intake.domain.events import QuestionRecorded
+from services.routing import handlers
+from services.routing.rules import load_classifier
+from services.routing.unit_of_work import FakeRoutingUnitOfWork
+from tests.helpers import random_id
+
+CATALOG = load_catalog()
+
+
+def recorded(text: str, pin: str | None = None) -> EventEnvelope:
+    event = QuestionRecorded(
+        visit_id=random_id(), question_id=random_id(), office_id="kiruna", text=text,
+        agency=None, case_type=None, personal_identity_number=pin, recorded_at=datetime.now(UTC),
+    )
+    return EventEnvelope.wrap(event, stream_id=event.visit_id, stream_version=2)
+
+
+@pytest.fixture
+def uow() -> FakeRoutingUnitOfWork:
+    return FakeRoutingUnitOfWork()
+
+
+def consumer_for(uow: FakeRoutingUnitOfWork) -> EventConsumer:
+    from functools import partial
+
+    handler = partial(handlers.classify_question, classifier=load_classifier())
+    return EventConsumer("routing", ["t"], uow.fresh, {"intake.QuestionRecorded": handler})
+
+
+async def test_complex_question_is_classified_and_routed_with_its_identity_number(uow):
+    envelope = recorded("Jag vill ansöka om id-kort", pin="198112189876")
+    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
+    types = [e.event_type for e in uow.events.log]
+    assert types == ["routing.QuestionClassified", "routing.CaseRoutedToAgency"]
+    routed = uow.events.log[1]
+    assert routed.payload["agency"] == "skatteverket"
+    assert routed.payload["personal_identity_number"] == "198112189876"
+    assert routed.causation_id == envelope.event_id and routed.correlation_id == envelope.correlation_id
+
+
+async def test_general_question_is_classified_but_not_routed(uow):
+    await consumer_for(uow).handle(recorded("Hur ansöker jag om bostadsbidrag?"), Checkpoint("t", 0, 1))
+    assert [e.event_type for e in uow.events.log] == ["routing.QuestionClassified"]
+
+
+async def test_the_same_event_twice_is_classified_once(uow):
+    envelope = recorded("Jag behöver ett nytt pass")
+    consumer = consumer_for(uow)
+    await consumer.handle(envelope, Checkpoint("t", 0, 1))
+    await consumer.handle(envelope, Checkpoint("t", 0, 1))
+    assert len(uow.events.of_type("routing.QuestionClassified")) == 1
+    assert len(uow.events.of_type("routing.CaseRoutedToAgency")) == 1
+
+
+async def test_a_new_event_for_an_already_decided_question_changes_nothing(uow):
+    envelope = recorded("Jag behöver ett nytt pass")
+    replayed = envelope.model_copy(update={"event_id": random_id()})
+    consumer = consumer_for(uow)
+    await consumer.handle(envelope, Checkpoint("t", 0, 1))
+    await consumer.handle(replayed, Checkpoint("t", 0, 2))
+    assert len(uow.events.log) == 2
+
+
+async def test_override_to_complex_routes_the_case_once(uow):
+    envelope = recorded("Hur ansöker jag om bostadsbidrag?", pin="198112189876")
+    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
+    qid = envelope.payload["question_id"]
+    cmd = handlers.OverrideClassification(qid, "complex", None, None, "Visitor wants to appeal", "handler-7")
+    decision = await handlers.override_classification(cmd, uow.fresh(), CATALOG)
+    assert decision.state.overridden and decision.state.routed
+    again = handlers.OverrideClassification(qid, "complex", None, None, "same again", "handler-7")
+    await handlers.override_classification(again, uow.fresh(), CATALOG)
+    assert len(uow.events.of_type("routing.CaseRoutedToAgency")) == 1
+    assert len(uow.events.of_type("routing.ClassificationOverridden")) == 2
+
+
+async def test_override_with_unknown_codes_is_refused(uow):
+    envelope = recorded("Hur ansöker jag om bostadsbidrag?")
+    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
+    qid = envelope.payload["question_id"]
+    with pytest.raises(InvalidInput):
+        await handlers.override_classification(
+            handlers.OverrideClassification(qid, "complex", "riksbanken", None, "r", "h"), uow.fresh(), CATALOG
+        )
+    assert len(uow.events.log) == 1
+
+
+async def test_a_routed_case_cannot_be_sent_to_another_agency(uow):
+    envelope = recorded("Jag vill ansöka om id-kort")
+    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
+    qid = envelope.payload["question_id"]
+    with pytest.raises(Conflict):
+        await handlers.override_classification(
+            handlers.OverrideClassification(qid, "complex", "polisen", "pass", "r", "h"), uow.fresh(), CATALOG
+        )
