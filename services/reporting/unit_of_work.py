@@ -6,14 +6,13 @@ from typing import Self
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
-
 from services.reporting.adapters.repositories import (
     InMemoryReports,
     InMemoryReportStore,
     ReportRepository,
     SqlReports,
 )
+from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
 
 
 class SqlReportingUnitOfWork(SqlUnitOfWork):

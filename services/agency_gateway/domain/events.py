@@ -41,3 +41,15 @@ class CaseForwardingFailed(GatewayEvent):
     reason: str
     retry_at: datetime | None
     failed_at: datetime
+
+
+class CaseDeadLettered(GatewayEvent):
+    """The agency refused the case for good (a 4xx other than 408/409/425/429), or the
+    gateway gave up retrying: the case waits for a person and a replay."""
+
+    visit_id: str
+    question_id: str
+    agency: str
+    attempt: int
+    reason: str
+    dead_lettered_at: datetime

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from shared.events import DomainEvent, EventEnvelope
-
 from services.agency_gateway.domain.events import (
     CaseForwarded,
     CaseForwardingFailed,
@@ -12,6 +10,7 @@ from services.agency_gateway.domain.events import (
 from services.reporting.domain.model import as_utc, next_delivery_status
 from services.reporting.handlers.common import load_question, save_question
 from services.reporting.unit_of_work import SqlReportingUnitOfWork as ReportingUnitOfWork
+from shared.events import DomainEvent, EventEnvelope
 
 
 async def case_queued(
@@ -43,11 +42,12 @@ async def case_forwarding_failed(
     await save_question(uow, question, new)
 
 
-async def case_dead_lettered(event: DomainEvent, _: EventEnvelope, uow: ReportingUnitOfWork) -> None:
+async def case_dead_lettered(
+    event: DomainEvent, _: EventEnvelope, uow: ReportingUnitOfWork
+) -> None:
     """For ``gateway.CaseDeadLettered`` should the gateway declare it: reads only the
     fields every gateway event has, so it does not depend on the class's other fields."""
-    visit_id, question_id = getattr(event, "visit_id"), getattr(event, "question_id")
-    question, new = await load_question(uow, visit_id, question_id)
+    question, new = await load_question(uow, event.visit_id, event.question_id)  # type: ignore[attr-defined]
     question.delivery_status = next_delivery_status(question.delivery_status, "dead_lettered")
     attempts = getattr(event, "attempts", None) or getattr(event, "attempt", None)
     if isinstance(attempts, int):

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from shared.events import EventEnvelope
-
 from services.intake.domain.events import (
     QuestionRecorded,
     QuestionResolved,
@@ -17,6 +15,7 @@ from services.intake.domain.events import (
 from services.reporting.domain.model import earliest, local_day
 from services.reporting.handlers.common import load_question, load_visit, save_question
 from services.reporting.unit_of_work import SqlReportingUnitOfWork as ReportingUnitOfWork
+from shared.events import EventEnvelope
 
 
 async def visit_registered(

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from shared.events import EventEnvelope
-
 from services.reporting.domain.model import as_utc, local_day
 from services.reporting.handlers.common import load_question, save_question
 from services.reporting.unit_of_work import SqlReportingUnitOfWork as ReportingUnitOfWork
@@ -14,6 +12,7 @@ from services.routing.domain.events import (
     ClassificationOverridden,
     QuestionClassified,
 )
+from shared.events import EventEnvelope
 
 
 async def question_classified(

@@ -1,0 +1,36 @@
+# Servicekontor: the commands the README names.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install up test test-fast demo lint clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## Install and run the whole system on the embedded default (SQLite under ./data).
+up: install
+	$(BIN)/servicekontor up
+
+## Install and run every test (unit, integration, end to end).
+test: install
+	$(BIN)/python -m pytest -q -ra
+
+## Unit tests only: no I/O, seconds.
+test-fast: install
+	$(BIN)/python -m pytest -q tests/unit
+
+## Drive 200 visits against a running system (start it with `make up` first).
+demo: install
+	$(BIN)/servicekontor demo --visits 200
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) data .pytest_cache

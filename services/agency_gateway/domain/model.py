@@ -1,0 +1,123 @@
+"""The delivery aggregate: one stream per forwarded question (stream id = question id).
+
+Rules: a delivery is queued once; outcomes are recorded only while it is pending or
+failed (delivered and dead-lettered are final); every outcome counts one attempt.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from services.agency_gateway.domain.events import (
+    CaseDeadLettered,
+    CaseForwarded,
+    CaseForwardingFailed,
+    CaseQueuedForDelivery,
+)
+from services.agency_gateway.domain.outcomes import (
+    Accepted,
+    Outcome,
+    Rejected,
+    RetryPolicy,
+    TransientFailure,
+)
+from shared.aggregate import Aggregate
+from shared.errors import Conflict
+from shared.events import DomainEvent
+
+Status = Literal["pending", "delivered", "failed", "dead_lettered"]
+STATUSES: tuple[Status, ...] = ("pending", "delivered", "failed", "dead_lettered")
+OPEN: tuple[Status, ...] = ("pending", "failed")
+
+
+@dataclass
+class DeliveryState:
+    visit_id: str = ""
+    office_id: str = ""
+    agency: str = ""
+    case_type: str = ""
+    status: Status = "pending"
+    attempts: int = 0
+    agency_reference: str | None = None
+    last_error: str | None = None
+    queued_at: datetime | None = None
+    retry_at: datetime | None = None
+    delivered_at: datetime | None = None
+
+
+class Delivery(Aggregate):
+    state: DeliveryState
+
+    def init_state(self) -> None:
+        self.state = DeliveryState()
+
+    @classmethod
+    def queue(cls, event: CaseQueuedForDelivery) -> Delivery:
+        delivery = cls(event.question_id)
+        delivery.trigger(event)
+        return delivery
+
+    @property
+    def is_final(self) -> bool:
+        return self.state.status not in OPEN
+
+    def record(self, outcome: Outcome, at: datetime, policy: RetryPolicy, rand: float) -> None:
+        """Record one attempt's outcome; ``rand`` in [0, 1) is the jitter draw."""
+        self.check_open()
+        attempt = self.state.attempts + 1
+        match outcome:
+            case Accepted(reference):
+                self.trigger(
+                    CaseForwarded(
+                        **self._ids(), agency_reference=reference, attempt=attempt, forwarded_at=at
+                    )
+                )
+            case Rejected(reason):
+                self._dead_letter(attempt, reason, at)
+            case TransientFailure(reason, retry_after):
+                gives_up = policy.gives_up(attempt)
+                delay = timedelta(seconds=policy.delay(attempt, rand, retry_after))
+                self.trigger(
+                    CaseForwardingFailed(
+                        **self._ids(),
+                        attempt=attempt,
+                        reason=reason,
+                        retry_at=None if gives_up else at + delay,
+                        failed_at=at,
+                    )
+                )
+                if gives_up:
+                    self._dead_letter(attempt, f"gave up after {attempt} attempts: {reason}", at)
+
+    def _dead_letter(self, attempt: int, reason: str, at: datetime) -> None:
+        self.trigger(
+            CaseDeadLettered(**self._ids(), attempt=attempt, reason=reason, dead_lettered_at=at)
+        )
+
+    def _ids(self) -> dict[str, str]:
+        return {"visit_id": self.state.visit_id, "question_id": self.id, "agency": self.state.agency}
+
+    def check_open(self) -> None:
+        if not self.exists:
+            raise Conflict(f"no delivery {self.id}")
+        if self.is_final:
+            raise Conflict(f"delivery {self.id} is already {self.state.status}")
+
+    def apply(self, event: DomainEvent) -> None:
+        s = self.state
+        match event:
+            case CaseQueuedForDelivery():
+                s.visit_id, s.office_id = event.visit_id, event.office_id
+                s.agency, s.case_type, s.queued_at = event.agency, event.case_type, event.queued_at
+            case CaseForwarded():
+                s.status, s.attempts = "delivered", event.attempt
+                s.agency_reference, s.delivered_at = event.agency_reference, event.forwarded_at
+                s.retry_at = None
+            case CaseForwardingFailed():
+                s.status, s.attempts = "failed", event.attempt
+                s.last_error, s.retry_at = event.reason, event.retry_at
+            case CaseDeadLettered():
+                s.status, s.attempts = "dead_lettered", max(s.attempts, event.attempt)
+                s.last_error, s.retry_at = event.reason, None

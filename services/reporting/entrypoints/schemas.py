@@ -1,0 +1,61 @@
+"""Reporting's API schemas: their own classes, never the tables'."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class VisitRowBase(BaseModel):
+    visits: int
+    questions: int
+    visits_ended: int
+    median_wait_seconds: float | None
+    median_service_seconds: float | None
+
+
+class DayVisitsRow(VisitRowBase):
+    day: str
+
+
+class OfficeVisitsRow(VisitRowBase):
+    office_id: str
+
+
+class AgencyVisitsRow(VisitRowBase):
+    """Visits with at least one question classified to the agency, and those questions."""
+
+    agency: str
+
+
+class VisitStats(BaseModel):
+    rows: list[DayVisitsRow | OfficeVisitsRow | AgencyVisitsRow]
+
+
+class CaseTypeRow(BaseModel):
+    """``None`` in a key the request did not group by."""
+
+    agency: str | None
+    case_type: str | None
+    level: str | None
+    questions: int
+    share: float
+
+
+class CaseTypeStats(BaseModel):
+    rows: list[CaseTypeRow]
+
+
+class QuestionsByLevel(BaseModel):
+    general: int
+    in_depth: int
+    complex: int
+
+
+class Summary(BaseModel):
+    visits: int
+    visits_ended: int
+    questions: int
+    questions_by_level: QuestionsByLevel
+    unclassified: int
+    cases_routed: int
+    cases_delivered: int
