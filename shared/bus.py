@@ -24,6 +24,14 @@ LogReader = Callable[[int, int], Awaitable[list[LoggedEvent]]]
 
 
 class Bus(Protocol):
+    """What bootstraps and runners use; ``EmbeddedBus`` and ``KafkaBus`` implement it."""
+
+    def register_producer(self, topic: str, runtime) -> None:
+        """The runtime's event store is the source (outbox) of ``topic``."""
+
+    def notifier(self, topic: str) -> Callable[[], None]:
+        """A hook the producer's unit of work calls after each commit."""
+
     def subscribe(self, consumer: EventConsumer) -> None:
         """Deliver every event of the consumer's topics to it, in order per key."""
 
@@ -42,6 +50,10 @@ class EmbeddedBus:
 
     def register_log(self, topic: str, reader: LogReader) -> None:
         self.readers[topic] = reader
+
+    def register_producer(self, topic: str, runtime) -> None:
+        """The topic is the producing service's own event store, read in log order."""
+        self.register_log(topic, runtime.read_log)
 
     def notifier(self, topic: str) -> Callable[[], None]:
         """A hook for the producer's unit of work: call after each commit."""

@@ -21,6 +21,7 @@ from shared.unit_of_work import UnitOfWork
 log = structlog.get_logger(__name__)
 
 EventHandler = Callable[[DomainEvent, EventEnvelope, Any], Awaitable[None]]
+DeadLetterSink = Callable[[EventEnvelope, Checkpoint, str], Awaitable[None]]
 
 
 class EventConsumer:
@@ -41,6 +42,8 @@ class EventConsumer:
         self.max_backoff = max_backoff
         self.handled = 0
         self.dead_lettered = 0
+        # The bus may add a sink (Kafka: the ``<topic>.dlq`` topic) beside the table.
+        self.dead_letter_sinks: list[DeadLetterSink] = []
 
     async def positions(self) -> dict[tuple[str, int], int]:
         async with self.uow_factory() as uow:
@@ -87,3 +90,5 @@ class EventConsumer:
             await uow.tracking.save_position(self.name, checkpoint)
             await uow.commit()
         self.dead_lettered += 1
+        for sink in self.dead_letter_sinks:
+            await sink(envelope, checkpoint, error)

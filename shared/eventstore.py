@@ -89,8 +89,11 @@ class SqlEventStore:
         become visible in order (a reader never sees 7 before 6 commits)."""
         if not self.staged:
             return
-        if self.session.bind.dialect.name == "postgresql":
-            await self.session.exec(text("LOCK TABLE event_store IN EXCLUSIVE MODE"))
+        bind = self.session.bind
+        if bind.dialect.name == "postgresql":
+            schema = bind.get_execution_options().get("schema_translate_map", {}).get(None)
+            table = f'"{schema}".event_store' if schema else "event_store"
+            await self.session.exec(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
         self.session.add_all([to_row(envelope) for envelope in self.staged])
         try:
             await self.session.flush()

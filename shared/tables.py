@@ -5,8 +5,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Index, Text, UniqueConstraint
+from sqlalchemy import Column, DateTime, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+
+
+def utc_timestamp(nullable: bool = False) -> Column:
+    """A timezone-aware timestamp column (PostgreSQL refuses aware values otherwise)."""
+    return Column(DateTime(timezone=True), nullable=nullable)
 
 
 class StoredEvent(SQLModel, table=True):
@@ -25,7 +30,7 @@ class StoredEvent(SQLModel, table=True):
     schema_version: int
     stream_id: str = Field(max_length=200)
     stream_version: int
-    occurred_at: datetime
+    occurred_at: datetime = Field(sa_column=utc_timestamp())
     correlation_id: str = Field(max_length=36)
     causation_id: str | None = Field(default=None, max_length=36)
     producer: str = Field(max_length=40)
@@ -39,7 +44,7 @@ class InboxEntry(SQLModel, table=True):
 
     consumer: str = Field(primary_key=True, max_length=80)
     event_id: str = Field(primary_key=True, max_length=36)
-    handled_at: datetime
+    handled_at: datetime = Field(sa_column=utc_timestamp())
 
 
 class SubscriberPosition(SQLModel, table=True):
@@ -66,7 +71,7 @@ class ConsumerDeadLetter(SQLModel, table=True):
     event_id: str = Field(max_length=36)
     event_type: str = Field(max_length=120)
     error: str = Field(sa_column=Column(Text, nullable=False))
-    failed_at: datetime
+    failed_at: datetime = Field(sa_column=utc_timestamp())
 
 
 class RelayPosition(SQLModel, table=True):

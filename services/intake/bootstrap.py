@@ -36,7 +36,7 @@ def bootstrap(settings: IntakeSettings | None = None, bus: EmbeddedBus | None = 
         extras={"catalog": load_catalog(), "tz": ZoneInfo(settings.timezone)},
     )
     if bus:
-        bus.register_log(topics.INTAKE, runtime.read_log)
+        bus.register_producer(topics.INTAKE, runtime)
     app = create_app("servicekontor intake", runtime.ready, max_body_bytes=settings.max_body_bytes)
     app.include_router(router)
     app.state.runtime = runtime

@@ -49,7 +49,7 @@ def bootstrap(settings: RoutingSettings | None = None, bus: EmbeddedBus | None =
         extras={"catalog": load_catalog(), "classifier": classifier},
     )
     if bus:
-        bus.register_log(topics.ROUTING, runtime.read_log)
+        bus.register_producer(topics.ROUTING, runtime)
     app = create_app("servicekontor routing", runtime.ready, max_body_bytes=settings.max_body_bytes)
     app.include_router(router)
     app.state.runtime = runtime

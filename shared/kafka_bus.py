@@ -1,0 +1,206 @@
+"""The bus on Apache Kafka (aiokafka), behind the same port as the embedded bus.
+
+- Producers: the outbox relay publishes each service's event store to its topic with an
+  idempotent producer (``acks=all``), key = ``visit_id`` so one visit's events keep order.
+- Consumers: one consumer group per consuming service (its name); offsets are committed
+  only after the handler's effects, inbox row and position have committed in the
+  service's database. That database position is the truth: on assignment the consumer
+  seeks past what it has already handled.
+- Poison events: after the consumer's retries, the event goes to ``<topic>.dlq`` (and to
+  the ``consumer_dead_letters`` table) instead of blocking its partition.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Sequence
+
+import structlog
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+from pydantic import ValidationError
+
+from shared.consumer import EventConsumer
+from shared.events import EventEnvelope
+from shared.outbox import OutboxRelay
+from shared.runtime import ServiceRuntime
+from shared.topics import dead_letter_topic
+from shared.tracking import Checkpoint
+
+log = structlog.get_logger(__name__)
+
+
+def encode(envelope: EventEnvelope) -> bytes:
+    return envelope.model_dump_json().encode()
+
+
+class KafkaPublisher:
+    def __init__(self, producer: AIOKafkaProducer) -> None:
+        self.producer = producer
+
+    async def publish(self, topic: str, envelopes: Sequence[EventEnvelope]) -> None:
+        sent = [
+            await self.producer.send(
+                topic,
+                value=encode(e),
+                key=e.partition_key.encode(),
+                headers=[("event_type", e.event_type.encode())],
+            )
+            for e in envelopes
+        ]
+        await asyncio.gather(*sent)
+
+
+class KafkaBus:
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        partitions: int = 3,
+        topics: Sequence[str] = (),
+        batch_size: int = 200,
+    ) -> None:
+        self.bootstrap_servers = bootstrap_servers
+        self.partitions = partitions
+        self.topics = list(topics)
+        self.batch_size = batch_size
+        self.relays: dict[str, OutboxRelay] = {}
+        self.consumers: list[EventConsumer] = []
+        self.producer: AIOKafkaProducer | None = None
+        self.lag: dict[tuple[str, str, int], int] = {}
+
+    # -- the same wiring calls the embedded bus offers ---------------------------------
+    def register_producer(self, topic: str, runtime: ServiceRuntime) -> None:
+        self.relays[topic] = OutboxRelay(topic, runtime.sessions, _LazyPublisher(self))
+
+    def notifier(self, topic: str) -> Callable[[], None]:
+        return lambda: self.relays[topic].wakeup.set() if topic in self.relays else None
+
+    def subscribe(self, consumer: EventConsumer) -> None:
+        consumer.dead_letter_sinks.append(self._to_dead_letter_topic)
+        self.consumers.append(consumer)
+
+    # -- running -----------------------------------------------------------------------
+    async def ensure_topics(self) -> None:
+        names = sorted({*self.topics, *self.relays, *(t for c in self.consumers for t in c.topics)})
+        names += [dead_letter_topic(n) for n in names]
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            wanted = [NewTopic(n, self.partitions, 1) for n in names if n not in existing]
+            if wanted:
+                try:
+                    await admin.create_topics(wanted)
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            await admin.close()
+
+    async def start(self) -> None:
+        await self.ensure_topics()
+        self.producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers,
+            enable_idempotence=True,
+            acks="all",
+            linger_ms=2,
+        )
+        await self.producer.start()
+
+    async def stop(self) -> None:
+        if self.producer:
+            await self.producer.stop()
+            self.producer = None
+
+    async def run(self) -> None:
+        if self.producer is None:
+            await self.start()
+        try:
+            async with asyncio.TaskGroup() as group:
+                for relay in self.relays.values():
+                    group.create_task(relay.run())
+                for consumer in self.consumers:
+                    group.create_task(self._consume(consumer))
+        finally:
+            await self.stop()
+
+    async def _consume(self, consumer: EventConsumer) -> None:
+        kafka = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap_servers,
+            group_id=consumer.name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
+        kafka.subscribe(consumer.topics, listener=_SeekToStoredPositions(kafka, consumer))
+        await kafka.start()
+        try:
+            while True:
+                batches = await kafka.getmany(timeout_ms=500, max_records=self.batch_size)
+                for tp, records in batches.items():
+                    for record in records:
+                        await self._handle(consumer, tp, record)
+                    await kafka.commit({tp: records[-1].offset + 1})
+                    await self._record_lag(kafka, consumer, tp, records[-1].offset)
+        finally:
+            await kafka.stop()
+
+    async def _handle(self, consumer: EventConsumer, tp: TopicPartition, record) -> None:
+        checkpoint = Checkpoint(tp.topic, tp.partition, record.offset + 1)
+        try:
+            envelope = EventEnvelope.model_validate_json(record.value)
+        except (ValidationError, ValueError) as error:
+            log.error("undecodable_message", topic=tp.topic, partition=tp.partition, offset=record.offset)
+            await self._send_raw_to_dlq(tp.topic, record, str(error))
+            return
+        await consumer.handle(envelope, checkpoint)
+
+    async def _record_lag(self, kafka: AIOKafkaConsumer, consumer: EventConsumer, tp, offset: int) -> None:
+        highwater = kafka.highwater(tp)
+        if highwater is not None:
+            self.lag[(consumer.name, tp.topic, tp.partition)] = max(0, highwater - offset - 1)
+
+    async def _to_dead_letter_topic(self, envelope: EventEnvelope, checkpoint: Checkpoint, error: str) -> None:
+        assert self.producer is not None
+        await self.producer.send_and_wait(
+            dead_letter_topic(checkpoint.topic),
+            value=encode(envelope),
+            key=envelope.partition_key.encode(),
+            headers=[("error", error[:500].encode()), ("event_type", envelope.event_type.encode())],
+        )
+
+    async def _send_raw_to_dlq(self, topic: str, record, error: str) -> None:
+        assert self.producer is not None
+        await self.producer.send_and_wait(
+            dead_letter_topic(topic), value=record.value, key=record.key, headers=[("error", error[:500].encode())]
+        )
+
+
+class _LazyPublisher:
+    """The producer exists only once the bus has started."""
+
+    def __init__(self, bus: KafkaBus) -> None:
+        self.bus = bus
+
+    async def publish(self, topic: str, envelopes: Sequence[EventEnvelope]) -> None:
+        assert self.bus.producer is not None, "the Kafka bus has not started"
+        await KafkaPublisher(self.bus.producer).publish(topic, envelopes)
+
+
+class _SeekToStoredPositions(ConsumerRebalanceListener):
+    """On assignment, skip what this service's database says it has already handled."""
+
+    def __init__(self, kafka: AIOKafkaConsumer, consumer: EventConsumer) -> None:
+        self.kafka = kafka
+        self.consumer = consumer
+
+    async def on_partitions_revoked(self, revoked) -> None:
+        pass
+
+    async def on_partitions_assigned(self, assigned) -> None:
+        stored = await self.consumer.positions()
+        for tp in assigned:
+            position = stored.get((tp.topic, tp.partition))
+            if position is not None:
+                self.kafka.seek(tp, position)
