@@ -15,6 +15,7 @@ import structlog
 from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential_jitter
 
 from shared.events import DomainEvent, EventEnvelope
+from shared.personal_data import scrub_text
 from shared.tracking import Checkpoint
 from shared.unit_of_work import UnitOfWork
 
@@ -60,7 +61,8 @@ class EventConsumer:
                     await self._handle_once(envelope, checkpoint)
         except RetryError as error:
             cause = error.last_attempt.exception()
-            await self._dead_letter(envelope, checkpoint, repr(cause))
+            # Validation errors quote the payload: scrub before the error is stored.
+            await self._dead_letter(envelope, checkpoint, scrub_text(repr(cause)))
 
     async def _handle_once(self, envelope: EventEnvelope, checkpoint: Checkpoint) -> None:
         async with self.uow_factory() as uow:

@@ -65,9 +65,16 @@ class SqlStats:
             return await self._agency_groups(f)
         key = V.service_day if group_by == "day" else V.office_id
         where = [*visit_filter(f), key.isnot(None)]
-        counts = select(
-            key, func.count(), func.coalesce(func.sum(V.question_count), 0), func.count(V.ended_at)
-        ).where(*where).group_by(key)
+        counts = (
+            select(
+                key,
+                func.count(),
+                func.coalesce(func.sum(V.question_count), 0),
+                func.count(V.ended_at),
+            )
+            .where(*where)
+            .group_by(key)
+        )
         groups = {k: VisitGroup(k, n, int(q), e) for k, n, q, e in await self._rows(counts)}
         times = select(key, V.wait_seconds, V.service_seconds).where(
             *where, or_(V.wait_seconds.isnot(None), V.service_seconds.isnot(None))
@@ -81,7 +88,12 @@ class SqlStats:
         )
         ended = case((V.ended_at.isnot(None), V.visit_id), else_=None)
         counts = (
-            select(Q.agency, func.count(distinct(Q.visit_id)), func.count(), func.count(distinct(ended)))
+            select(
+                Q.agency,
+                func.count(distinct(Q.visit_id)),
+                func.count(),
+                func.count(distinct(ended)),
+            )
             .select_from(joined)
             .where(*where)
             .group_by(Q.agency)
@@ -116,9 +128,9 @@ class SqlStats:
         return [(dict(zip(groups, row[:-1])), row[-1]) for row in await self._rows(statement)]
 
     async def summary(self, f: StatsFilter) -> dict[str, Any]:
-        visits, ended = (await self._rows(
-            select(func.count(), func.count(V.ended_at)).where(*visit_filter(f))
-        ))[0]
+        visits, ended = (
+            await self._rows(select(func.count(), func.count(V.ended_at)).where(*visit_filter(f)))
+        )[0]
         by_level: LevelCounts = defaultdict(int)
         levels = select(Q.level, func.count()).where(*question_filter(f)).group_by(Q.level)
         for level, n in await self._rows(levels):

@@ -36,9 +36,7 @@ class StatsFilter:
 def check_filter(stats_filter: StatsFilter, catalog: Catalog) -> StatsFilter:
     f = stats_filter
     if f.day_from and f.day_to and f.day_from > f.day_to:
-        raise InvalidInput(
-            "'from' is after 'to'", {"from": f.first_day, "to": f.last_day}
-        )
+        raise InvalidInput("'from' is after 'to'", {"from": f.first_day, "to": f.last_day})
     if f.agency is not None and not catalog.is_agency(f.agency):
         raise InvalidInput(
             f"unknown agency code {f.agency!r}", {"known": sorted(catalog.agency_names)}
@@ -59,9 +57,7 @@ def parse_case_type_groups(raw: str | None) -> tuple[str, ...]:
     names = [n.strip() for n in (raw or ",".join(CASE_TYPE_GROUPS)).split(",") if n.strip()]
     unknown = [n for n in names if n not in CASE_TYPE_GROUPS]
     if unknown or not names:
-        raise InvalidInput(
-            f"cannot group case types by {raw!r}", {"known": list(CASE_TYPE_GROUPS)}
-        )
+        raise InvalidInput(f"cannot group case types by {raw!r}", {"known": list(CASE_TYPE_GROUPS)})
     return tuple(g for g in CASE_TYPE_GROUPS if g in names)
 
 

@@ -26,7 +26,7 @@ def event_handlers(tz: ZoneInfo) -> dict[str, Handler]:
         "routing.QuestionClassified": partial(routing.question_classified, tz=tz),
         "routing.CaseRoutedToAgency": partial(routing.case_routed_to_agency, tz=tz),
         "routing.ClassificationOverridden": partial(routing.classification_overridden, tz=tz),
-        "gateway.CaseQueuedForDelivery": gateway.case_queued,
+        "gateway.CaseQueuedForDelivery": partial(gateway.case_queued, tz=tz),
         "gateway.CaseForwarded": gateway.case_forwarded,
         "gateway.CaseForwardingFailed": gateway.case_forwarding_failed,
         "gateway.CaseDeadLettered": gateway.case_dead_lettered,

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from services.agency_gateway.domain.events import (
+    CaseDeadLettered,
     CaseForwarded,
     CaseForwardingFailed,
     CaseQueuedForDelivery,
 )
-from services.reporting.domain.model import as_utc, next_delivery_status
+from services.reporting.domain.model import as_utc, local_day, next_delivery_status
 from services.reporting.handlers.common import load_question, save_question
 from services.reporting.unit_of_work import SqlReportingUnitOfWork as ReportingUnitOfWork
-from shared.events import DomainEvent, EventEnvelope
+from shared.events import EventEnvelope
 
 
 async def case_queued(
-    event: CaseQueuedForDelivery, _: EventEnvelope, uow: ReportingUnitOfWork
+    event: CaseQueuedForDelivery, _: EventEnvelope, uow: ReportingUnitOfWork, tz: ZoneInfo
 ) -> None:
     question, new = await load_question(uow, event.visit_id, event.question_id)
-    question.place(event.office_id, None)
+    question.place(event.office_id, local_day(event.queued_at, tz))
     question.agency = question.agency or event.agency
     question.case_type = question.case_type or event.case_type
     question.delivery_status = next_delivery_status(question.delivery_status, "pending")
@@ -43,13 +46,9 @@ async def case_forwarding_failed(
 
 
 async def case_dead_lettered(
-    event: DomainEvent, _: EventEnvelope, uow: ReportingUnitOfWork
+    event: CaseDeadLettered, _: EventEnvelope, uow: ReportingUnitOfWork
 ) -> None:
-    """For ``gateway.CaseDeadLettered`` should the gateway declare it: reads only the
-    fields every gateway event has, so it does not depend on the class's other fields."""
-    question, new = await load_question(uow, event.visit_id, event.question_id)  # type: ignore[attr-defined]
+    question, new = await load_question(uow, event.visit_id, event.question_id)
     question.delivery_status = next_delivery_status(question.delivery_status, "dead_lettered")
-    attempts = getattr(event, "attempts", None) or getattr(event, "attempt", None)
-    if isinstance(attempts, int):
-        question.delivery_attempts = max(question.delivery_attempts, attempts)
+    question.delivery_attempts = max(question.delivery_attempts, event.attempt)
     await save_question(uow, question, new)
