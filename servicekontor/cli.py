@@ -47,9 +47,25 @@ def up(
         agency_simulator_port=agency_simulator_port,
     )
     if settings.kafka_bootstrap_servers:
-        typer.echo("SK_KAFKA_BOOTSTRAP_SERVERS is set, but distributed mode is not built yet.", err=True)
+        typer.echo("SK_KAFKA_BOOTSTRAP_SERVERS is set: run each service with `servicekontor serve <service>`.", err=True)
         raise typer.Exit(2)
     asyncio.run(serve_embedded(overrides, simulator))
+
+
+@app.command()
+def serve(
+    service: Annotated[str, typer.Argument(help="intake | routing | agency_gateway | reporting")],
+    port: Annotated[int | None, typer.Option(help="Default: the service's own port")] = None,
+) -> None:
+    """Run one service on Kafka + PostgreSQL (one replica of a distributed system)."""
+    from servicekontor.runner import SERVICES, serve_one
+
+    if service not in SERVICES:
+        typer.echo(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}", err=True)
+        raise typer.Exit(2)
+    settings = CommonSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    asyncio.run(serve_one(service, _overrides(**{f"{service}_port": port})))
 
 
 @app.command()

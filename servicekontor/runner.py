@@ -1,8 +1,12 @@
-"""Run the system on the embedded default: the four services (and, unless real agency
-endpoints are configured, the agency simulator) in one process, on one embedded bus.
+"""Run the system.
 
-Stops cleanly on SIGINT/SIGTERM: servers finish their requests, consumers and workers are
-cancelled between transactions (a cancelled transaction rolls back), databases close.
+- Embedded (default): the four services and, unless real agency endpoints are
+  configured, the agency simulator, in one process on one embedded bus.
+- One service (``serve``): a single service on Kafka + PostgreSQL, as one replica of a
+  distributed deployment.
+
+Both stop cleanly on SIGINT/SIGTERM: servers finish their requests, consumers and workers
+are cancelled between transactions (a cancelled transaction rolls back), databases close.
 """
 
 from __future__ import annotations
@@ -10,8 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Iterator
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +27,14 @@ from shared.runtime import ServiceRuntime
 
 log = structlog.get_logger("servicekontor")
 
+SERVICES = ("intake", "routing", "agency_gateway", "reporting")
+_SETTINGS = {
+    "intake": "IntakeSettings",
+    "routing": "RoutingSettings",
+    "agency_gateway": "GatewaySettings",
+    "reporting": "ReportingSettings",
+}
+
 
 class QuietServer(uvicorn.Server):
     """A uvicorn server that leaves signal handling to the runner (several servers share
@@ -33,92 +45,90 @@ class QuietServer(uvicorn.Server):
         yield
 
 
-@dataclass
-class EmbeddedSystem:
-    runtimes: list[ServiceRuntime]
-    bus: EmbeddedBus
-    simulator: Any | None  # (FastAPI app, port) when the simulator runs
+def service_settings(name: str, overrides: dict[str, Any]) -> Any:
+    module = import_module(f"services.{name}.config")
+    return getattr(module, _SETTINGS[name])(**overrides)
 
 
-def build_embedded(overrides: dict[str, Any], with_simulator: bool | None = None) -> EmbeddedSystem:
-    from services.agency_gateway.bootstrap import bootstrap as gateway
-    from services.agency_gateway.config import GatewaySettings
-    from services.intake.bootstrap import bootstrap as intake
-    from services.intake.config import IntakeSettings
-    from services.reporting.bootstrap import bootstrap as reporting
-    from services.reporting.config import ReportingSettings
-    from services.routing.bootstrap import bootstrap as routing
-    from services.routing.config import RoutingSettings
+def bootstrap_service(name: str, settings: Any, bus: Any) -> ServiceRuntime:
+    return import_module(f"services.{name}.bootstrap").bootstrap(settings, bus)
 
-    bus = EmbeddedBus()
-    gateway_settings = GatewaySettings(**overrides)
-    runtimes = [
-        intake(IntakeSettings(**overrides), bus),
-        routing(RoutingSettings(**overrides), bus),
-        gateway(gateway_settings, bus),
-        reporting(ReportingSettings(**overrides), bus),
-    ]
-    for runtime in runtimes:
-        for consumer in runtime.consumers:
-            bus.subscribe(consumer)
-    if with_simulator is None:
-        with_simulator = gateway_settings.uses_simulator
-    simulator = None
-    if with_simulator:
-        from services.agency_simulator.app import build_simulator
 
-        port = overrides.get("agency_simulator_port", 8009)
-        simulator = (build_simulator(Path(gateway_settings.data_dir), port), port)
-    return EmbeddedSystem(runtimes, bus, simulator)
+def simulator_app(data_dir: Path, port: int):
+    from services.agency_simulator.app import build_simulator
+
+    log.warning(
+        "AGENCY SIMULATOR IN USE: complex cases go to a stand-in on this machine, "
+        "not to any agency. Set SK_AGENCY_ENDPOINTS for real endpoints.",
+        port=port,
+    )
+    return build_simulator(data_dir, port)
 
 
 async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None = None) -> None:
-    system = build_embedded(overrides, with_simulator)
-    host = system.runtimes[0].settings.host
-    for runtime in system.runtimes:
+    if "agency_simulator_port" in overrides:
+        host = overrides.get("host", "127.0.0.1")
+        overrides.setdefault("agency_simulator_url", f"http://{host}:{overrides['agency_simulator_port']}")
+    bus = EmbeddedBus()
+    runtimes = [bootstrap_service(n, service_settings(n, overrides), bus) for n in SERVICES]
+    for runtime in runtimes:
+        for consumer in runtime.consumers:
+            bus.subscribe(consumer)
         await runtime.init_db()
-    apps = [(rt.app, rt.settings.port, rt.name) for rt in system.runtimes]
-    if system.simulator:
-        app, port = system.simulator
-        apps.append((app, port, "agency_simulator"))
-        log.warning(
-            "AGENCY SIMULATOR IN USE: complex cases go to a stand-in on this machine, "
-            "not to any agency. Set SK_AGENCY_ENDPOINTS for real endpoints.",
-            port=port,
-        )
+    apps = [(rt.app, rt.settings.port, rt.name) for rt in runtimes]
+    gateway_settings = runtimes[2].settings
+    if gateway_settings.uses_simulator if with_simulator is None else with_simulator:
+        port = overrides.get("agency_simulator_port", 8009)
+        apps.append((simulator_app(Path(gateway_settings.data_dir), port), port, "agency_simulator"))
+    background = [bus.run] + [w for rt in runtimes for w in rt.workers]
+    await run_servers(runtimes[0].settings.host, apps, background, runtimes)
+
+
+async def serve_one(name: str, overrides: dict[str, Any]) -> None:
+    from shared.kafka_bus import KafkaBus
+
+    settings = service_settings(name, overrides)
+    if not settings.kafka_bootstrap_servers:
+        raise SystemExit("serve runs one service of a distributed system: set SK_KAFKA_BOOTSTRAP_SERVERS")
+    bus = KafkaBus(settings.kafka_bootstrap_servers, settings.kafka_partitions)
+    runtime = bootstrap_service(name, settings, bus)
+    for consumer in runtime.consumers:
+        bus.subscribe(consumer)
+    await runtime.init_db()
+    await bus.start()
+    apps = [(runtime.app, settings.port, name)]
+    await run_servers(settings.host, apps, [bus.run, *runtime.workers], [runtime])
+
+
+async def run_servers(
+    host: str,
+    apps: list[tuple[Any, int, str]],
+    background: list[Callable[[], Awaitable[None]]],
+    runtimes: list[ServiceRuntime],
+) -> None:
     servers = [
-        QuietServer(
-            uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, lifespan="on")
-        )
+        QuietServer(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
         for app, port, _ in apps
     ]
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    background = [asyncio.create_task(system.bus.run(), name="bus")] + [
-        asyncio.create_task(worker(), name=f"{rt.name}-worker")
-        for rt in system.runtimes
-        for worker in rt.workers
-    ]
+    tasks = [asyncio.create_task(job(), name=getattr(job, "__name__", "job")) for job in background]
     serving = [asyncio.create_task(s.serve(), name=f"server-{a[2]}") for s, a in zip(servers, apps)]
-    log.info("servicekontor_up", ports={name: port for _, port, name in apps}, host=host)
+    log.info("servicekontor_up", host=host, ports={name: port for _, port, name in apps})
     stopper = asyncio.create_task(stop.wait())
-    done, _ = await asyncio.wait([stopper, *background, *serving], return_when="FIRST_COMPLETED")
+    done, _ = await asyncio.wait([stopper, *tasks, *serving], return_when="FIRST_COMPLETED")
     for task in done:
-        if task is not stopper and task.exception():
+        if task is not stopper and not task.cancelled() and task.exception():
             log.error("component_failed", task=task.get_name(), error=repr(task.exception()))
-    await shutdown(servers, serving, background, system)
-
-
-async def shutdown(servers, serving, background, system: EmbeddedSystem) -> None:
     log.info("servicekontor_stopping")
     for server in servers:
         server.should_exit = True
     await asyncio.gather(*serving, return_exceptions=True)
-    for task in background:
+    for task in tasks:
         task.cancel()
-    await asyncio.gather(*background, return_exceptions=True)
-    for runtime in system.runtimes:
+    await asyncio.gather(*tasks, return_exceptions=True)
+    for runtime in runtimes:
         await runtime.close()
     log.info("servicekontor_stopped")

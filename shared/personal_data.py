@@ -10,9 +10,9 @@ from shared.errors import InvalidInput
 
 _PIN = re.compile(r"^(?P<century>\d{2})?(?P<yymmdd>\d{6})(?P<sep>[-+]?)(?P<tail>\d{4})$")
 # Anything shaped like an identity number, phone number or e-mail address in free text.
-_PIN_IN_TEXT = re.compile(r"(?<!\d)(?:\d{2})?\d{6}[-+ ]?\d{4}(?!\d)")
+_PIN_IN_TEXT = re.compile(r"(?<![\w-])(?:\d{2})?\d{6}[-+ ]?\d{4}(?![\w-])")
 _EMAIL_IN_TEXT = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE_IN_TEXT = re.compile(r"(?<![\w\[])(?:\+46|0)[\s-]?\d{1,3}(?:[\s-]?\d{2,3}){2,4}(?!\d)")
+_PHONE_IN_TEXT = re.compile(r"(?<![\w.:\[-])(?:\+46|0)[\s-]?\d{1,3}(?:[\s-]?\d{2,3}){2,4}(?![\w-])")
 
 
 def luhn_ok(digits: str) -> bool:

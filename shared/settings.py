@@ -27,6 +27,7 @@ class CommonSettings(BaseSettings):
     # One PostgreSQL database for all services, each in its own schema; a service's own
     # SK_<SERVICE>_DATABASE_URL wins over it. Unset: SQLite files under data_dir.
     database_url: str | None = None
+    kafka_partitions: int = 3
     max_body_bytes: int = 64 * 1024
 
 

@@ -91,6 +91,9 @@ class SqlUnitOfWork(UnitOfWork):
     async def __aexit__(self, *exc_info: object) -> None:
         assert self.session is not None
         try:
+            # Detach what was loaded first, so read models stay usable after the block
+            # (a rollback would expire them).
+            self.session.expunge_all()
             await self.session.rollback()
         finally:
             await self.session.close()
