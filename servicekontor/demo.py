@@ -150,7 +150,7 @@ async def wait_for_deliveries(client: httpx.AsyncClient, targets: DemoTargets, i
     for qid in ids:
         remaining = max(0.1, deadline - time.monotonic())
         response = await until(
-            lambda: client.get(base + qid),
+            lambda qid=qid: client.get(base + qid),
             lambda r: r.status_code == 200 and r.json()["status"] == "delivered",
             remaining,
         )

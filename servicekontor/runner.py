@@ -115,7 +115,7 @@ async def run_servers(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     tasks = [asyncio.create_task(job(), name=getattr(job, "__name__", "job")) for job in background]
-    serving = [asyncio.create_task(s.serve(), name=f"server-{a[2]}") for s, a in zip(servers, apps)]
+    serving = [asyncio.create_task(s.serve(), name=f"server-{a[2]}") for s, a in zip(servers, apps, strict=True)]
     log.info("servicekontor_up", host=host, ports={name: port for _, port, name in apps})
     stopper = asyncio.create_task(stop.wait())
     done, _ = await asyncio.wait([stopper, *tasks, *serving], return_when="FIRST_COMPLETED")

@@ -17,6 +17,7 @@ import structlog
 from shared.consumer import EventConsumer
 from shared.eventstore import LoggedEvent
 from shared.tracking import Checkpoint
+from shared.waiting import wait_for_wakeup
 
 log = structlog.get_logger(__name__)
 
@@ -87,7 +88,4 @@ class EmbeddedBus:
                 position = item.position
                 self.positions[(consumer.name, topic)] = position
             if not batch:
-                try:
-                    await asyncio.wait_for(wakeup.wait(), self.idle_poll_seconds)
-                except TimeoutError:
-                    pass
+                await wait_for_wakeup(wakeup, self.idle_poll_seconds)

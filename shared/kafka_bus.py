@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import asyncio
-import json
+import contextlib
 from collections.abc import Callable, Sequence
 
 import structlog
@@ -91,10 +91,8 @@ class KafkaBus:
             existing = set(await admin.list_topics())
             wanted = [NewTopic(n, self.partitions, 1) for n in names if n not in existing]
             if wanted:
-                try:
+                with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(wanted)
-                except TopicAlreadyExistsError:
-                    pass
         finally:
             await admin.close()
 

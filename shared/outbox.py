@@ -19,6 +19,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from shared.events import EventEnvelope
 from shared.eventstore import read_log
 from shared.tables import RelayPosition
+from shared.waiting import wait_for_wakeup
 
 
 class Publisher(Protocol):
@@ -74,7 +75,4 @@ class OutboxRelay:
         while True:
             self.wakeup.clear()
             if await self.relay_once() == 0:
-                try:
-                    await asyncio.wait_for(self.wakeup.wait(), idle_poll_seconds)
-                except TimeoutError:
-                    pass
+                await wait_for_wakeup(self.wakeup, idle_poll_seconds)

@@ -30,6 +30,8 @@ class ServiceRuntime:
     workers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     app: FastAPI | None = None
     extras: dict[str, Any] = field(default_factory=dict)
+    # Run by ``close`` before the engine is disposed (e.g. HTTP clients).
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def init_db(self) -> None:
         await create_tables(self.engine, self.tables, self.schema)
@@ -42,4 +44,6 @@ class ServiceRuntime:
             return await read_log(session, after, limit)
 
     async def close(self) -> None:
+        for closer in self.closers:
+            await closer()
         await self.engine.dispose()

@@ -12,8 +12,8 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.aggregate import Aggregate
-from shared.eventstore import InMemoryEventStore, SqlEventStore
 from shared.events import DomainEvent, EventEnvelope
+from shared.eventstore import InMemoryEventStore, SqlEventStore
 from shared.tracking import InMemoryTracking, SqlTracking
 
 
@@ -24,12 +24,18 @@ class UnitOfWork:
     tracking: SqlTracking | InMemoryTracking
 
     def __init__(self, on_commit: Sequence[Callable[[], Any]] = ()) -> None:
-        self.on_commit = list(on_commit)
+        self.on_commit = list(on_commit)  # for every commit (e.g. wake the bus)
         self.new_events: list[EventEnvelope] = []
+        self._after: list[Callable[[], Any]] = []
 
     async def __aenter__(self) -> Self:
         self.new_events = []
+        self._after = []
         return self
+
+    def after_commit(self, hook: Callable[[], Any]) -> None:
+        """Run ``hook`` once, after this transaction commits (never after a rollback)."""
+        self._after.append(hook)
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.rollback()
@@ -59,7 +65,8 @@ class UnitOfWork:
 
     async def commit(self) -> None:
         await self._commit()
-        for hook in self.on_commit:
+        hooks, self._after = [*self.on_commit, *self._after], []
+        for hook in hooks:
             hook()
 
     async def _commit(self) -> None:  # pragma: no cover - abstract

@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+import httpx
+
 T = TypeVar("T")
 
 
@@ -45,7 +47,7 @@ def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: floa
             last = predicate()
             if last:
                 return last
-        except Exception as error:  # noqa: BLE001 - a server still starting refuses connections
-            last = error  # type: ignore[assignment]
+        except (OSError, ConnectionError, httpx.HTTPError) as error:
+            last = error  # a server still starting refuses connections  # type: ignore[assignment]
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s; last value: {last!r}")

@@ -22,13 +22,13 @@ class GatewaySettings(ServiceSettings):
     # SK_AGENCY_ENDPOINTS='{"skatteverket": "https://..."}': agency code -> case URL.
     agency_endpoints: dict[str, str] = Field(default_factory=dict)
     agency_simulator_url: str = "http://127.0.0.1:8009"
-    agency_request_timeout_seconds: float = 5.0
-    agency_retry_initial_seconds: float = 0.5
-    agency_retry_max_seconds: float = 30.0
-    agency_retry_jitter: float = 0.5
-    agency_max_attempts: int = 0  # 0: retry for ever; n: dead-letter after n failures
-    agency_max_in_flight: int = 16
-    agency_max_in_flight_per_agency: int = 4
+    agency_request_timeout_seconds: float = Field(default=5.0, gt=0)
+    agency_retry_initial_seconds: float = Field(default=0.5, gt=0)
+    agency_retry_max_seconds: float = Field(default=30.0, gt=0)
+    agency_retry_jitter: float = Field(default=0.5, ge=0, le=1)  # fraction of the delay
+    agency_max_attempts: int = Field(default=0, ge=0)  # 0: for ever; n: dead-letter after n
+    agency_max_in_flight: int = Field(default=16, ge=1)
+    agency_max_in_flight_per_agency: int = Field(default=4, ge=1)
 
     @field_validator("agency_endpoints")
     @classmethod
@@ -41,13 +41,6 @@ class GatewaySettings(ServiceSettings):
         if bad:
             raise ValueError(f"endpoints of {bad} are not http(s) URLs")
         return {code: url.rstrip("/") for code, url in endpoints.items()}
-
-    @field_validator("agency_retry_jitter")
-    @classmethod
-    def _fraction(cls, jitter: float) -> float:
-        if not 0 <= jitter <= 1:
-            raise ValueError("agency_retry_jitter is a fraction between 0 and 1")
-        return jitter
 
     @property
     def uses_simulator(self) -> bool:

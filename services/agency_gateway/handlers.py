@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -85,7 +85,7 @@ async def queue_case(
     )
     uow.save(Delivery.queue(queued), cause=envelope)
     if wake is not None:
-        uow.on_commit.append(wake)
+        uow.after_commit(wake)
 
 
 async def claim_due(
@@ -95,22 +95,25 @@ async def claim_due(
     limit: int,
     busy: Mapping[str, int],
     per_agency: int,
+    in_flight: Collection[str] = (),
 ) -> list[Claimed]:
     """Take up to ``limit`` due deliveries, at most ``per_agency`` in flight for each
     agency counting ``busy``, and move their next attempt to the end of the lease: if
     this process dies mid-call, another worker (or this one restarted) resumes them
-    after the lease with the same Idempotency-Key."""
+    after the lease with the same Idempotency-Key. Deliveries still ``in_flight`` here
+    (a lease outlived by a slow commit) are not taken twice."""
     counts = Counter(busy)
     full = {agency for agency, n in counts.items() if n >= per_agency}
     claimed: list[Claimed] = []
     async with uow:
         for row in await uow.deliveries.due(now, limit, full):
-            if counts[row.agency] >= per_agency:
+            if counts[row.agency] >= per_agency or row.question_id in in_flight:
                 continue
             counts[row.agency] += 1
             row.next_attempt_at = now + lease
             uow.deliveries.add(row)
-            claimed.append(Claimed(row.question_id, row.agency, json.loads(row.case_payload)))
+            case = json.loads(row.case_payload or "{}")
+            claimed.append(Claimed(row.question_id, row.agency, case))
         if claimed:
             await uow.commit()
     return claimed

@@ -5,13 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from shared.catalog import Catalog
-from shared.errors import NotFound
-from shared.events import utc_now
-from shared.handlers import retry_on_conflict
-from shared.personal_data import normalise_pin, scrub_text
-from shared.unit_of_work import new_id
-
 from services.intake.domain.commands import (
     CallVisit,
     EndVisit,
@@ -22,6 +15,12 @@ from services.intake.domain.commands import (
 from services.intake.domain.events import QuestionRecorded, VisitRegistered
 from services.intake.domain.model import Visit, check_hints
 from services.intake.unit_of_work import SqlIntakeUnitOfWork as IntakeUnitOfWork
+from shared.catalog import Catalog
+from shared.errors import NotFound
+from shared.events import utc_now
+from shared.handlers import retry_on_conflict
+from shared.personal_data import normalise_pin, scrub_text
+from shared.unit_of_work import new_id
 
 
 def ticket_label(number: int) -> str:

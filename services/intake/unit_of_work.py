@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
-
 from services.intake.adapters.repositories import (
     InMemoryQuestionVisits,
     InMemoryTicketCounters,
@@ -14,6 +12,7 @@ from services.intake.adapters.repositories import (
     SqlTicketCounters,
     TicketCounters,
 )
+from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
 
 
 class SqlIntakeUnitOfWork(SqlUnitOfWork):

@@ -1,17 +1,8 @@
-"""Wire routing: database, classifier, consumer of intake's events, API."""
+"""Wire routing: database, classifier, the consumer of intake's events, topic and API."""
 
 from __future__ import annotations
 
 from functools import partial
-
-from shared import topics
-from shared.api import create_app
-from shared.bus import EmbeddedBus
-from shared.catalog import load_catalog
-from shared.consumer import EventConsumer
-from shared.db import create_engine, session_maker
-from shared.runtime import ServiceRuntime
-from shared.tables import SHARED_TABLES
 
 from services.routing import handlers
 from services.routing.adapters.repositories import ROUTING_TABLES
@@ -19,39 +10,33 @@ from services.routing.config import RoutingSettings
 from services.routing.entrypoints.api import router
 from services.routing.rules import load_classifier
 from services.routing.unit_of_work import SqlRoutingUnitOfWork
+from shared import topics
+from shared.bootstrap import build_runtime
+from shared.bus import Bus
+from shared.catalog import load_catalog
+from shared.consumer import EventConsumer
+from shared.runtime import ServiceRuntime
 
 
-def bootstrap(settings: RoutingSettings | None = None, bus: EmbeddedBus | None = None) -> ServiceRuntime:
-    settings = settings or RoutingSettings()
-    engine = create_engine(settings.resolved_database_url(), schema="routing")
-    sessions = session_maker(engine)
-    hooks = [bus.notifier(topics.ROUTING)] if bus else []
-    uow_factory = partial(SqlRoutingUnitOfWork, sessions, hooks)
+def bootstrap(settings: RoutingSettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
     classifier = load_classifier()
-    consumer = EventConsumer(
-        name="routing",
-        topics=[topics.INTAKE],
-        uow_factory=uow_factory,
-        handlers={
-            "intake.QuestionRecorded": partial(handlers.classify_question, classifier=classifier)
-        },
-    )
-    runtime = ServiceRuntime(
-        name="routing",
-        settings=settings,
-        engine=engine,
-        sessions=sessions,
-        tables=SHARED_TABLES + ROUTING_TABLES,
-        schema="routing",
-        uow_factory=uow_factory,
+    classify = partial(handlers.classify_question, classifier=classifier)
+
+    def consumers(uow_factory) -> list[EventConsumer]:
+        return [
+            EventConsumer(
+                "routing", [topics.INTAKE], uow_factory, {"intake.QuestionRecorded": classify}
+            )
+        ]
+
+    return build_runtime(
+        "routing",
+        settings or RoutingSettings(),
+        bus,
+        tables=ROUTING_TABLES,
+        uow_class=SqlRoutingUnitOfWork,
+        router=router,
         topic=topics.ROUTING,
-        consumers=[consumer],
+        consumers=consumers,
         extras={"catalog": load_catalog(), "classifier": classifier},
     )
-    if bus:
-        bus.register_producer(topics.ROUTING, runtime)
-    app = create_app("servicekontor routing", runtime.ready, max_body_bytes=settings.max_body_bytes)
-    app.include_router(router)
-    app.state.runtime = runtime
-    runtime.app = app
-    return runtime

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from shared.catalog import LEVELS, Catalog
-from shared.errors import InvalidInput, NotFound
-from shared.events import EventEnvelope, utc_now
-from shared.handlers import retry_on_conflict
-
 from services.intake.domain.events import QuestionRecorded
 from services.routing.domain.classifier import Classifier
 from services.routing.domain.model import Decision, QuestionFacts
 from services.routing.unit_of_work import SqlRoutingUnitOfWork as RoutingUnitOfWork
+from shared.catalog import LEVELS, Catalog
+from shared.errors import InvalidInput, NotFound
+from shared.events import EventEnvelope, utc_now
+from shared.handlers import retry_on_conflict
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
-
 from services.routing.adapters.repositories import (
     InMemoryQuestionFacts,
     QuestionFactsRepository,
     SqlQuestionFacts,
 )
+from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
 
 
 class SqlRoutingUnitOfWork(SqlUnitOfWork):

@@ -136,7 +136,7 @@ def test_sigkill_mid_demo_then_restart_loses_nothing_and_doubles_nothing(system)
     assert {k: v for k, v in levels.items() if v} == routing_levels
 
     # The restarted system keeps working: a full demo run completes and everything converges.
-    finished = subprocess.run(demo_args(system, 20, 8), capture_output=True, text=True, timeout=120)
+    finished = subprocess.run(demo_args(system, 20, 8), check=False, capture_output=True, text=True, timeout=120)
     assert finished.returncode == 0, finished.stdout[-2000:] + finished.stderr[-2000:]
     assert "complex cases delivered" in finished.stdout
     after = wait_until(lambda: (c := converged(system)) and all_caught_up(c) and c, timeout=60)

@@ -3,10 +3,9 @@ when distributed mode lands), as eventsourcing's persistence tests do."""
 
 from __future__ import annotations
 
-from functools import partial
-
 import pytest
 
+from services.intake.domain.events import VisitCalled
 from shared.consumer import EventConsumer
 from shared.db import create_engine, create_tables, session_maker, sqlite_url
 from shared.errors import ConcurrencyError
@@ -16,8 +15,6 @@ from shared.outbox import InMemoryPublisher, OutboxRelay
 from shared.tables import SHARED_TABLES
 from shared.tracking import Checkpoint
 from shared.unit_of_work import InMemoryUnitOfWork, SqlUnitOfWork
-
-from services.intake.domain.events import VisitCalled
 from tests.helpers import random_id
 
 

@@ -2,9 +2,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from shared.catalog import load_catalog
-from shared.errors import Conflict, InvalidInput, NotFound
-
 from services.intake import handlers
 from services.intake.domain.commands import (
     CallVisit,
@@ -15,6 +12,8 @@ from services.intake.domain.commands import (
 )
 from services.intake.domain.events import Satisfaction
 from services.intake.unit_of_work import FakeIntakeUnitOfWork
+from shared.catalog import load_catalog
+from shared.errors import Conflict, InvalidInput, NotFound
 
 CATALOG = load_catalog()
 TZ = ZoneInfo("Europe/Stockholm")

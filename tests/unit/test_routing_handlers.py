@@ -2,16 +2,15 @@ from datetime import UTC, datetime
 
 import pytest
 
+from services.intake.domain.events import QuestionRecorded
+from services.routing import handlers
+from services.routing.rules import load_classifier
+from services.routing.unit_of_work import FakeRoutingUnitOfWork
 from shared.catalog import load_catalog
 from shared.consumer import EventConsumer
 from shared.errors import Conflict, InvalidInput
 from shared.events import EventEnvelope
 from shared.tracking import Checkpoint
-
-from services.intake.domain.events import QuestionRecorded
-from services.routing import handlers
-from services.routing.rules import load_classifier
-from services.routing.unit_of_work import FakeRoutingUnitOfWork
 from tests.helpers import random_id
 
 CATALOG = load_catalog()

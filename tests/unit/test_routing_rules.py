@@ -1,8 +1,9 @@
 """Every rule of ``rules.yaml`` has a test here; the seed's own examples come first."""
 
+from importlib import resources
+
 import pytest
 import yaml
-from importlib import resources
 
 from services.routing.rules import load_classifier
 

@@ -97,7 +97,11 @@ class Delivery(Aggregate):
         )
 
     def _ids(self) -> dict[str, str]:
-        return {"visit_id": self.state.visit_id, "question_id": self.id, "agency": self.state.agency}
+        return {
+            "visit_id": self.state.visit_id,
+            "question_id": self.id,
+            "agency": self.state.agency,
+        }
 
     def check_open(self) -> None:
         if not self.exists:

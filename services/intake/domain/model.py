@@ -9,11 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from shared.aggregate import Aggregate
-from shared.catalog import Catalog
-from shared.errors import Conflict, InvalidInput
-from shared.events import DomainEvent
-
 from services.intake.domain.events import (
     QuestionRecorded,
     QuestionResolved,
@@ -22,6 +17,10 @@ from services.intake.domain.events import (
     VisitEnded,
     VisitRegistered,
 )
+from shared.aggregate import Aggregate
+from shared.catalog import Catalog
+from shared.errors import Conflict, InvalidInput
+from shared.events import DomainEvent
 
 
 @dataclass

@@ -125,7 +125,7 @@ class SqlStats:
             .where(*question_filter(f), Q.agency.isnot(None))
             .group_by(*columns)
         )
-        return [(dict(zip(groups, row[:-1])), row[-1]) for row in await self._rows(statement)]
+        return [(dict(zip(groups, row[:-1], strict=True)), row[-1]) for row in await self._rows(statement)]
 
     async def summary(self, f: StatsFilter) -> dict[str, Any]:
         visits, ended = (

@@ -10,16 +10,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from shared.aggregate import Aggregate
-from shared.errors import Conflict, NotFound
-from shared.events import DomainEvent
-
 from services.routing.domain.classifier import Classification
 from services.routing.domain.events import (
     CaseRoutedToAgency,
     ClassificationOverridden,
     QuestionClassified,
 )
+from shared.aggregate import Aggregate
+from shared.errors import Conflict, NotFound
+from shared.events import DomainEvent
 
 
 def destination_for(level: str) -> str:

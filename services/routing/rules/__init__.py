@@ -7,9 +7,8 @@ from importlib import resources
 
 import yaml
 
-from shared.catalog import load_catalog
-
 from services.routing.domain.classifier import Classifier, build_rules
+from shared.catalog import load_catalog
 
 
 @cache

@@ -1,0 +1,57 @@
+"""Wire the agency gateway: database, the consumer of routing's events, the delivery
+worker with its one shared HTTP client, topic and API."""
+
+from __future__ import annotations
+
+import httpx
+import structlog
+
+from services.agency_gateway.adapters.agency_client import AgencyClient
+from services.agency_gateway.adapters.tables import GATEWAY_TABLES
+from services.agency_gateway.config import GatewaySettings
+from services.agency_gateway.entrypoints.api import router
+from services.agency_gateway.entrypoints.consumer import build_consumer
+from services.agency_gateway.entrypoints.worker import DeliveryWorker
+from services.agency_gateway.unit_of_work import SqlGatewayUnitOfWork
+from shared import topics
+from shared.bootstrap import build_runtime
+from shared.bus import Bus
+from shared.runtime import ServiceRuntime
+
+log = structlog.get_logger(__name__)
+
+
+def bootstrap(settings: GatewaySettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
+    settings = settings or GatewaySettings()
+    settings.check_targets()
+    http = httpx.AsyncClient(
+        timeout=settings.agency_request_timeout_seconds,
+        limits=httpx.Limits(max_connections=settings.agency_max_in_flight),
+    )
+    client = AgencyClient(http, settings.agency_request_timeout_seconds)
+    workers: list[DeliveryWorker] = []
+
+    def consumers(uow_factory):
+        workers.append(DeliveryWorker(uow_factory, client, settings))
+        return [build_consumer(uow_factory, workers[0].wake)]
+
+    runtime = build_runtime(
+        "agency_gateway",
+        settings,
+        bus,
+        tables=GATEWAY_TABLES,
+        uow_class=SqlGatewayUnitOfWork,
+        router=router,
+        topic=topics.GATEWAY,
+        consumers=consumers,
+    )
+    runtime.extras.update(http_client=http, worker=workers[0])
+
+    async def deliver_cases() -> None:
+        if settings.uses_simulator:
+            log.warning("agency_gateway_uses_simulator", url=settings.agency_simulator_url)
+        await workers[0].run()
+
+    runtime.workers = [deliver_cases]
+    runtime.closers.append(http.aclose)
+    return runtime

@@ -1,0 +1,160 @@
+"""The delivery worker: forwards due cases to the agencies' systems.
+
+Exactly once in effect, and why. Each attempt is three steps: a short transaction
+claims the delivery (its next attempt moves to the end of a lease), the POST runs with no
+database session open, and a second short transaction records the outcome as events plus
+the delivery row. Every POST of one case carries the same ``Idempotency-Key`` (the
+question id), and the agency keeps one case per key and answers a repeat with 409 and the
+reference it gave the first time. So whatever dies when (this process between the POST
+and the commit, the network after the agency stored the case, the database during the
+commit), the case is only ever sent again with the same key: at least once on the wire,
+once in the agency's system, and the outcome recorded once (outcomes on a delivered or
+dead-lettered case are refused by the aggregate, concurrent writers by the stream
+version). The retry schedule lives in the table, so a restart resumes it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import Counter
+from collections.abc import Callable
+from datetime import datetime, timedelta
+
+import structlog
+
+from services.agency_gateway.adapters.agency_client import AgencyClient
+from services.agency_gateway.config import GatewaySettings
+from services.agency_gateway.handlers import Claimed, claim_due, record_outcome
+from services.agency_gateway.unit_of_work import GatewayUnitOfWork
+from shared.events import utc_now
+
+log = structlog.get_logger(__name__)
+
+LEASE_MARGIN_SECONDS = 2.0  # beyond the request timeout: time to record the outcome
+MIN_WAIT_SECONDS = 0.01  # lets a replica holding a row commit instead of spinning on it
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        uow_factory: Callable[[], GatewayUnitOfWork],
+        agency: AgencyClient,
+        settings: GatewaySettings,
+        clock: Callable[[], datetime] = utc_now,
+        rand: Callable[[], float] = random.random,
+        idle_seconds: float = 1.0,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.agency = agency
+        self.settings = settings
+        self.policy = settings.retry_policy()
+        self.clock = clock
+        self.rand = rand
+        self.idle_seconds = idle_seconds
+        self.lease = timedelta(
+            seconds=settings.agency_request_timeout_seconds + LEASE_MARGIN_SECONDS
+        )
+        self.wakeup = asyncio.Event()
+        self.in_flight: dict[str, tuple[str, asyncio.Task[None]]] = {}
+
+    def wake(self) -> None:
+        """Called after a case is queued (and when a slot frees): look for work now."""
+        self.wakeup.set()
+
+    def busy(self) -> Counter[str]:
+        return Counter(agency for agency, _ in self.in_flight.values())
+
+    def free_slots(self) -> int:
+        return self.settings.agency_max_in_flight - len(self.in_flight)
+
+    def _saturated(self) -> set[str]:
+        cap = self.settings.agency_max_in_flight_per_agency
+        return {agency for agency, n in self.busy().items() if n >= cap}
+
+    async def start_due(self) -> list[asyncio.Task[None]]:
+        """Claim what is due (within the concurrency bounds) and start sending it."""
+        if self.free_slots() <= 0:
+            return []
+        claimed = await claim_due(
+            self.uow_factory(),
+            self.clock(),
+            self.lease,
+            self.free_slots(),
+            self.busy(),
+            self.settings.agency_max_in_flight_per_agency,
+            self.in_flight.keys(),
+        )
+        return [self._start(c) for c in claimed]
+
+    async def run_once(self) -> int:
+        """Claim what is due and wait for those deliveries to finish."""
+        tasks = await self.start_due()
+        await asyncio.gather(*tasks)
+        return len(tasks)
+
+    async def run(self) -> None:
+        """Deliver until cancelled. Sleeps until woken or the next due time (at most
+        ``idle_seconds``); never spins."""
+        try:
+            while True:
+                self.wakeup.clear()
+                try:
+                    started = await self.start_due()
+                    if started and self.free_slots() > 0:
+                        continue
+                    timeout = await self._seconds_until_due()
+                except Exception:  # a database outage must not end the worker: try again
+                    log.exception("delivery_worker_error")
+                    timeout = self.idle_seconds
+                await self._wait(timeout)
+        finally:
+            await self._stop()
+
+    async def _wait(self, timeout: float) -> None:
+        """Until woken or ``timeout``. Not ``asyncio.wait_for``: on Python 3.11 it can
+        swallow a cancellation that arrives as the event is set, and the worker would
+        never stop."""
+        try:
+            async with asyncio.timeout(timeout):
+                await self.wakeup.wait()
+        except TimeoutError:
+            pass
+
+    async def _seconds_until_due(self) -> float:
+        if self.free_slots() <= 0:
+            return self.idle_seconds
+        async with self.uow_factory() as uow:
+            due_at = await uow.deliveries.next_due_at(self._saturated())
+        if due_at is None:
+            return self.idle_seconds
+        wait = (due_at - self.clock()).total_seconds()
+        return min(self.idle_seconds, max(MIN_WAIT_SECONDS, wait))
+
+    def _start(self, claimed: Claimed) -> asyncio.Task[None]:
+        task = asyncio.create_task(self._deliver(claimed), name=f"deliver-{claimed.question_id}")
+        self.in_flight[claimed.question_id] = (claimed.agency, task)
+
+        def done(_: asyncio.Task[None]) -> None:
+            self.in_flight.pop(claimed.question_id, None)
+            self.wakeup.set()
+
+        task.add_done_callback(done)
+        return task
+
+    async def _deliver(self, claimed: Claimed) -> None:
+        try:
+            url = self.settings.endpoint_for(claimed.agency)
+            outcome = await self.agency.send(url, claimed.question_id, claimed.case)
+            uow = self.uow_factory()
+            now = self.clock()
+            await record_outcome(claimed.question_id, outcome, uow, self.policy, self.rand, now)
+        except Exception:  # unrecorded: the lease runs out and the case is sent again
+            log.exception("delivery_outcome_not_recorded", question_id=claimed.question_id)
+
+    async def _stop(self) -> None:
+        """Cancel calls in flight: their leases run out and they are resent, same key."""
+        tasks = [task for _, task in self.in_flight.values()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,100 @@
+"""The simulator's persistence: de-duplication by Idempotency-Key and request counts."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlmodel import select
+
+from services.agency_simulator.tables import SIMULATOR_TABLES, AgencyCounter, ReceivedCase
+from shared.db import create_engine, create_tables, session_maker, sqlite_url
+from shared.errors import InvalidInput
+
+PREFIXES = {
+    "forsakringskassan": "FK",
+    "skatteverket": "SKV",
+    "pensionsmyndigheten": "PM",
+    "arbetsformedlingen": "AF",
+    "migrationsverket": "MIG",
+    "kronofogden": "KFM",
+    "polisen": "POL",
+    "trafikverket": "TRV",
+}
+
+
+def reference_for(agency: str, year: int, number: int) -> str:
+    """``SKV-2025-000042``: prefix per agency, year received, the agency's case number."""
+    return f"{PREFIXES.get(agency, agency[:3].upper())}-{year}-{number:06d}"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    reference: str
+    duplicate: bool
+
+
+class SimulatorStore:
+    def __init__(self, data_dir: Path) -> None:
+        self.engine = create_engine(sqlite_url(data_dir.resolve() / "agency_simulator.db"))
+        self.sessions = session_maker(self.engine)
+        self._ready = False
+        self._lock = asyncio.Lock()
+
+    async def ensure_tables(self) -> None:
+        """Create the tables once; also when no lifespan runs (ASGI test transports)."""
+        if self._ready:
+            return
+        async with self._lock:
+            if not self._ready:
+                await create_tables(self.engine, SIMULATOR_TABLES, None)
+                self._ready = True
+
+    async def receive(self, agency: str, key: str, case_type: str) -> Receipt:
+        """Count the request; the first time a key is seen, open a case for it."""
+        now = datetime.now(UTC)
+        async with self.sessions() as session:
+            counter = await session.get(AgencyCounter, agency) or AgencyCounter(agency=agency)
+            case = await session.get(ReceivedCase, key)
+            if case is not None and case.agency != agency:
+                raise InvalidInput("Idempotency-Key already used for another agency's case")
+            counter.requests += 1
+            if case is None:
+                counter.cases += 1
+                case = ReceivedCase(
+                    idempotency_key=key,
+                    agency=agency,
+                    case_type=case_type,
+                    reference=reference_for(agency, now.year, counter.cases),
+                    received_at=now,
+                    last_received_at=now,
+                )
+                duplicate = False
+            else:
+                case.times_received += 1
+                case.last_received_at = now
+                duplicate = True
+            session.add_all([counter, case])
+            await session.commit()
+            return Receipt(case.reference, duplicate)
+
+    async def count_request(self, agency: str) -> None:
+        """A request answered with an injected fault: counted, no case opened."""
+        async with self.sessions() as session:
+            counter = await session.get(AgencyCounter, agency) or AgencyCounter(agency=agency)
+            counter.requests += 1
+            session.add(counter)
+            await session.commit()
+
+    async def counters(self) -> list[AgencyCounter]:
+        async with self.sessions() as session:
+            return list((await session.exec(select(AgencyCounter))).all())
+
+    async def case(self, key: str) -> ReceivedCase | None:
+        async with self.sessions() as session:
+            return await session.get(ReceivedCase, key)
+
+    async def close(self) -> None:
+        await self.engine.dispose()

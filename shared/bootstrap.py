@@ -1,0 +1,57 @@
+"""What every service's ``bootstrap`` does the same way: engine and sessions for its own
+database (own schema on PostgreSQL), a unit-of-work factory whose commits wake the bus,
+its topic registered as a producer, its consumers, and the FastAPI app with the shared
+error handling, ``/health`` and ``/ready``."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from fastapi import APIRouter
+from sqlalchemy import Table
+
+from shared.api import create_app
+from shared.bus import Bus
+from shared.consumer import EventConsumer
+from shared.db import create_engine, session_maker
+from shared.runtime import ServiceRuntime
+from shared.tables import SHARED_TABLES
+
+
+def build_runtime(
+    name: str,
+    settings: Any,
+    bus: Bus | None,
+    *,
+    tables: list[Table],
+    uow_class: type,
+    router: APIRouter,
+    topic: str | None = None,
+    consumers: Callable[[Callable[[], Any]], list[EventConsumer]] = lambda _factory: [],
+    extras: dict[str, Any] | None = None,
+) -> ServiceRuntime:
+    engine = create_engine(settings.resolved_database_url(), schema=name)
+    sessions = session_maker(engine)
+    hooks = [bus.notifier(topic)] if bus and topic else []
+    uow_factory = partial(uow_class, sessions, hooks)
+    runtime = ServiceRuntime(
+        name=name,
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        tables=SHARED_TABLES + tables,
+        schema=name,
+        uow_factory=uow_factory,
+        topic=topic,
+        consumers=consumers(uow_factory),
+        extras=extras or {},
+    )
+    if bus and topic:
+        bus.register_producer(topic, runtime)
+    app = create_app(f"servicekontor {name}", runtime.ready, max_body_bytes=settings.max_body_bytes)
+    app.include_router(router)
+    app.state.runtime = runtime
+    runtime.app = app
+    return runtime

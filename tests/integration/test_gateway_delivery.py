@@ -1,0 +1,212 @@
+"""The gateway against its real SQLite store and the real simulator over real HTTP:
+routed cases in through the EventConsumer, the delivery worker running."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from services.agency_gateway.bootstrap import bootstrap
+from services.agency_gateway.config import GatewaySettings
+from services.agency_simulator.app import build_simulator
+from services.routing.domain.events import CaseRoutedToAgency
+from shared import topics
+from shared.db import sqlite_url
+from shared.events import EventEnvelope
+from shared.runtime import ServiceRuntime
+from shared.tracking import Checkpoint
+
+
+async def eventually(check: Callable[[], object], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not (await check() if asyncio.iscoroutinefunction(check) else check()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def serve(app) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn in this event loop, on a free port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    await eventually(lambda: server.started or task.done())
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+async def simulator(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        serve(build_simulator(tmp_path / "simulator")) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        yield client
+
+
+def gateway_settings(tmp_path: Path, simulator: httpx.AsyncClient, **overrides) -> GatewaySettings:
+    values = {
+        "data_dir": tmp_path / "gateway",
+        "agency_gateway_database_url": sqlite_url(tmp_path / "gateway" / "agency_gateway.db"),
+        "agency_simulator_url": str(simulator.base_url),
+        "agency_retry_initial_seconds": 0.01,
+        "agency_retry_max_seconds": 0.05,
+    }
+    return GatewaySettings(**(values | overrides))
+
+
+@asynccontextmanager
+async def started(settings: GatewaySettings) -> AsyncIterator[ServiceRuntime]:
+    """A bootstrapped gateway with its delivery worker running."""
+    runtime = bootstrap(settings)
+    await runtime.init_db()
+    worker = asyncio.create_task(runtime.workers[0]())
+    try:
+        yield runtime
+    finally:
+        worker.cancel()
+        await asyncio.gather(worker, return_exceptions=True)
+        await runtime.close()
+
+
+@pytest.fixture
+async def gateway(tmp_path, simulator) -> AsyncIterator[ServiceRuntime]:
+    async with started(gateway_settings(tmp_path, simulator)) as runtime:
+        yield runtime
+
+
+def routed(agency: str = "skatteverket", question_id: str | None = None) -> EventEnvelope:
+    question_id = question_id or str(uuid.uuid4())
+    event = CaseRoutedToAgency(
+        visit_id=str(uuid.uuid4()),
+        question_id=question_id,
+        office_id="malmo",
+        agency=agency,
+        case_type="folkbokforing",
+        text="Min adress är fel",
+        personal_identity_number="198112189876",
+        destination="agency_system",
+        routed_at=datetime.now(UTC),
+    )
+    return EventEnvelope.wrap(event, stream_id=question_id, stream_version=2)
+
+
+async def feed(runtime: ServiceRuntime, envelope: EventEnvelope, position: int = 1) -> None:
+    await runtime.consumers[0].handle(envelope, Checkpoint(topics.ROUTING, 0, position))
+
+
+async def delivery(runtime: ServiceRuntime, question_id: str) -> dict:
+    transport = httpx.ASGITransport(runtime.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        response = await client.get(f"/v1/deliveries/{question_id}")
+    return response.json() if response.status_code == 200 else {"status": None}
+
+
+async def delivered(runtime: ServiceRuntime, question_id: str) -> dict:
+    async def done() -> bool:
+        return (await delivery(runtime, question_id))["status"] in ("delivered", "dead_lettered")
+
+    await eventually(done)
+    return await delivery(runtime, question_id)
+
+
+async def gateway_events(runtime: ServiceRuntime, question_id: str) -> list[str]:
+    log = await runtime.read_log(0, 1000)
+    return [e.envelope.event_type for e in log if e.envelope.stream_id == question_id]
+
+
+async def test_a_routed_case_is_delivered_with_the_simulators_reference(gateway, simulator):
+    envelope = routed()
+    question_id = envelope.stream_id
+    await feed(gateway, envelope)
+
+    result = await delivered(gateway, question_id)
+    received = (await simulator.get(f"/v1/received/{question_id}")).json()
+    assert result["status"] == "delivered" and result["attempts"] == 1
+    assert result["agency_reference"] == received["reference"]
+    assert received["reference"].startswith("SKV-")
+    assert await gateway_events(gateway, question_id) == [
+        "gateway.CaseQueuedForDelivery",
+        "gateway.CaseForwarded",
+    ]
+
+
+async def test_redelivering_the_same_event_makes_no_second_case(gateway, simulator):
+    envelope = routed()
+    await feed(gateway, envelope, 1)
+    await feed(gateway, envelope, 1)
+    await delivered(gateway, envelope.stream_id)
+    await feed(gateway, envelope, 1)
+    await feed(gateway, routed(question_id=envelope.stream_id), 2)  # new event, same question
+
+    stats = (await simulator.get("/v1/received")).json()
+    assert (stats["unique_cases"], stats["total_requests"]) == (1, 1)
+    assert len(await gateway_events(gateway, envelope.stream_id)) == 2
+
+
+async def test_503_twice_then_201_ends_delivered_after_three_attempts(gateway, simulator):
+    fault = {"status": 503, "count": 2}
+    assert (await simulator.post("/v1/agencies/polisen/faults", json=fault)).status_code == 200
+    envelope = routed("polisen")
+    await feed(gateway, envelope)
+
+    result = await delivered(gateway, envelope.stream_id)
+    assert (result["status"], result["attempts"]) == ("delivered", 3)
+    assert result["agency_reference"].startswith("POL-")
+    polisen = (await simulator.get("/v1/received")).json()["by_agency"]["polisen"]
+    assert polisen == {"requests": 3, "unique_cases": 1}
+    assert await gateway_events(gateway, envelope.stream_id) == [
+        "gateway.CaseQueuedForDelivery",
+        "gateway.CaseForwardingFailed",
+        "gateway.CaseForwardingFailed",
+        "gateway.CaseForwarded",
+    ]
+
+
+async def test_a_case_the_agency_got_before_a_crash_is_recognised(gateway, simulator):
+    """As if a previous gateway process had POSTed and died before its commit."""
+    envelope = routed("trafikverket")
+    body = {
+        "case_id": envelope.stream_id,
+        "visit_id": "v",
+        "office_id": "malmo",
+        "agency": "trafikverket",
+        "case_type": "korkort",
+        "text": "?",
+    }
+    first = await simulator.post(
+        "/v1/agencies/trafikverket/cases",
+        json=body,
+        headers={"Idempotency-Key": envelope.stream_id},
+    )
+    await feed(gateway, envelope)
+
+    result = await delivered(gateway, envelope.stream_id)
+    assert result["status"] == "delivered"
+    assert result["agency_reference"] == first.json()["reference"]
+    assert (await simulator.get("/v1/received")).json()["unique_cases"] == 1
+
+
+async def test_a_case_the_agency_refuses_is_dead_lettered(gateway, simulator):
+    envelope = routed("nasa")  # no such agency: the simulator answers 404
+    await feed(gateway, envelope)
+
+    result = await delivered(gateway, envelope.stream_id)
+    assert (result["status"], result["attempts"]) == ("dead_lettered", 1)
+    assert result["last_error"].startswith("HTTP 404")
+    assert (await gateway_events(gateway, envelope.stream_id))[-1] == "gateway.CaseDeadLettered"

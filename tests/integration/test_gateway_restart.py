@@ -1,0 +1,192 @@
+"""The gateway across restarts and wired to the embedded bus by ``bootstrap``: real
+SQLite store, the real simulator over real HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+import uvicorn
+
+from services.agency_gateway.bootstrap import bootstrap
+from services.agency_gateway.config import GatewaySettings
+from services.agency_simulator.app import build_simulator
+from services.routing.domain.events import CaseRoutedToAgency
+from shared import topics
+from shared.bus import EmbeddedBus
+from shared.db import sqlite_url
+from shared.events import EventEnvelope
+from shared.eventstore import LoggedEvent
+from shared.runtime import ServiceRuntime
+from shared.tracking import Checkpoint
+
+
+async def eventually(check: Callable[[], object], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while not (await check() if asyncio.iscoroutinefunction(check) else check()):
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.01)
+
+
+@asynccontextmanager
+async def serve(app) -> AsyncIterator[str]:
+    """Serve an ASGI app with uvicorn in this event loop, on a free port."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    await eventually(lambda: server.started or task.done())
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+async def simulator(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    async with (
+        serve(build_simulator(tmp_path / "simulator")) as url,
+        httpx.AsyncClient(base_url=url) as client,
+    ):
+        yield client
+
+
+def gateway_settings(tmp_path: Path, simulator: httpx.AsyncClient, **overrides) -> GatewaySettings:
+    values = {
+        "data_dir": tmp_path / "gateway",
+        "agency_gateway_database_url": sqlite_url(tmp_path / "gateway" / "agency_gateway.db"),
+        "agency_simulator_url": str(simulator.base_url),
+        "agency_retry_initial_seconds": 0.01,
+        "agency_retry_max_seconds": 0.05,
+    }
+    return GatewaySettings(**(values | overrides))
+
+
+@asynccontextmanager
+async def started(
+    settings: GatewaySettings, bus: EmbeddedBus | None = None, clock=None
+) -> AsyncIterator[ServiceRuntime]:
+    """A bootstrapped gateway with its delivery worker (and the bus, if any) running."""
+    runtime = bootstrap(settings, bus)
+    await runtime.init_db()
+    if clock is not None:
+        runtime.extras["worker"].clock = clock
+    if bus is not None:
+        for consumer in runtime.consumers:
+            bus.subscribe(consumer)
+        runtime.workers.append(bus.run)
+    tasks = [asyncio.create_task(work()) for work in runtime.workers]
+    try:
+        yield runtime
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await runtime.close()
+
+
+def routed(agency: str = "skatteverket", question_id: str | None = None) -> EventEnvelope:
+    question_id = question_id or str(uuid.uuid4())
+    event = CaseRoutedToAgency(
+        visit_id=str(uuid.uuid4()),
+        question_id=question_id,
+        office_id="malmo",
+        agency=agency,
+        case_type="folkbokforing",
+        text="Min adress är fel",
+        personal_identity_number="198112189876",
+        destination="agency_system",
+        routed_at=datetime.now(UTC),
+    )
+    return EventEnvelope.wrap(event, stream_id=question_id, stream_version=2)
+
+
+async def feed(runtime: ServiceRuntime, envelope: EventEnvelope, position: int = 1) -> None:
+    await runtime.consumers[0].handle(envelope, Checkpoint(topics.ROUTING, 0, position))
+
+
+async def delivery(runtime: ServiceRuntime, question_id: str) -> dict:
+    transport = httpx.ASGITransport(runtime.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        response = await client.get(f"/v1/deliveries/{question_id}")
+    return response.json() if response.status_code == 200 else {"status": None}
+
+
+async def delivered(runtime: ServiceRuntime, question_id: str) -> dict:
+    async def done() -> bool:
+        return (await delivery(runtime, question_id))["status"] in ("delivered", "dead_lettered")
+
+    await eventually(done)
+    return await delivery(runtime, question_id)
+
+
+async def test_a_restarted_gateway_resumes_the_retry_schedule_from_its_table(tmp_path, simulator):
+    await simulator.post("/v1/agencies/polisen/faults", json={"status": 503, "count": 1})
+    settings = gateway_settings(
+        tmp_path,
+        simulator,
+        agency_retry_initial_seconds=60,
+        agency_retry_max_seconds=60,
+        agency_retry_jitter=0,
+    )
+    envelope = routed("polisen")
+    async with started(settings) as first:
+        await feed(first, envelope)
+        result = await failed_once(first, envelope.stream_id)
+    retry_at = datetime.fromisoformat(result["next_attempt_at"])
+    assert retry_at > datetime.now(UTC) + timedelta(seconds=55)
+
+    def later() -> datetime:
+        return datetime.now(UTC) + timedelta(seconds=61)
+
+    async with started(settings, clock=later) as second:
+        result = await delivered(second, envelope.stream_id)
+    assert (result["status"], result["attempts"]) == ("delivered", 2)
+    polisen = (await simulator.get("/v1/received")).json()["by_agency"]["polisen"]
+    assert polisen == {"requests": 2, "unique_cases": 1}
+
+
+async def failed_once(runtime: ServiceRuntime, question_id: str) -> dict:
+    async def failed() -> bool:
+        return (await delivery(runtime, question_id))["status"] == "failed"
+
+    await eventually(failed)
+    return await delivery(runtime, question_id)
+
+
+async def test_bootstrap_wires_consumer_and_log_to_the_bus_and_resumes_after_restart(
+    tmp_path, simulator
+):
+    routing_log = [LoggedEvent(1, routed("kronofogden")), LoggedEvent(2, routed("polisen"))]
+    reads_from: list[int] = []
+
+    async def read_routing(after: int, limit: int) -> list[LoggedEvent]:
+        reads_from.append(after)
+        return [item for item in routing_log if item.position > after][:limit]
+
+    settings = gateway_settings(tmp_path, simulator)
+    for restart in (False, True):  # the second time over the same database
+        bus = EmbeddedBus(idle_poll_seconds=30)
+        bus.register_log(topics.ROUTING, read_routing)
+        reads_from.clear()
+        if restart:
+            routing_log.append(LoggedEvent(3, routed("trafikverket")))
+        async with started(settings, bus) as runtime:
+            for item in routing_log:
+                await delivered(runtime, item.envelope.stream_id)
+            gateway_log = await bus.readers[topics.GATEWAY](0, 100)
+
+    assert reads_from[0] == 2  # resumed after what it had handled, not from the start
+    assert [e.envelope.event_type for e in gateway_log].count("gateway.CaseForwarded") == 3
+    stats = (await simulator.get("/v1/received")).json()
+    assert (stats["total_requests"], stats["unique_cases"]) == (3, 3)
