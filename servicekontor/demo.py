@@ -121,7 +121,9 @@ async def run_demo(visits: int, targets: DemoTargets, concurrency: int, seed: in
     for n in range(visits):
         queue.put_nowait(n)
     limits = httpx.Limits(max_connections=concurrency * 2)
+    summary_url = f"{targets.url(targets.reporting_port)}/v1/stats/summary"
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
+        before = await fetch_json(client, summary_url) or {}
         with Progress(TextColumn("visits"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("visits", total=visits)
 
@@ -138,7 +140,12 @@ async def run_demo(visits: int, targets: DemoTargets, concurrency: int, seed: in
             await asyncio.gather(*(worker() for _ in range(concurrency)))
         traffic_seconds = time.monotonic() - started
         delivered = await wait_for_deliveries(client, targets, tally.complex_questions, wait_seconds)
-        summary = await fetch_json(client, f"{targets.url(targets.reporting_port)}/v1/stats/summary")
+        after = await until(
+            lambda: fetch_json(client, summary_url),
+            lambda s: s is not None and caught_up(this_run(before, s), tally, delivered),
+            wait_seconds,
+        )
+        summary = this_run(before, after) if after else None
     print_summary(console, tally, delivered, traffic_seconds, time.monotonic() - started, summary)
     return not tally.errors and delivered == len(tally.complex_questions)
 
@@ -158,6 +165,25 @@ async def wait_for_deliveries(client: httpx.AsyncClient, targets: DemoTargets, i
     return delivered
 
 
+def this_run(before: dict, after: dict) -> dict:
+    """Reporting's figures for this run: all-time totals minus those before it."""
+    levels_before = before.get("questions_by_level", {})
+    keys = ("visits", "visits_ended", "questions", "cases_delivered")
+    run = {k: after.get(k, 0) - before.get(k, 0) for k in keys}
+    run["questions_by_level"] = {
+        level: n - levels_before.get(level, 0) for level, n in after.get("questions_by_level", {}).items()
+    }
+    return run
+
+
+def caught_up(run: dict, tally: Tally, delivered: int) -> bool:
+    return (
+        run["visits_ended"] >= tally.visits
+        and run["questions"] >= tally.questions
+        and run["cases_delivered"] >= delivered
+    )
+
+
 async def fetch_json(client: httpx.AsyncClient, url: str) -> dict | None:
     try:
         response = await client.get(url)
@@ -170,7 +196,7 @@ def print_summary(console: Console, tally: Tally, delivered: int, traffic_s: flo
     table = Table(title="Servicekontor demo")
     table.add_column("measure")
     table.add_column("demo saw", justify="right")
-    table.add_column("reporting says", justify="right")
+    table.add_column("reporting says (this run)", justify="right")
     report = summary or {}
     by_level = report.get("questions_by_level", {})
     table.add_row("visits", str(tally.visits), str(report.get("visits", "-")))
