@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from servicekontor.commands import register_all
 from shared.logging import configure_logging
 from shared.settings import CommonSettings
 
@@ -137,6 +138,9 @@ def demo(
     targets = DemoTargets(host, intake_port, routing_port, agency_gateway_port, reporting_port)
     ok = asyncio.run(run_demo(visits, targets, concurrency, seed, wait_seconds))
     raise typer.Exit(0 if ok else 1)
+
+
+register_all(app)
 
 
 if __name__ == "__main__":  # pragma: no cover
