@@ -90,7 +90,9 @@ async def serve_one(name: str, overrides: dict[str, Any]) -> None:
     settings = service_settings(name, overrides)
     if not settings.kafka_bootstrap_servers:
         raise SystemExit("serve runs one service of a distributed system: set SK_KAFKA_BOOTSTRAP_SERVERS")
-    bus = KafkaBus(settings.kafka_bootstrap_servers, settings.kafka_partitions)
+    bus = KafkaBus(
+        settings.kafka_bootstrap_servers, settings.kafka_partitions, prefix=settings.kafka_topic_prefix
+    )
     runtime = bootstrap_service(name, settings, bus)
     for consumer in runtime.consumers:
         bus.subscribe(consumer)

@@ -60,7 +60,11 @@ class KafkaBus:
         partitions: int = 3,
         topics: Sequence[str] = (),
         batch_size: int = 200,
+        prefix: str = "",
     ) -> None:
+        """``prefix`` namespaces topics and consumer groups on a shared cluster (tests, or
+        several networks on one cluster); logical topic names stay the contract's."""
+        self.prefix = prefix
         self.bootstrap_servers = bootstrap_servers
         self.partitions = partitions
         self.topics = list(topics)
@@ -81,10 +85,16 @@ class KafkaBus:
         consumer.dead_letter_sinks.append(self._to_dead_letter_topic)
         self.consumers.append(consumer)
 
+    def physical(self, topic: str) -> str:
+        return f"{self.prefix}{topic}"
+
+    def logical(self, topic: str) -> str:
+        return topic.removeprefix(self.prefix)
+
     # -- running -----------------------------------------------------------------------
     async def ensure_topics(self) -> None:
         names = sorted({*self.topics, *self.relays, *(t for c in self.consumers for t in c.topics)})
-        names += [dead_letter_topic(n) for n in names]
+        names = [self.physical(n) for n in names + [dead_letter_topic(n) for n in names]]
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap_servers)
         await admin.start()
         try:
@@ -126,12 +136,15 @@ class KafkaBus:
     async def _consume(self, consumer: EventConsumer) -> None:
         kafka = AIOKafkaConsumer(
             bootstrap_servers=self.bootstrap_servers,
-            group_id=consumer.name,
+            group_id=f"{self.prefix}{consumer.name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
         )
-        kafka.subscribe(consumer.topics, listener=_SeekToStoredPositions(kafka, consumer))
+        kafka.subscribe(
+            [self.physical(t) for t in consumer.topics],
+            listener=_SeekToStoredPositions(kafka, consumer, self.logical),
+        )
         await kafka.start()
         try:
             while True:
@@ -145,7 +158,7 @@ class KafkaBus:
             await kafka.stop()
 
     async def _handle(self, consumer: EventConsumer, tp: TopicPartition, record) -> None:
-        checkpoint = Checkpoint(tp.topic, tp.partition, record.offset + 1)
+        checkpoint = Checkpoint(self.logical(tp.topic), tp.partition, record.offset + 1)
         try:
             envelope = EventEnvelope.model_validate_json(record.value)
         except (ValidationError, ValueError) as error:
@@ -157,12 +170,12 @@ class KafkaBus:
     async def _record_lag(self, kafka: AIOKafkaConsumer, consumer: EventConsumer, tp, offset: int) -> None:
         highwater = kafka.highwater(tp)
         if highwater is not None:
-            self.lag[(consumer.name, tp.topic, tp.partition)] = max(0, highwater - offset - 1)
+            self.lag[(consumer.name, self.logical(tp.topic), tp.partition)] = max(0, highwater - offset - 1)
 
     async def _to_dead_letter_topic(self, envelope: EventEnvelope, checkpoint: Checkpoint, error: str) -> None:
         assert self.producer is not None
         await self.producer.send_and_wait(
-            dead_letter_topic(checkpoint.topic),
+            self.physical(dead_letter_topic(checkpoint.topic)),
             value=encode(envelope),
             key=envelope.partition_key.encode(),
             headers=[("error", error[:500].encode()), ("event_type", envelope.event_type.encode())],
@@ -171,7 +184,7 @@ class KafkaBus:
     async def _send_raw_to_dlq(self, topic: str, record, error: str) -> None:
         assert self.producer is not None
         await self.producer.send_and_wait(
-            dead_letter_topic(topic), value=record.value, key=record.key, headers=[("error", error[:500].encode())]
+            self.physical(dead_letter_topic(self.logical(topic))), value=record.value, key=record.key, headers=[("error", error[:500].encode())]
         )
 
 
@@ -183,15 +196,16 @@ class _LazyPublisher:
 
     async def publish(self, topic: str, envelopes: Sequence[EventEnvelope]) -> None:
         assert self.bus.producer is not None, "the Kafka bus has not started"
-        await KafkaPublisher(self.bus.producer).publish(topic, envelopes)
+        await KafkaPublisher(self.bus.producer).publish(self.bus.physical(topic), envelopes)
 
 
 class _SeekToStoredPositions(ConsumerRebalanceListener):
     """On assignment, skip what this service's database says it has already handled."""
 
-    def __init__(self, kafka: AIOKafkaConsumer, consumer: EventConsumer) -> None:
+    def __init__(self, kafka: AIOKafkaConsumer, consumer: EventConsumer, logical) -> None:
         self.kafka = kafka
         self.consumer = consumer
+        self.logical = logical
 
     async def on_partitions_revoked(self, revoked) -> None:
         pass
@@ -199,6 +213,6 @@ class _SeekToStoredPositions(ConsumerRebalanceListener):
     async def on_partitions_assigned(self, assigned) -> None:
         stored = await self.consumer.positions()
         for tp in assigned:
-            position = stored.get((tp.topic, tp.partition))
+            position = stored.get((self.logical(tp.topic), tp.partition))
             if position is not None:
                 self.kafka.seek(tp, position)

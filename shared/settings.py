@@ -28,6 +28,8 @@ class CommonSettings(BaseSettings):
     # SK_<SERVICE>_DATABASE_URL wins over it. Unset: SQLite files under data_dir.
     database_url: str | None = None
     kafka_partitions: int = 3
+    # Namespaces topics and consumer groups on a shared cluster; empty = the contract names.
+    kafka_topic_prefix: str = ""
     max_body_bytes: int = 64 * 1024
 
 

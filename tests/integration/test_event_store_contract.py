@@ -43,6 +43,19 @@ class SqliteStore:
         await self.open()
 
 
+class PostgresStore(SqliteStore):
+    """The same contract on real PostgreSQL, in a fresh database and its own schema."""
+
+    def __init__(self, url):
+        self.url = url
+        self.engine = None
+
+    async def open(self):
+        self.engine = create_engine(self.url, schema="contract")
+        await create_tables(self.engine, SHARED_TABLES, "contract")
+        self.sessions = session_maker(self.engine)
+
+
 class MemoryStore:
     async def open(self):
         self.shared = InMemoryUnitOfWork()
@@ -54,9 +67,13 @@ class MemoryStore:
         pass
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.realservers)])
 async def store(request, tmp_path):
-    impl = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "events.db")
+    if request.param == "postgres":
+        real_servers = request.getfixturevalue("real_servers")
+        impl = PostgresStore(await real_servers.fresh_database())
+    else:
+        impl = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "events.db")
     await impl.open()
     yield impl
     if getattr(impl, "engine", None):

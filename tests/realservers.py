@@ -1,0 +1,107 @@
+"""Real Apache Kafka and PostgreSQL for the test suite. Mocks never stand in for them.
+
+Chosen in this order:
+1. endpoints given in ``SK_KAFKA_BOOTSTRAP_SERVERS`` and ``SK_DATABASE_URL``;
+2. testcontainers (Kafka and PostgreSQL images) when a Docker engine answers;
+3. the project's own ``deploy/local/`` scripts (Kafka from Maven Central jars, PostgreSQL
+   from Debian's packages), stopped again at the end if this run started them.
+If none works the real-server tests are skipped with the reason; ``.ci/run`` fails then.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import uuid
+from contextlib import ExitStack
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+ROOT = Path(__file__).resolve().parents[1]
+LOCAL = ROOT / "deploy" / "local"
+SKIP_REASON_PREFIX = "real servers unavailable"
+
+
+@dataclass
+class RealServers:
+    kafka_bootstrap_servers: str
+    database_url: str  # SQLAlchemy URL (postgresql+asyncpg://...)
+    origin: str
+
+    @property
+    def asyncpg_dsn(self) -> str:
+        return self.database_url.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def fresh_database(self) -> str:
+        """A new, empty database on the server: tests never see each other's rows."""
+        name = f"sk_test_{uuid.uuid4().hex[:12]}"
+        conn = await asyncpg.connect(self.asyncpg_dsn)
+        try:
+            await conn.execute(f'CREATE DATABASE "{name}"')
+        finally:
+            await conn.close()
+        return self.database_url.rsplit("/", 1)[0] + f"/{name}"
+
+
+def _port_open(host_port: str) -> bool:
+    host, port = host_port.rsplit(":", 1)
+    try:
+        with socket.create_connection((host, int(port)), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _docker_engine_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    result = subprocess.run(["docker", "info"], capture_output=True, timeout=15, check=False)
+    return result.returncode == 0
+
+
+def _from_testcontainers(stack: ExitStack) -> RealServers:
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    kafka = stack.enter_context(KafkaContainer("confluentinc/cp-kafka:7.6.0").with_kraft())
+    pg = stack.enter_context(PostgresContainer("postgres:16", driver="asyncpg"))
+    return RealServers(kafka.get_bootstrap_server(), pg.get_connection_url(), "testcontainers")
+
+
+def _from_local_scripts(stack: ExitStack) -> RealServers:
+    was_running = _port_open("127.0.0.1:" + os.environ.get("SK_LOCAL_KAFKA_PORT", "9092"))
+    result = subprocess.run(
+        [str(LOCAL / "start-all.sh")], capture_output=True, text=True, timeout=600, check=False
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"deploy/local/start-all.sh failed: {result.stderr[-2000:]}")
+    exports = dict(
+        line.removeprefix("export ").split("=", 1)
+        for line in result.stdout.splitlines()
+        if line.startswith("export ")
+    )
+    if not was_running:
+        stack.callback(subprocess.run, [str(LOCAL / "stop-all.sh")], capture_output=True, check=False)
+    return RealServers(exports["SK_KAFKA_BOOTSTRAP_SERVERS"], exports["SK_DATABASE_URL"], "deploy/local")
+
+
+def acquire(stack: ExitStack) -> RealServers | str:
+    """The servers, or the reason there are none."""
+    kafka, db = os.environ.get("SK_KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("SK_DATABASE_URL")
+    if kafka and db:
+        return RealServers(kafka, db, "environment")
+    errors = []
+    if _docker_engine_answers():
+        try:
+            return _from_testcontainers(stack)
+        except Exception as error:  # noqa: BLE001 - fall through to the next way, keep why
+            errors.append(f"testcontainers: {error}")
+    try:
+        return _from_local_scripts(stack)
+    except Exception as error:  # noqa: BLE001
+        errors.append(f"deploy/local: {error}")
+    return f"{SKIP_REASON_PREFIX}: " + "; ".join(errors)
