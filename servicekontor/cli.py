@@ -70,6 +70,22 @@ def serve(
 
 
 @app.command()
+def migrate(
+    service: Annotated[str | None, typer.Argument(help="One service; default: all four")] = None,
+) -> None:
+    """Bring the services' PostgreSQL schemas to the newest Alembic revision."""
+    from servicekontor.runner import SERVICES, migrate_services
+
+    if service is not None and service not in SERVICES:
+        typer.echo(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}", err=True)
+        raise typer.Exit(2)
+    settings = CommonSettings()
+    configure_logging(settings.log_level, settings.log_format)
+    for name, revision in asyncio.run(migrate_services([service] if service else list(SERVICES))):
+        typer.echo(f"{name}: {revision}")
+
+
+@app.command()
 def classify() -> None:
     """Read JSON Lines questions on stdin; write one JSON decision per line."""
     from services.routing.rules import load_classifier

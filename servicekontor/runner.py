@@ -102,6 +102,24 @@ async def serve_one(name: str, overrides: dict[str, Any]) -> None:
     await run_servers(settings.host, apps, [bus.run, *runtime.workers], [runtime])
 
 
+async def migrate_services(names: list[str]) -> list[tuple[str, str]]:
+    """Run each service's migrations; answer (service, revision or 'sqlite: tables created')."""
+    from shared.migrations import current
+
+    done = []
+    for name in names:
+        runtime = bootstrap_service(name, service_settings(name, {}), None)
+        try:
+            await runtime.init_db()
+            if runtime.engine.dialect.name == "sqlite":
+                done.append((name, "sqlite: tables created"))
+            else:
+                done.append((name, await current(runtime.engine, runtime.schema or name) or "none"))
+        finally:
+            await runtime.close()
+    return done
+
+
 async def run_servers(
     host: str,
     apps: list[tuple[Any, int, str]],

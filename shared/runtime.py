@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.consumer import EventConsumer
-from shared.db import create_tables, ping
+from shared.db import create_tables, is_sqlite, ping
 from shared.eventstore import LoggedEvent, read_log
 
 
@@ -34,7 +34,13 @@ class ServiceRuntime:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def init_db(self) -> None:
-        await create_tables(self.engine, self.tables, self.schema)
+        """SQLite (embedded): create missing tables. PostgreSQL: Alembic migrations."""
+        if is_sqlite(str(self.engine.url)):
+            await create_tables(self.engine, self.tables, self.schema)
+        else:
+            from shared.migrations import upgrade
+
+            await upgrade(self.engine, self.schema or self.name, self.tables)
 
     async def ready(self) -> dict[str, bool]:
         return {"database": await ping(self.engine)}
