@@ -97,7 +97,6 @@ async def serve_one(name: str, overrides: dict[str, Any]) -> None:
     for consumer in runtime.consumers:
         bus.subscribe(consumer)
     await runtime.init_db()
-    await bus.start()
     apps = [(runtime.app, settings.port, name)]
     await run_servers(settings.host, apps, [bus.run, *runtime.workers], [runtime])
 

@@ -1,5 +1,5 @@
 """What every service's FastAPI app shares: JSON errors in the contract shape, a body
-size limit, request logging with request ids, ``/health`` and ``/ready``."""
+size limit, request logging with request ids, ``/health``, ``/ready`` and ``/metrics``."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
+from shared.metrics import install_metrics
 
 log = structlog.get_logger("http")
 
@@ -139,4 +140,6 @@ def create_app(
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, 200 if ok else 503)
 
+    # Last: its middleware must be the outermost, to count what the others refuse.
+    install_metrics(app)
     return app

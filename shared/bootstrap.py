@@ -9,15 +9,28 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter
-from sqlalchemy import Table
+import structlog
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse
+from sqlalchemy import Table, exc
 
-from shared.api import create_app
+from shared.api import create_app, error_body
 from shared.bus import Bus
 from shared.consumer import EventConsumer
-from shared.db import create_engine, session_maker
+from shared.db import create_engine, is_transient, session_maker
 from shared.runtime import ServiceRuntime
 from shared.tables import SHARED_TABLES
+
+log = structlog.get_logger(__name__)
+
+
+async def _database_error(_request: Request, error: Exception) -> JSONResponse:
+    """An outage is 503 (try again), not a server fault; anything else stays a 500."""
+    if is_transient(error):
+        body = error_body("database_unavailable", "the database cannot be reached; try again")
+        return JSONResponse(body, 503, headers={"Retry-After": "2"})
+    log.exception("database_error", error_type=type(error).__name__)
+    return JSONResponse(error_body("internal_error", "internal error"), 500)
 
 
 def build_runtime(
@@ -51,6 +64,7 @@ def build_runtime(
     if bus and topic:
         bus.register_producer(topic, runtime)
     app = create_app(f"servicekontor {name}", runtime.ready, max_body_bytes=settings.max_body_bytes)
+    app.add_exception_handler(exc.SQLAlchemyError, _database_error)
     app.include_router(router)
     app.state.runtime = runtime
     runtime.app = app

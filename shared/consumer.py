@@ -12,8 +12,15 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import structlog
-from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    AsyncRetrying,
+    RetryError,
+    retry_if_exception,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
+from shared.db import is_transient
 from shared.events import DomainEvent, EventEnvelope
 from shared.personal_data import scrub_text
 from shared.tracking import Checkpoint
@@ -43,6 +50,7 @@ class EventConsumer:
         self.max_backoff = max_backoff
         self.handled = 0
         self.dead_lettered = 0
+        self.outage_retries = 0
         # The bus may add a sink (Kafka: the ``<topic>.dlq`` topic) beside the table.
         self.dead_letter_sinks: list[DeadLetterSink] = []
 
@@ -51,7 +59,21 @@ class EventConsumer:
             return await uow.tracking.positions(self.name)
 
     async def handle(self, envelope: EventEnvelope, checkpoint: Checkpoint) -> None:
+        """Handle one event. A fault in the event or the handler is retried a few times
+        and then dead-lettered; an outage (database, network) is waited out, however
+        long it lasts, because the event itself is fine."""
+        outage = AsyncRetrying(
+            retry=retry_if_exception(is_transient),
+            wait=wait_exponential_jitter(multiplier=0.1, max=5.0),
+            before_sleep=self._log_outage,
+        )
+        async for attempt in outage:
+            with attempt:
+                await self._handle_with_retries(envelope, checkpoint)
+
+    async def _handle_with_retries(self, envelope: EventEnvelope, checkpoint: Checkpoint) -> None:
         retrying = AsyncRetrying(
+            retry=retry_if_exception(lambda e: not is_transient(e)),
             stop=stop_after_attempt(self.max_attempts),
             wait=wait_exponential_jitter(multiplier=0.05, max=self.max_backoff, jitter=0.05),
         )
@@ -64,6 +86,15 @@ class EventConsumer:
             # Validation errors quote the payload: scrub before the error is stored.
             await self._dead_letter(envelope, checkpoint, scrub_text(repr(cause)))
 
+    def _log_outage(self, state) -> None:
+        self.outage_retries += 1
+        log.warning(
+            "consumer_waiting_for_infrastructure",
+            consumer=self.name,
+            error=type(state.outcome.exception()).__name__,
+            attempt=state.attempt_number,
+        )
+
     async def _handle_once(self, envelope: EventEnvelope, checkpoint: Checkpoint) -> None:
         async with self.uow_factory() as uow:
             event_id = str(envelope.event_id)
@@ -73,9 +104,12 @@ class EventConsumer:
                 if handler and event is not None:
                     await handler(event, envelope, uow)
                 uow.tracking.mark_handled(self.name, event_id)
-                self.handled += 1
+                newly_handled = 1
+            else:
+                newly_handled = 0
             await uow.tracking.save_position(self.name, checkpoint)
             await uow.commit()
+        self.handled += newly_handled
 
     async def _dead_letter(
         self, envelope: EventEnvelope, checkpoint: Checkpoint, error: str

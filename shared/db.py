@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy import Table, event, text
+from sqlalchemy import Table, event, exc, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -68,3 +68,15 @@ async def ping(engine: AsyncEngine) -> bool:
         return True
     except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
         return False
+
+
+def is_transient(error: BaseException) -> bool:
+    """A database or network outage, as opposed to a fault in the data or the code:
+    wait and try again; never dead-letter an event for it."""
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(
+        error,
+        exc.OperationalError | exc.InterfaceError | exc.TimeoutError | exc.DisconnectionError
+        | ConnectionError | OSError,
+    )

@@ -14,13 +14,15 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from functools import partial
 
 import structlog
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 from pydantic import ValidationError
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from shared.consumer import EventConsumer
 from shared.events import EventEnvelope
@@ -73,6 +75,7 @@ class KafkaBus:
         self.consumers: list[EventConsumer] = []
         self.producer: AIOKafkaProducer | None = None
         self.lag: dict[tuple[str, str, int], int] = {}
+        self.restarts = 0
 
     # -- the same wiring calls the embedded bus offers ---------------------------------
     def register_producer(self, topic: str, runtime: ServiceRuntime) -> None:
@@ -107,31 +110,59 @@ class KafkaBus:
             await admin.close()
 
     async def start(self) -> None:
+        """Create missing topics and start the producer (both needed before consuming)."""
         await self.ensure_topics()
-        self.producer = AIOKafkaProducer(
-            bootstrap_servers=self.bootstrap_servers,
-            enable_idempotence=True,
-            acks="all",
-            linger_ms=2,
-        )
-        await self.producer.start()
+        if self.producer is None:
+            producer = AIOKafkaProducer(
+                bootstrap_servers=self.bootstrap_servers,
+                enable_idempotence=True,
+                acks="all",
+                linger_ms=2,
+            )
+            await producer.start()
+            self.producer = producer
 
     async def stop(self) -> None:
         if self.producer:
-            await self.producer.stop()
-            self.producer = None
+            producer, self.producer = self.producer, None
+            await producer.stop()
 
     async def run(self) -> None:
-        if self.producer is None:
-            await self.start()
+        """Relay and consume until cancelled, riding out broker outages: a loop that fails
+        (broker gone, timeout) is restarted with backoff and a fresh producer; meanwhile
+        the services keep writing to their outboxes."""
+        try:
+            await self._supervised("start", self.start)
+            async with asyncio.TaskGroup() as group:
+                group.create_task(self._supervised("relays", self._relay_all))
+                for consumer in self.consumers:
+                    group.create_task(self._supervised(consumer.name, partial(self._consume, consumer)))
+        finally:
+            await self.stop()
+
+    async def _supervised(self, what: str, job: Callable[[], Awaitable[None]]) -> None:
+        def log_failure(state) -> None:
+            self.restarts += 1
+            log.warning("kafka_loop_restarting", loop=what, error=repr(state.outcome.exception()))
+
+        retrying = AsyncRetrying(
+            wait=wait_exponential_jitter(multiplier=0.5, max=10.0),
+            retry=retry_if_exception_type(Exception),
+            before_sleep=log_failure,
+        )
+        async for attempt in retrying:
+            with attempt:
+                await job()
+
+    async def _relay_all(self) -> None:
+        await self.start()
         try:
             async with asyncio.TaskGroup() as group:
                 for relay in self.relays.values():
                     group.create_task(relay.run())
-                for consumer in self.consumers:
-                    group.create_task(self._consume(consumer))
-        finally:
-            await self.stop()
+        except BaseExceptionGroup as failed:
+            await self.stop()  # a producer that failed is replaced on the next round
+            raise failed.exceptions[0] from None
 
     async def _consume(self, consumer: EventConsumer) -> None:
         kafka = AIOKafkaConsumer(
