@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.adapters.tables import QuestionIndex, TicketCounter
@@ -25,13 +27,19 @@ class SqlTicketCounters:
         self.session = session
 
     async def next_number(self, office_id: str, service_day: str) -> int:
-        row = await self.session.get(
-            TicketCounter, (office_id, service_day), with_for_update=True
+        """One atomic upsert, so concurrent first tickets of a day never collide."""
+        insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
+        table = TicketCounter.__table__
+        statement = (
+            insert(table)
+            .values(office_id=office_id, service_day=service_day, last_number=1)
+            .on_conflict_do_update(
+                index_elements=[table.c.office_id, table.c.service_day],
+                set_={"last_number": table.c.last_number + 1},
+            )
+            .returning(table.c.last_number)
         )
-        row = row or TicketCounter(office_id=office_id, service_day=service_day)
-        row.last_number += 1
-        self.session.add(row)
-        return row.last_number
+        return (await self.session.exec(statement)).scalar_one()
 
 
 class SqlQuestionVisits:

@@ -1,0 +1,136 @@
+"""Distributed mode: each service its own process on real Apache Kafka and PostgreSQL,
+with the faults the network will see: a replica killed, Kafka stopped, PostgreSQL
+restarted. Nothing may be lost or doubled."""
+
+from __future__ import annotations
+
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import pytest
+
+from tests.e2e.distributed import DistributedSystem, local_script
+from tests.helpers import wait_until
+
+pytestmark = [pytest.mark.realservers, pytest.mark.e2e]
+
+TEXTS = ["Jag vill ansöka om id-kort", "Hur ansöker jag om bostadsbidrag?", "När kommer min sjukpenning?"]
+
+
+@pytest.fixture
+def system(real_servers, tmp_path):
+    database_url = asyncio.run(real_servers.fresh_database())
+    running = DistributedSystem(real_servers, database_url, tmp_path)
+    running.migrate()
+    yield running
+    running.stop_all()
+
+
+def record_visits(intake_url: str, count: int, offset: int = 0) -> list[str]:
+    """Visits with one question each, from 4 kiosks at once; answers the question ids."""
+
+    def one(n: int) -> str:
+        with httpx.Client(base_url=intake_url, timeout=30) as client:
+            visit = client.post("/v1/visits", json={"office_id": "umea", "channel": "kiosk"}).json()
+            q = client.post(f"/v1/visits/{visit['visit_id']}/questions", json={"text": TEXTS[n % 3]})
+            assert q.status_code == 201, q.text
+            return q.json()["question_id"]
+
+    with ThreadPoolExecutor(4) as pool:
+        return list(pool.map(one, range(offset, offset + count)))
+
+
+def counts(system: DistributedSystem) -> dict:
+    row = system.sql(
+        """select
+          (select count(*) from intake.event_store where event_type='intake.QuestionRecorded') as recorded,
+          (select count(*) from routing.event_store where event_type='routing.QuestionClassified') as classified,
+          (select count(distinct stream_id) from routing.event_store where event_type='routing.QuestionClassified') as classified_distinct,
+          (select count(*) from routing.event_store where event_type='routing.CaseRoutedToAgency') as routed,
+          (select count(*) from agency_gateway.gateway_deliveries where status='delivered') as delivered,
+          (select count(*) from reporting.reporting_questions where level is not null) as reported"""
+    )[0]
+    return dict(row)
+
+
+def converged(c: dict, expected: int) -> bool:
+    return c["recorded"] == c["classified"] == c["classified_distinct"] == c["reported"] == expected and c["delivered"] == c["routed"]
+
+
+def test_replicas_share_the_work_and_a_killed_replica_loses_and_doubles_nothing(system):
+    for service in ("agency_simulator", "intake", "agency_gateway", "reporting"):
+        system.start(service)
+    first, second = system.start("routing"), system.start("routing")
+    intake = system.first("intake").url()
+    ids = record_visits(intake, 30)
+    wait_until(lambda: counts(system)["classified"] == 30, timeout=60)
+    members = group_members(system, "routing")
+    assert members == 2, "both replicas joined the consumer group"
+
+    recording = ThreadPoolExecutor(1).submit(record_visits, intake, 60, 30)
+    wait_until(lambda: counts(system)["recorded"] >= 50, timeout=60)
+    system.kill(first)
+    ids += recording.result(timeout=120)
+
+    final = wait_until(lambda: (c := counts(system)) and converged(c, 90) and c, timeout=120)
+    assert final["classified_distinct"] == len(set(ids)) == 90
+    sim = httpx.get(f"http://127.0.0.1:{system.sim_port}/v1/received").json()
+    assert sim["unique_cases"] == final["routed"]
+    assert second.popen.poll() is None
+
+
+def group_members(system: DistributedSystem, name: str) -> int:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    async def describe() -> int:
+        admin = AIOKafkaAdminClient(bootstrap_servers=system.servers.kafka_bootstrap_servers)
+        await admin.start()
+        try:
+            groups = await admin.describe_consumer_groups([f"{system.prefix}{name}"])
+            return len(groups[0].members)
+        finally:
+            await admin.close()
+
+    return asyncio.run(describe())
+
+
+def needs_local_servers(system: DistributedSystem) -> None:
+    if system.servers.origin != "deploy/local":
+        pytest.skip(f"needs control over the servers (they come from {system.servers.origin})")
+
+
+def test_intake_keeps_accepting_while_kafka_is_down_and_everything_flows_after(system):
+    needs_local_servers(system)
+    for service in ("agency_simulator", "intake", "routing", "agency_gateway", "reporting"):
+        system.start(service)
+    intake = system.first("intake").url()
+    record_visits(intake, 10)
+    local_script("kafka-stop.sh")
+    try:
+        during = record_visits(intake, 20, 10)
+        assert len(during) == 20, "intake accepted every visit while Kafka was down"
+    finally:
+        local_script("kafka-start.sh")
+    final = wait_until(lambda: (c := counts(system)) and converged(c, 30) and c, timeout=180)
+    assert final["classified"] == 30
+
+
+def test_services_report_not_ready_while_postgres_restarts_then_recover(system):
+    needs_local_servers(system)
+    for service in ("agency_simulator", "intake", "routing", "agency_gateway", "reporting"):
+        system.start(service)
+    intake = system.first("intake")
+    record_visits(intake.url(), 5)
+    local_script("postgres-stop.sh")
+    try:
+        not_ready = httpx.get(intake.url("/ready"), timeout=10)
+        assert not_ready.status_code == 503 and not_ready.json()["ready"] is False
+        refused = httpx.post(intake.url("/v1/visits"), json={"office_id": "umea", "channel": "desk"}, timeout=30)
+        assert refused.status_code == 503 and refused.json()["error"]["code"] == "database_unavailable"
+    finally:
+        local_script("postgres-start.sh")
+    wait_until(lambda: httpx.get(intake.url("/ready"), timeout=5).status_code == 200, timeout=60)
+    record_visits(intake.url(), 5, 5)
+    final = wait_until(lambda: (c := counts(system)) and converged(c, 10) and c, timeout=120)
+    assert final["recorded"] == 10
