@@ -31,6 +31,7 @@ def up(
     reporting_port: Annotated[int | None, typer.Option()] = None,
     agency_simulator_port: Annotated[int | None, typer.Option()] = None,
     simulator: Annotated[bool | None, typer.Option("--simulator/--no-simulator", help="Default: on unless SK_AGENCY_ENDPOINTS is set")] = None,
+    distributed: Annotated[bool, typer.Option("--distributed", help="Separate processes on Kafka + PostgreSQL (SK_KAFKA_BOOTSTRAP_SERVERS, SK_DATABASE_URL)")] = False,
 ) -> None:
     """Start intake (8001), routing (8002), agency_gateway (8003), reporting (8004) and,
     unless real agency endpoints are configured, the agency simulator (8009)."""
@@ -47,8 +48,18 @@ def up(
         reporting_port=reporting_port,
         agency_simulator_port=agency_simulator_port,
     )
+    if distributed:
+        from servicekontor.distributed import run_distributed
+        from services.agency_gateway.config import GatewaySettings
+
+        if not (settings.kafka_bootstrap_servers and settings.database_url):
+            typer.echo("--distributed needs SK_KAFKA_BOOTSTRAP_SERVERS and SK_DATABASE_URL (see deploy/local/).", err=True)
+            raise typer.Exit(2)
+        with_simulator = GatewaySettings().uses_simulator if simulator is None else simulator
+        port = agency_simulator_port or 8009
+        raise typer.Exit(run_distributed(with_simulator, port, str(data_dir or settings.data_dir)))
     if settings.kafka_bootstrap_servers:
-        typer.echo("SK_KAFKA_BOOTSTRAP_SERVERS is set: run each service with `servicekontor serve <service>`.", err=True)
+        typer.echo("SK_KAFKA_BOOTSTRAP_SERVERS is set: use `up --distributed` or `serve <service>`.", err=True)
         raise typer.Exit(2)
     asyncio.run(serve_embedded(overrides, simulator))
 
