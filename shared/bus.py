@@ -83,9 +83,11 @@ class EmbeddedBus:
         while True:
             wakeup = self._wakeups.setdefault(topic, asyncio.Event())
             batch = await reader(position, self.batch_size)
-            for item in batch:
-                await consumer.handle(item.envelope, Checkpoint(topic, 0, item.position))
-                position = item.position
+            if batch:
+                await consumer.handle_batch(
+                    [(item.envelope, Checkpoint(topic, 0, item.position)) for item in batch]
+                )
+                position = batch[-1].position
                 self.positions[(consumer.name, topic)] = position
             if not batch:
                 await wait_for_wakeup(wakeup, self.idle_poll_seconds)

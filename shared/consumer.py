@@ -95,14 +95,46 @@ class EventConsumer:
             attempt=state.attempt_number,
         )
 
+    async def handle_batch(self, items: list[tuple[EventEnvelope, Checkpoint]]) -> None:
+        """Handle consecutive events of one topic partition in one transaction (the fast
+        path); if anything in it fails, handle them one by one with the full retry and
+        dead-letter rules, so one bad event costs only itself."""
+        if len(items) > 1:
+            try:
+                self.handled += await self._handle_together(items)
+                return
+            except Exception as error:  # noqa: BLE001 - every failure falls back to one by one
+                log.info("batch_falls_back_to_single_events", consumer=self.name, error=repr(error))
+        for envelope, checkpoint in items:
+            await self.handle(envelope, checkpoint)
+
+    async def _handle_together(self, items: list[tuple[EventEnvelope, Checkpoint]]) -> int:
+        async with self.uow_factory() as uow:
+            ids = [str(envelope.event_id) for envelope, _ in items]
+            done = await uow.tracking.seen_many(self.name, ids)
+            new = 0
+            for (envelope, _), event_id in zip(items, ids, strict=True):
+                if event_id in done:
+                    continue
+                await self._apply(envelope, uow)
+                uow.tracking.mark_handled(self.name, event_id)
+                done.add(event_id)
+                new += 1
+            await uow.tracking.save_position(self.name, items[-1][1])
+            await uow.commit()
+        return new
+
+    async def _apply(self, envelope: EventEnvelope, uow: Any) -> None:
+        handler = self.handlers.get(envelope.event_type)
+        event = envelope.event() if handler else None
+        if handler and event is not None:
+            await handler(event, envelope, uow)
+
     async def _handle_once(self, envelope: EventEnvelope, checkpoint: Checkpoint) -> None:
         async with self.uow_factory() as uow:
             event_id = str(envelope.event_id)
             if not await uow.tracking.seen(self.name, event_id):
-                handler = self.handlers.get(envelope.event_type)
-                event = envelope.event() if handler else None
-                if handler and event is not None:
-                    await handler(event, envelope, uow)
+                await self._apply(envelope, uow)
                 uow.tracking.mark_handled(self.name, event_id)
                 newly_handled = 1
             else:

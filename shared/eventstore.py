@@ -79,7 +79,8 @@ class SqlEventStore:
             .where(StoredEvent.stream_id == stream_id)
             .order_by(StoredEvent.stream_version)
         )
-        return [from_row(row) for row in rows.scalars()]
+        staged = [e for e in self.staged if e.stream_id == stream_id]
+        return [from_row(row) for row in rows.scalars()] + staged
 
     def append(self, envelopes: Sequence[EventEnvelope]) -> None:
         self.staged.extend(envelopes)

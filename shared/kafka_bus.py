@@ -181,22 +181,28 @@ class KafkaBus:
             while True:
                 batches = await kafka.getmany(timeout_ms=500, max_records=self.batch_size)
                 for tp, records in batches.items():
-                    for record in records:
-                        await self._handle(consumer, tp, record)
+                    await self._handle(consumer, tp, records)
                     await kafka.commit({tp: records[-1].offset + 1})
                     await self._record_lag(kafka, consumer, tp, records[-1].offset)
         finally:
             await kafka.stop()
 
-    async def _handle(self, consumer: EventConsumer, tp: TopicPartition, record) -> None:
-        checkpoint = Checkpoint(self.logical(tp.topic), tp.partition, record.offset + 1)
-        try:
-            envelope = EventEnvelope.model_validate_json(record.value)
-        except (ValidationError, ValueError) as error:
-            log.error("undecodable_message", topic=tp.topic, partition=tp.partition, offset=record.offset)
-            await self._send_raw_to_dlq(tp.topic, record, str(error))
-            return
-        await consumer.handle(envelope, checkpoint)
+    async def _handle(self, consumer: EventConsumer, tp: TopicPartition, records: list) -> None:
+        """Decode a partition's batch and hand it over; undecodable messages go straight
+        to the dead-letter topic (they can never succeed)."""
+        items = []
+        for record in records:
+            checkpoint = Checkpoint(self.logical(tp.topic), tp.partition, record.offset + 1)
+            try:
+                items.append((EventEnvelope.model_validate_json(record.value), checkpoint))
+            except (ValidationError, ValueError) as error:
+                log.error("undecodable_message", topic=tp.topic, partition=tp.partition, offset=record.offset)
+                if items:
+                    await consumer.handle_batch(items)
+                    items = []
+                await self._send_raw_to_dlq(tp.topic, record, str(error))
+        if items:
+            await consumer.handle_batch(items)
 
     async def _record_lag(self, kafka: AIOKafkaConsumer, consumer: EventConsumer, tp, offset: int) -> None:
         highwater = kafka.highwater(tp)

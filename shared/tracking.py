@@ -25,6 +25,7 @@ class Checkpoint:
 
 class Tracking(Protocol):
     async def seen(self, consumer: str, event_id: str) -> bool: ...
+    async def seen_many(self, consumer: str, event_ids: list[str]) -> set[str]: ...
     def mark_handled(self, consumer: str, event_id: str) -> None: ...
     async def save_position(self, consumer: str, checkpoint: Checkpoint) -> None: ...
     async def positions(self, consumer: str) -> dict[tuple[str, int], int]: ...
@@ -39,6 +40,14 @@ class SqlTracking:
 
     async def seen(self, consumer: str, event_id: str) -> bool:
         return await self.session.get(InboxEntry, (consumer, event_id)) is not None
+
+    async def seen_many(self, consumer: str, event_ids: list[str]) -> set[str]:
+        rows = await self.session.exec(
+            select(InboxEntry.event_id).where(
+                InboxEntry.consumer == consumer, InboxEntry.event_id.in_(event_ids)
+            )
+        )
+        return set(rows.scalars())
 
     def mark_handled(self, consumer: str, event_id: str) -> None:
         self.session.add(InboxEntry(consumer=consumer, event_id=event_id, handled_at=utc_now()))
@@ -88,6 +97,9 @@ class InMemoryTracking:
 
     async def seen(self, consumer: str, event_id: str) -> bool:
         return (consumer, event_id) in self.handled
+
+    async def seen_many(self, consumer: str, event_ids: list[str]) -> set[str]:
+        return {e for e in event_ids if (consumer, e) in self.handled}
 
     def mark_handled(self, consumer: str, event_id: str) -> None:
         self._staged.append(("handled", (consumer, event_id)))
