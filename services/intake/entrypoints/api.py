@@ -33,7 +33,8 @@ from services.intake.unit_of_work import SqlIntakeUnitOfWork
 router = APIRouter(prefix="/v1", tags=["intake"])
 
 
-def get_uow(request: Request) -> SqlIntakeUnitOfWork:
+async def get_uow(request: Request) -> SqlIntakeUnitOfWork:
+    """Async on purpose: a sync dependency would cost a worker-thread hop per request."""
     return request.app.state.runtime.uow_factory()
 
 

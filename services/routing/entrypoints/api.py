@@ -41,7 +41,8 @@ class DecisionPublic(BaseModel):
     decided_at: datetime | None
 
 
-def get_uow(request: Request) -> SqlRoutingUnitOfWork:
+async def get_uow(request: Request) -> SqlRoutingUnitOfWork:
+    """Async on purpose: a sync dependency would cost a worker-thread hop per request."""
     return request.app.state.runtime.uow_factory()
 
 
