@@ -87,8 +87,9 @@ def group_members(system: DistributedSystem, name: str) -> int:
         admin = AIOKafkaAdminClient(bootstrap_servers=system.servers.kafka_bootstrap_servers)
         await admin.start()
         try:
-            groups = await admin.describe_consumer_groups([f"{system.prefix}{name}"])
-            return len(groups[0].members)
+            response = (await admin.describe_consumer_groups([f"{system.prefix}{name}"]))[0]
+            _error, _group, _state, _protocol_type, _protocol, members = response.groups[0][:6]
+            return len(members)
         finally:
             await admin.close()
 
