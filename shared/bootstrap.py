@@ -65,6 +65,7 @@ def build_runtime(
         bus.register_producer(topic, runtime)
     app = create_app(f"servicekontor {name}", runtime.ready, max_body_bytes=settings.max_body_bytes)
     app.add_exception_handler(exc.SQLAlchemyError, _database_error)
+    app.add_exception_handler(OSError, _database_error)  # e.g. connection refused by asyncpg
     app.include_router(router)
     app.state.runtime = runtime
     runtime.app = app
