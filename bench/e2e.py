@@ -126,7 +126,8 @@ def bench_embedded(args) -> dict:
         cmd += [f"--{name}-port", str(port)]
     env = {**os.environ, "SK_LOG_LEVEL": "WARNING"}
     env.pop("SK_KAFKA_BOOTSTRAP_SERVERS", None)
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=open(work / "up.log", "wb"))
+    with (work / "up.log").open("wb") as log:
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
         wait_until(lambda: httpx.get(f"http://127.0.0.1:{ports['reporting']}/ready").status_code == 200, 60)
         result = asyncio.run(run_phases(f"http://127.0.0.1:{ports['intake']}", work / "agency_simulator.db", args))

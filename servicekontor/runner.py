@@ -91,7 +91,10 @@ async def serve_one(name: str, overrides: dict[str, Any]) -> None:
     if not settings.kafka_bootstrap_servers:
         raise SystemExit("serve runs one service of a distributed system: set SK_KAFKA_BOOTSTRAP_SERVERS")
     bus = KafkaBus(
-        settings.kafka_bootstrap_servers, settings.kafka_partitions, prefix=settings.kafka_topic_prefix
+                settings.kafka_bootstrap_servers,
+        settings.kafka_partitions,
+        prefix=settings.kafka_topic_prefix,
+        replication_factor=settings.kafka_replication_factor,
     )
     runtime = bootstrap_service(name, settings, bus)
     for consumer in runtime.consumers:
@@ -107,7 +110,9 @@ async def migrate_services(names: list[str]) -> list[tuple[str, str]]:
 
     done = []
     for name in names:
-        runtime = bootstrap_service(name, service_settings(name, {}), None)
+        # Migrations touch only the database: the gateway's production check on agency
+        # endpoints must not stop a migration Job that runs before they are configured.
+        runtime = bootstrap_service(name, service_settings(name, {"environment": "development"}), None)
         try:
             await runtime.init_db()
             if runtime.engine.dialect.name == "sqlite":

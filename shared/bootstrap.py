@@ -59,7 +59,7 @@ def build_runtime(
         uow_factory=uow_factory,
         topic=topic,
         consumers=consumers(uow_factory),
-        extras=extras or {},
+        extras={**(extras or {}), "bus": bus},
     )
     if bus and topic:
         bus.register_producer(topic, runtime)

@@ -63,10 +63,12 @@ class KafkaBus:
         topics: Sequence[str] = (),
         batch_size: int = 200,
         prefix: str = "",
+        replication_factor: int = 1,
     ) -> None:
         """``prefix`` namespaces topics and consumer groups on a shared cluster (tests, or
         several networks on one cluster); logical topic names stay the contract's."""
         self.prefix = prefix
+        self.replication_factor = replication_factor
         self.bootstrap_servers = bootstrap_servers
         self.partitions = partitions
         self.topics = list(topics)
@@ -102,7 +104,12 @@ class KafkaBus:
         await admin.start()
         try:
             existing = set(await admin.list_topics())
-            wanted = [NewTopic(n, self.partitions, 1) for n in names if n not in existing]
+            # The log is the history: topics keep their events for ever.
+            wanted = [
+                NewTopic(n, self.partitions, self.replication_factor, topic_configs={"retention.ms": "-1"})
+                for n in names
+                if n not in existing
+            ]
             if wanted:
                 with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(wanted)

@@ -17,9 +17,11 @@ names: no ids, no personal data.
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from typing import Any
 
+import fastapi.routing
 import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram
 from prometheus_client import generate_latest as render
@@ -29,7 +31,7 @@ from sqlalchemy import func
 from sqlmodel import select
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Match, Router
+from starlette.routing import Router, compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.tables import StoredEvent
@@ -61,30 +63,39 @@ class HttpMetrics:
         self.latency.labels(route).observe(seconds)
 
 
-def route_template(scope: Scope, router: Router) -> str:
-    """The matched route's path template; the router's routes are asked if routing never
-    ran (a refusal before it) or ended without a route (a 405)."""
-    route = scope.get("route")
-    if route is not None and hasattr(route, "path"):
-        return route.path
-    partial = None
-    for candidate in router.routes:
-        match, _ = candidate.matches(scope)
-        if match is Match.FULL:
-            return getattr(candidate, "path", UNMATCHED)
-        if match is Match.PARTIAL and partial is None:
-            partial = getattr(candidate, "path", None)
-    return partial or UNMATCHED
+class RouteTemplates:
+    """Path templates of an app's routes, to name requests that routing never resolved
+    (refused before it, as a 413 is, or a 405). Read once, on first use: by then every
+    router is included."""
+
+    def __init__(self, router: Router) -> None:
+        self.router = router
+        self._patterns: list[tuple[re.Pattern[str], str]] | None = None
+
+    def of(self, scope: Scope) -> str:
+        route = scope.get("route")
+        if isinstance(getattr(route, "path", None), str):
+            return route.path
+        if self._patterns is None:
+            self._patterns = [(compile_path(path)[0], path) for path in self._paths()]
+        path = scope.get("path", "")
+        return next((template for pattern, template in self._patterns if pattern.match(path)), UNMATCHED)
+
+    def _paths(self) -> list[str]:
+        # FastAPI >= 0.16x nests included routers; ``iter_route_contexts`` flattens them.
+        flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+        routes = flatten(self.router.routes) if flatten else self.router.routes
+        return [r.path for r in routes if isinstance(getattr(r, "path", None), str)]
 
 
 class MetricsMiddleware:
     """Pure ASGI: sees the status the client gets, and counts an exception as the 500 the
-    outer error handler turns it into."""
+    outer error handler turns it into. A cancelled request (client gone) is not counted."""
 
     def __init__(self, app: ASGIApp, metrics: HttpMetrics, router: Router) -> None:
         self.app = app
         self.metrics = metrics
-        self.router = router
+        self.templates = RouteTemplates(router)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -101,14 +112,19 @@ class MetricsMiddleware:
 
         try:
             await self.app(scope, receive, send_and_note)
-        finally:
-            route = route_template(scope, self.router)
-            self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
+        except Exception:  # not a cancelled request: the client gets no answer to count
+            self._observe(scope, status, started)
+            raise
+        self._observe(scope, status, started)
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        route = self.templates.of(scope)
+        self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
 
 
 def bus_of(runtime: Any) -> Any:
     """The bus the runtime was wired to: ``runtime.bus`` or ``runtime.extras["bus"]``."""
-    return getattr(runtime, "bus", None) or runtime.extras.get("bus")
+    return getattr(runtime, "bus", None) or getattr(runtime, "extras", {}).get("bus")
 
 
 class RuntimeCollector(Collector):
@@ -214,6 +230,7 @@ def install_metrics(app: Any) -> CollectorRegistry:
     registry.register(collector)
     app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry), router=app.router)
     app.state.metrics_registry = registry
+    app.state.runtime_metrics = collector
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics(_request: Request) -> Response:

@@ -28,6 +28,7 @@ class CommonSettings(BaseSettings):
     # SK_<SERVICE>_DATABASE_URL wins over it. Unset: SQLite files under data_dir.
     database_url: str | None = None
     kafka_partitions: int = 3
+    kafka_replication_factor: int = 1  # 3 on a production cluster
     # Namespaces topics and consumer groups on a shared cluster; empty = the contract names.
     kafka_topic_prefix: str = ""
     max_body_bytes: int = 64 * 1024
