@@ -47,7 +47,12 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     root.setLevel(level.upper())
     logging.getLogger("httpx").setLevel(max(logging.WARNING, root.level))
     structlog.configure(
-        processors=[*shared_chain, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        # Drop calls below the level first, before any processor spends time on them.
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared_chain,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
         logger_factory=structlog.stdlib.LoggerFactory(),
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=False,

@@ -122,7 +122,9 @@ async def test_huge_and_malformed_bodies_are_refused(client):
 
 
 async def test_health_ready_and_openapi(client):
-    assert (await client.get("/health")).json() == {"status": "ok"}
+    health = await client.get("/health", headers={"x-request-id": "abc123"})
+    assert health.json() == {"status": "ok"} and health.headers["x-request-id"] == "abc123"
+    assert len((await client.get("/health")).headers["x-request-id"]) == 32
     assert (await client.get("/ready")).json()["ready"] is True
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert "/v1/visits/{visit_id}/questions" in paths
