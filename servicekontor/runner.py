@@ -54,7 +54,7 @@ def bootstrap_service(name: str, settings: Any, bus: Any) -> ServiceRuntime:
     return import_module(f"services.{name}.bootstrap").bootstrap(settings, bus)
 
 
-def simulator_app(data_dir: Path, port: int):
+def simulator_app(data_dir: Path, port: int, callback_url: str | None = None):
     from services.agency_simulator.app import build_simulator
 
     log.warning(
@@ -62,7 +62,7 @@ def simulator_app(data_dir: Path, port: int):
         "not to any agency. Set SK_AGENCY_ENDPOINTS for real endpoints.",
         port=port,
     )
-    return build_simulator(data_dir, port)
+    return build_simulator(data_dir, port, callback_url=callback_url)
 
 
 async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None = None) -> None:
@@ -79,7 +79,10 @@ async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None 
     gateway_settings = runtimes[2].settings
     if gateway_settings.uses_simulator if with_simulator is None else with_simulator:
         port = overrides.get("agency_simulator_port", 8009)
-        apps.append((simulator_app(Path(gateway_settings.data_dir), port), port, "agency_simulator"))
+        # The simulated agencies answer with status callbacks, as real ones do.
+        callback_url = f"http://{gateway_settings.host}:{gateway_settings.port}"
+        app = simulator_app(Path(gateway_settings.data_dir), port, callback_url)
+        apps.append((app, port, "agency_simulator"))
     background = [bus.run] + [w for rt in runtimes for w in rt.workers]
     await run_servers(runtimes[0].settings.host, apps, background, runtimes)
 

@@ -22,13 +22,16 @@ log = structlog.get_logger(__name__)
 
 
 def bootstrap(settings: GatewaySettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
+    """Refuses (``ConfigurationError``) a production configuration that would reach the
+    simulator or use a development secret, before anything is opened."""
     settings = settings or GatewaySettings()
+    settings.targets()  # read SK_AGENCY_CONFIG now: a bad file stops the start
     settings.check_targets()
     http = httpx.AsyncClient(
         timeout=settings.agency_request_timeout_seconds,
         limits=httpx.Limits(max_connections=settings.agency_max_in_flight),
     )
-    client = AgencyClient(http, settings.agency_request_timeout_seconds)
+    client = AgencyClient(http)
     workers: list[DeliveryWorker] = []
 
     def consumers(uow_factory):
@@ -45,11 +48,14 @@ def bootstrap(settings: GatewaySettings | None = None, bus: Bus | None = None) -
         topic=topics.GATEWAY,
         consumers=consumers,
     )
-    runtime.extras.update(http_client=http, worker=workers[0])
+    runtime.extras.update(http_client=http, worker=workers[0], settings=settings)
 
     async def deliver_cases() -> None:
         if settings.uses_simulator:
             log.warning("agency_gateway_uses_simulator", url=settings.agency_simulator_url)
+        dev = sorted(c for c, t in settings.targets().items() if t.secret_is_dev)
+        if dev:
+            log.warning("agency_gateway_uses_development_secrets", agencies=dev)
         await workers[0].run()
 
     runtime.workers = [deliver_cases]

@@ -1,9 +1,11 @@
-"""The gateway's unit of work: the shared one plus the deliveries repository."""
+"""The gateway's unit of work: the shared one plus the deliveries and callback-receipt
+repositories."""
 
 from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.agency_gateway.adapters.callbacks import Callbacks, InMemoryCallbacks, SqlCallbacks
 from services.agency_gateway.adapters.repositories import (
     Deliveries,
     InMemoryDeliveries,
@@ -15,9 +17,11 @@ from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
 
 class SqlGatewayUnitOfWork(SqlUnitOfWork):
     deliveries: Deliveries
+    callbacks: Callbacks
 
     def open_repositories(self, session: AsyncSession) -> None:
         self.deliveries = SqlDeliveries(session)
+        self.callbacks = SqlCallbacks(session)
 
 
 class FakeGatewayUnitOfWork(InMemoryUnitOfWork):
@@ -26,24 +30,31 @@ class FakeGatewayUnitOfWork(InMemoryUnitOfWork):
     half-queued delivery behind."""
 
     deliveries: InMemoryDeliveries
+    callbacks: InMemoryCallbacks
 
     def __init__(
-        self, state: InMemoryState | None = None, rows: dict[str, DeliveryRow] | None = None
+        self,
+        state: InMemoryState | None = None,
+        rows: dict[str, DeliveryRow] | None = None,
+        receipts: set[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(state)
         self.deliveries = InMemoryDeliveries(rows if rows is not None else {})
+        self.callbacks = InMemoryCallbacks(receipts if receipts is not None else set())
 
     def fresh(self) -> FakeGatewayUnitOfWork:
         """A new unit of work over the same fake database (the factory for handlers)."""
-        return FakeGatewayUnitOfWork(self.state, self.deliveries.rows)
+        return FakeGatewayUnitOfWork(self.state, self.deliveries.rows, self.callbacks.rows)
 
     async def _commit(self) -> None:
         await super()._commit()
         self.deliveries.flush()
+        self.callbacks.flush()
 
     async def rollback(self) -> None:
         await super().rollback()
         self.deliveries.discard()
+        self.callbacks.discard()
 
 
 GatewayUnitOfWork = SqlGatewayUnitOfWork | FakeGatewayUnitOfWork

@@ -1,21 +1,28 @@
 """The simulator's routes (the agencies' side of the gateway's contract).
 
-``POST /v1/agencies/{agency}/cases`` with ``Idempotency-Key``: 201 ``{reference}`` the
-first time, 409 ``{reference, duplicate: true}`` for a key seen before. Faults can be
-injected per agency (``POST /v1/agencies/{agency}/faults``) to show retries in the demo
-and the tests; they live in memory only.
+``POST /v1/agencies/{agency}/cases`` with ``Idempotency-Key``, signed as
+docs/agency-api.md says: 201 ``{reference}`` the first time, 409 ``{reference,
+duplicate: true}`` for a key seen before, 401 for a bad signature or stale timestamp,
+and whatever the fault plan (``faults``, set in ``admin``) decides.
 """
 
 from __future__ import annotations
 
+import asyncio
+import time
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.agency_gateway.domain import signing
+from services.agency_simulator.faults import Decision
+from services.agency_simulator.state import SimulatorState, get_state
 from services.agency_simulator.store import SimulatorStore
+from shared.api import error_body
 from shared.catalog import load_catalog
 from shared.errors import DomainError, InvalidInput, NotFound
 
@@ -27,24 +34,19 @@ class MissingIdempotencyKey(DomainError):
 
 
 class CaseIn(BaseModel):
-    """What the gateway sends. Text and identity number are accepted, never kept."""
+    """What the gateway sends. Only the three identifying fields are required (each
+    agency gets the fields its allow-list names). Text and identity number: never kept."""
 
     model_config = ConfigDict(extra="allow")
     case_id: str = Field(min_length=1, max_length=200)
-    visit_id: str = Field(min_length=1, max_length=200)
-    office_id: str = Field(min_length=1, max_length=200)
     agency: str
     case_type: str = Field(min_length=1, max_length=40)
-    text: str = Field(max_length=20_000)
+    visit_id: str | None = Field(default=None, max_length=200)
+    office_id: str | None = Field(default=None, max_length=200)
+    text: str | None = Field(default=None, max_length=20_000)
     personal_identity_number: str | None = None
     destination: str | None = None
     routed_at: datetime | None = None
-
-
-class FaultIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    status: int = Field(ge=400, le=599)
-    count: int = Field(ge=1, le=10_000)
 
 
 def get_store(request: Request) -> SimulatorStore:
@@ -52,6 +54,7 @@ def get_store(request: Request) -> SimulatorStore:
 
 
 StoreDep = Annotated[SimulatorStore, Depends(get_store)]
+StateDep = Annotated[SimulatorState, Depends(get_state)]
 
 
 def known_agency(agency: str) -> str:
@@ -68,47 +71,82 @@ def idempotency_key(
     return key.strip()
 
 
-@router.post("/agencies/{agency}/cases", status_code=201)
+@router.post(
+    "/agencies/{agency}/cases",
+    status_code=201,
+    openapi_extra={
+        "requestBody": {"content": {"application/json": {"schema": CaseIn.model_json_schema()}}}
+    },
+)
 async def receive_case(
     store: StoreDep,
+    sim: StateDep,
     request: Request,
     agency: Annotated[str, Depends(known_agency)],
     key: Annotated[str, Depends(idempotency_key)],
-    body: CaseIn,
 ) -> JSONResponse:
+    raw = await request.body()
+    await store.ensure_tables()
+    if sim.require_signature and (problem := _signature_problem(sim, agency, request, raw)):
+        sim.refuse(agency)
+        await store.count_request(agency)
+        return JSONResponse(error_body("unauthorized", "bad signature", {"reason": problem}), 401)
+    try:
+        body = CaseIn.model_validate_json(raw)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors()) from None
     if body.agency != agency:
         raise InvalidInput(f"case for {body.agency!r} sent to {agency!r}")
-    await store.ensure_tables()
-    faults: dict[str, list[int]] = request.app.state.faults
-    if faults.get(agency, [0, 0])[1] > 0:
-        faults[agency][1] -= 1
-        await store.count_request(agency)
-        error = {"code": "simulated_fault", "message": "injected fault", "details": None}
-        return JSONResponse({"error": error}, faults[agency][0])
+    decision = sim.plan.decide(agency, time.time())
+    await asyncio.sleep(decision.latency)
+    if decision.action in ("error", "outage"):
+        return await _fault(store, agency, decision)
     receipt = await store.receive(agency, key, body.case_type)
+    if not receipt.duplicate and sim.callbacks is not None:
+        sim.callbacks.schedule(agency, key, receipt.reference)
+    await asyncio.sleep(decision.hang)  # a "timeout": the case is taken, the answer late
     if receipt.duplicate:
         return JSONResponse({"reference": receipt.reference, "duplicate": True}, 409)
     return JSONResponse({"reference": receipt.reference}, 201)
 
 
-@router.post("/agencies/{agency}/faults")
-async def inject_fault(
-    agency: Annotated[str, Depends(known_agency)], body: FaultIn, request: Request
-) -> dict[str, int | str]:
-    """The next ``count`` cases to this agency are answered with ``status``."""
-    request.app.state.faults[agency] = [body.status, body.count]
-    return {"agency": agency, "status": body.status, "count": body.count}
+def _signature_problem(sim: SimulatorState, agency: str, request: Request, raw: bytes):
+    return signing.check(
+        sim.secret_for(agency),
+        request.headers.get(signing.TIMESTAMP_HEADER),
+        request.headers.get(signing.SIGNATURE_HEADER),
+        raw,
+        time.time(),
+    )
+
+
+async def _fault(store: SimulatorStore, agency: str, decision: Decision) -> JSONResponse:
+    await asyncio.sleep(decision.hang)
+    await store.count_request(agency)
+    message = "agency system unavailable" if decision.action == "outage" else "injected fault"
+    error = error_body("simulated_fault", message, {"action": decision.action})
+    return JSONResponse(error, decision.status)
 
 
 @router.get("/received")
-async def received(store: StoreDep) -> dict:
+async def received(store: StoreDep, sim: StateDep) -> dict:
+    """Requests vs unique cases (and duplicates, faults, refusals) per agency."""
     await store.ensure_tables()
-    by_agency = {code: {"requests": 0, "unique_cases": 0} for code in load_catalog().agency_names}
+    duplicates = await store.duplicates()
+    by_agency = {
+        code: {"requests": 0, "unique_cases": 0, "duplicates": duplicates.get(code, 0)}
+        for code in load_catalog().agency_names
+    }
     for counter in await store.counters():
-        by_agency[counter.agency] = {"requests": counter.requests, "unique_cases": counter.cases}
+        entry = by_agency.setdefault(counter.agency, {"duplicates": 0})
+        entry.update(requests=counter.requests, unique_cases=counter.cases)
+    for code, entry in by_agency.items():
+        entry["faults"] = {k: v for k, v in sim.plan.seen.get(code, {}).items() if k != "ok"}
+        entry["refused_signatures"] = sim.refused.get(code, 0)
     return {
         "total_requests": sum(a["requests"] for a in by_agency.values()),
         "unique_cases": sum(a["unique_cases"] for a in by_agency.values()),
+        "duplicates": sum(a["duplicates"] for a in by_agency.values()),
         "by_agency": by_agency,
     }
 

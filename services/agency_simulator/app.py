@@ -1,24 +1,73 @@
-"""Build the agency simulator's app. Logs loudly that it is a SIMULATOR."""
+"""Build the agency simulator's app. Logs loudly that it is a SIMULATOR, and refuses to
+start at all in a production configuration (``SK_ENVIRONMENT=production``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import random
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
+from pydantic import Field
 
-from services.agency_simulator.api import router
+from services.agency_gateway.agencies import ConfigurationError
+from services.agency_simulator import admin, api
+from services.agency_simulator.callbacks import CallbackSender
+from services.agency_simulator.faults import FaultPlan
+from services.agency_simulator.state import SimulatorState
 from services.agency_simulator.store import SimulatorStore
 from shared.api import create_app
 from shared.db import ping
+from shared.settings import CommonSettings
 
 log = structlog.get_logger("agency_simulator")
 
 
-def build_simulator(data_dir: Path, port: int = 8009) -> FastAPI:
+class SimulatorSettings(CommonSettings):
+    """``SK_AGENCY_SIMULATOR_CALLBACK_URL``: the gateway's base URL, to send status
+    callbacks to (unset: none are sent); arguments of ``build_simulator`` win."""
+
+    agency_simulator_callback_url: str | None = None
+    agency_simulator_callback_delay_seconds: float = Field(default=2.0, ge=0)
+
+
+def agency_secrets() -> Callable[[str], str]:
+    """The secrets the gateway uses (SK_AGENCY_SECRETS / SK_AGENCY_CONFIG, or the
+    development secrets): the simulator plays every agency, so it knows them all."""
+    from services.agency_gateway.config import GatewaySettings
+
+    settings = GatewaySettings()
+    return lambda agency: settings.target(agency).secret
+
+
+def build_simulator(
+    data_dir: Path,
+    port: int = 8009,
+    *,
+    plan: FaultPlan | None = None,
+    require_signature: bool = True,
+    callback_url: str | None = None,
+    callback_delay: float | None = None,
+    seed: int | None = None,
+) -> FastAPI:
+    settings = SimulatorSettings()
+    if settings.environment == "production":
+        raise ConfigurationError(
+            "the agency simulator never runs in production (SK_ENVIRONMENT=production): "
+            "configure the agencies' real endpoints instead"
+        )
     store = SimulatorStore(data_dir)
+    secret_for = agency_secrets()
+    callback_url = callback_url or settings.agency_simulator_callback_url
+    if callback_delay is None:
+        callback_delay = settings.agency_simulator_callback_delay_seconds
+    plan = plan or FaultPlan()
+    if seed is not None:
+        plan.rng = random.Random(seed)
+    sender = CallbackSender(callback_url, secret_for, callback_delay) if callback_url else None
+    state = SimulatorState(plan, secret_for, require_signature, sender)
 
     async def ready() -> dict[str, bool]:
         return {"database": await ping(store.engine)}
@@ -29,13 +78,18 @@ def build_simulator(data_dir: Path, port: int = 8009) -> FastAPI:
             "AGENCY SIMULATOR: not an agency system; cases sent here reach no agency",
             port=port,
             data_dir=str(data_dir),
+            require_signature=require_signature,
+            callback_url=callback_url,
         )
         await store.ensure_tables()
         yield
+        if sender is not None:
+            await sender.close()
         await store.close()
 
     app = create_app("servicekontor agency simulator (NOT an agency system)", ready, lifespan)
-    app.include_router(router)
+    app.include_router(api.router)
+    app.include_router(admin.router)
     app.state.store = store
-    app.state.faults = {}
+    app.state.sim = state
     return app

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlmodel import select
+from sqlalchemy import func
+from sqlmodel import col, select
 
 from services.agency_simulator.tables import SIMULATOR_TABLES, AgencyCounter, ReceivedCase
 from shared.db import create_engine, create_tables, session_maker, sqlite_url
@@ -91,6 +92,13 @@ class SimulatorStore:
     async def counters(self) -> list[AgencyCounter]:
         async with self.sessions() as session:
             return list((await session.exec(select(AgencyCounter))).all())
+
+    async def duplicates(self) -> dict[str, int]:
+        """Per agency: requests that repeated a key it had already taken."""
+        query = select(ReceivedCase.agency, func.sum(col(ReceivedCase.times_received) - 1))
+        async with self.sessions() as session:
+            rows = (await session.exec(query.group_by(col(ReceivedCase.agency)))).all()
+        return {agency: int(extra or 0) for agency, extra in rows}
 
     async def case(self, key: str) -> ReceivedCase | None:
         async with self.sessions() as session:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import re
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -11,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.agency_gateway.domain.signing import dev_secret, signed_headers
 from services.agency_simulator.app import build_simulator
 
 PIN = "198112189876"
@@ -46,9 +49,18 @@ async def sim(tmp_path) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+def signed(agency: str, body: object, secret: str | None = None, at: float | None = None):
+    """The body's bytes and the headers the gateway would send (development secret)."""
+    raw = json.dumps(body).encode()
+    stamp = int(time.time() if at is None else at)
+    return raw, signed_headers(secret or dev_secret(agency), stamp, raw)
+
+
 async def post(client: httpx.AsyncClient, agency: str, key: str | None, body) -> httpx.Response:
-    headers = {"Idempotency-Key": key} if key else {}
-    return await client.post(f"/v1/agencies/{agency}/cases", json=body, headers=headers)
+    raw, headers = signed(agency, body)
+    if key:
+        headers["Idempotency-Key"] = key
+    return await client.post(f"/v1/agencies/{agency}/cases", content=raw, headers=headers)
 
 
 async def test_a_new_case_gets_a_reference_in_the_agency_format(sim):
@@ -78,7 +90,9 @@ async def test_cases_and_counts_survive_a_restart_on_the_same_data_dir(tmp_path)
     assert again.json()["reference"] == created.json()["reference"]
     assert created.json()["reference"].startswith("SKV-")
     assert stats["total_requests"] == 2 and stats["unique_cases"] == 1
-    assert stats["by_agency"]["skatteverket"] == {"requests": 2, "unique_cases": 1}
+    skatteverket = stats["by_agency"]["skatteverket"]
+    assert (skatteverket["requests"], skatteverket["unique_cases"]) == (2, 1)
+    assert skatteverket["duplicates"] == 1 and stats["duplicates"] == 1
     assert (received["agency"], received["times_received"]) == ("skatteverket", 2)
 
 
@@ -124,4 +138,4 @@ async def test_injected_faults_answer_the_next_requests_then_stop(sim):
     ]
     assert statuses == [503, 503, 201]
     polisen = (await sim.get("/v1/received")).json()["by_agency"]["polisen"]
-    assert polisen == {"requests": 3, "unique_cases": 1}
+    assert (polisen["requests"], polisen["unique_cases"], polisen["faults"]) == (3, 1, {"error": 2})

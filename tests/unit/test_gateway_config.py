@@ -57,10 +57,14 @@ def test_production_with_an_agency_missing_refuses_to_start(tmp_path):
         bootstrap(settings)
 
 
-async def test_production_with_every_endpoint_starts(tmp_path):
+async def test_production_with_every_endpoint_and_secret_starts(tmp_path):
     endpoints = {code: f"https://{code}.example/cases" for code in load_catalog().agency_names}
+    secrets = {code: f"{code}-secret-".ljust(40, "x") for code in endpoints}
     settings = GatewaySettings(
-        environment="production", data_dir=tmp_path, agency_endpoints=endpoints
+        environment="production",
+        data_dir=tmp_path,
+        agency_endpoints=endpoints,
+        agency_secrets=secrets,
     )
     runtime = bootstrap(settings)
     assert runtime.name == "agency_gateway" and runtime.consumers and runtime.workers

@@ -1,18 +1,29 @@
-"""The agencies' case endpoints, reached over HTTP. Maps every answer (or the lack of
-one) to an ``Outcome``; never raises for what the agency or the network does."""
+"""The agencies' case endpoints, reached over HTTP (httpx). Builds the exact body bytes,
+signs them (``domain.signing``), and maps every answer (or the lack of one) to an
+``Outcome``; never raises for what the agency or the network does."""
 
 from __future__ import annotations
 
 import asyncio
+import json
+import time
+from collections.abc import Callable
 from typing import Any
 
 import httpx
 
+from services.agency_gateway.agencies import AgencyTarget
+from services.agency_gateway.domain.minimisation import minimise
 from services.agency_gateway.domain.outcomes import (
     Accepted,
     Outcome,
     Rejected,
     TransientFailure,
+)
+from services.agency_gateway.domain.signing import (
+    AGENCY_HEADER,
+    IDEMPOTENCY_HEADER,
+    signed_headers,
 )
 from shared.personal_data import scrub_text
 
@@ -20,21 +31,47 @@ from shared.personal_data import scrub_text
 _RETRYABLE_4XX = {408, 425, 429}
 
 
-class AgencyClient:
-    def __init__(self, http: httpx.AsyncClient, timeout_seconds: float) -> None:
-        self.http = http
-        self.timeout_seconds = timeout_seconds
+def encode(body: dict[str, Any]) -> bytes:
+    """The bytes that are signed and sent: compact UTF-8 JSON."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
-    async def send(self, url: str, idempotency_key: str, case: dict[str, Any]) -> Outcome:
+
+class AgencyClient:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        timeout_seconds: float | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.http = http
+        self.timeout_seconds = timeout_seconds  # None: each target's own
+        self.clock = clock
+
+    def request(self, target: AgencyTarget, idempotency_key: str, case: dict[str, Any]):
+        """The URL, headers and body of one attempt (a fresh timestamp each time)."""
+        body = encode(minimise(case, target.agency, target.fields))
+        headers = {
+            "Content-Type": "application/json",
+            IDEMPOTENCY_HEADER: idempotency_key,
+            AGENCY_HEADER: target.agency,
+            **signed_headers(target.secret, int(self.clock()), body),
+        }
+        if target.token:
+            headers["Authorization"] = f"Bearer {target.token}"
+        return target.endpoint, headers, body
+
+    async def send(
+        self, target: AgencyTarget, idempotency_key: str, case: dict[str, Any]
+    ) -> Outcome:
         """POST one case. ``asyncio.timeout`` bounds the whole exchange, not only each
         read, so a slow-dripping agency cannot hold a delivery slot longer."""
+        timeout = self.timeout_seconds or target.timeout_seconds
+        url, headers, body = self.request(target, idempotency_key, case)
         try:
-            async with asyncio.timeout(self.timeout_seconds):
-                response = await self.http.post(
-                    url, json=case, headers={"Idempotency-Key": idempotency_key}
-                )
+            async with asyncio.timeout(timeout):
+                response = await self.http.post(url, content=body, headers=headers, timeout=timeout)
         except (TimeoutError, httpx.TimeoutException):
-            return TransientFailure(f"no answer within {self.timeout_seconds:g} s")
+            return TransientFailure(f"no answer within {timeout:g} s")
         except httpx.TransportError as error:
             return TransientFailure(f"connection failed: {type(error).__name__}")
         return outcome_of(response)

@@ -1,4 +1,4 @@
-"""The gateway's own table beside the shared event store.
+"""The gateway's own tables beside the shared event store.
 
 ``gateway_deliveries`` is the delivery read model and the work queue in one: the worker
 picks rows whose ``next_attempt_at`` has come, so the retry schedule survives restarts.
@@ -55,4 +55,16 @@ class DeliveryRow(SQLModel, table=True):
     case_payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
-GATEWAY_TABLES = [DeliveryRow.__table__]
+class CallbackReceipt(SQLModel, table=True):
+    """One row per status callback applied: a repeat of ``(agency, callback_id)`` is a
+    replay and changes nothing (written in the transaction that records the event)."""
+
+    __tablename__ = "gateway_agency_callbacks"
+
+    agency: str = Field(primary_key=True, max_length=40)
+    callback_id: str = Field(primary_key=True, max_length=200)
+    question_id: str = Field(max_length=36)
+    received_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
+
+
+GATEWAY_TABLES = [DeliveryRow.__table__, CallbackReceipt.__table__]

@@ -7,6 +7,7 @@ gateway's delivery table until they are sent to the responsible agency.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from shared.events import DomainEvent
 
@@ -53,3 +54,35 @@ class CaseDeadLettered(GatewayEvent):
     attempt: int
     reason: str
     dead_lettered_at: datetime
+
+
+class DeadLetterReplayed(GatewayEvent):
+    """A person sent a dead-lettered case on its way again (after fixing the cause).
+    ``actor`` is who did it, as they named themselves."""
+
+    visit_id: str
+    question_id: str
+    agency: str
+    actor: str
+    reason: str | None = None
+    previous_error: str | None = None
+    replayed_at: datetime
+
+
+AgencyStatus = Literal["received", "in_progress", "decided", "closed"]
+AGENCY_STATUSES: tuple[AgencyStatus, ...] = ("received", "in_progress", "decided", "closed")
+
+
+class AgencyCaseUpdated(GatewayEvent):
+    """The agency reported where the case stands (a signed status callback).
+    ``note`` is scrubbed of personal data before it is recorded."""
+
+    visit_id: str
+    question_id: str
+    agency: str
+    agency_reference: str | None
+    status: AgencyStatus
+    note: str | None = None
+    callback_id: str
+    agency_updated_at: datetime
+    received_at: datetime

@@ -1,7 +1,10 @@
 """The delivery aggregate: one stream per forwarded question (stream id = question id).
 
 Rules: a delivery is queued once; outcomes are recorded only while it is pending or
-failed (delivered and dead-lettered are final); every outcome counts one attempt.
+failed (delivered and dead-lettered are final for the worker); every outcome counts one
+attempt. Only a dead-lettered delivery can be replayed, by a named person; the give-up
+count starts again after a replay. The agency's status reports are recorded whatever our
+side's status is (the agency may report before our outcome is recorded).
 """
 
 from __future__ import annotations
@@ -11,10 +14,13 @@ from datetime import datetime, timedelta
 from typing import Literal
 
 from services.agency_gateway.domain.events import (
+    AgencyCaseUpdated,
+    AgencyStatus,
     CaseDeadLettered,
     CaseForwarded,
     CaseForwardingFailed,
     CaseQueuedForDelivery,
+    DeadLetterReplayed,
 )
 from services.agency_gateway.domain.outcomes import (
     Accepted,
@@ -24,7 +30,7 @@ from services.agency_gateway.domain.outcomes import (
     TransientFailure,
 )
 from shared.aggregate import Aggregate
-from shared.errors import Conflict
+from shared.errors import Conflict, NotFound
 from shared.events import DomainEvent
 
 Status = Literal["pending", "delivered", "failed", "dead_lettered"]
@@ -45,6 +51,10 @@ class DeliveryState:
     queued_at: datetime | None = None
     retry_at: datetime | None = None
     delivered_at: datetime | None = None
+    round_start: int = 0  # attempts made before the last replay
+    replays: int = 0
+    agency_status: AgencyStatus | None = None
+    agency_status_at: datetime | None = None
 
 
 class Delivery(Aggregate):
@@ -77,7 +87,7 @@ class Delivery(Aggregate):
             case Rejected(reason):
                 self._dead_letter(attempt, reason, at)
             case TransientFailure(reason, retry_after):
-                gives_up = policy.gives_up(attempt)
+                gives_up = policy.gives_up(attempt - self.state.round_start)
                 delay = timedelta(seconds=policy.delay(attempt, rand, retry_after))
                 self.trigger(
                     CaseForwardingFailed(
@@ -90,6 +100,27 @@ class Delivery(Aggregate):
                 )
                 if gives_up:
                     self._dead_letter(attempt, f"gave up after {attempt} attempts: {reason}", at)
+
+    def replay(self, actor: str, reason: str | None, at: datetime) -> None:
+        """Send a dead-lettered case again, now, with the same Idempotency-Key."""
+        if not self.exists:
+            raise NotFound(f"no delivery {self.id}")
+        if self.state.status != "dead_lettered":
+            raise Conflict(f"delivery {self.id} is {self.state.status}, not dead_lettered")
+        self.trigger(
+            DeadLetterReplayed(
+                **self._ids(),
+                actor=actor,
+                reason=reason,
+                previous_error=self.state.last_error,
+                replayed_at=at,
+            )
+        )
+
+    def agency_update(self, update: AgencyCaseUpdated) -> None:
+        if not self.exists:
+            raise NotFound(f"no delivery {self.id}")
+        self.trigger(update)
 
     def _dead_letter(self, attempt: int, reason: str, at: datetime) -> None:
         self.trigger(
@@ -125,3 +156,10 @@ class Delivery(Aggregate):
             case CaseDeadLettered():
                 s.status, s.attempts = "dead_lettered", max(s.attempts, event.attempt)
                 s.last_error, s.retry_at = event.reason, None
+            case DeadLetterReplayed():
+                s.status, s.retry_at = "pending", event.replayed_at
+                s.round_start, s.replays = s.attempts, s.replays + 1
+            case AgencyCaseUpdated():
+                if s.agency_status_at is None or event.agency_updated_at >= s.agency_status_at:
+                    s.agency_status, s.agency_status_at = event.status, event.agency_updated_at
+                s.agency_reference = s.agency_reference or event.agency_reference

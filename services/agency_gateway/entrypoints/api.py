@@ -1,31 +1,33 @@
-"""The gateway's routes: delivery status for desks, kiosks and operators."""
+"""The gateway's routes: delivery status for desks, kiosks and operators; the agencies'
+state; dead letters (``dead_letters``) and status callbacks (``callbacks``)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+import time
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query, Request
 
 from services.agency_gateway import views
 from services.agency_gateway.adapters.tables import DeliveryRow
 from services.agency_gateway.domain.model import Status
-from services.agency_gateway.entrypoints.schemas import DeliveryList, DeliveryPublic
-from services.agency_gateway.unit_of_work import GatewayUnitOfWork
+from services.agency_gateway.entrypoints import callbacks, dead_letters
+from services.agency_gateway.entrypoints.deps import UowDep
+from services.agency_gateway.entrypoints.schemas import (
+    DeliveryDetail,
+    DeliveryList,
+    DeliveryPublic,
+)
 
 router = APIRouter(prefix="/v1", tags=["agency_gateway"])
-
-
-def get_uow(request: Request) -> GatewayUnitOfWork:
-    return request.app.state.runtime.uow_factory()
-
-
-UowDep = Annotated[GatewayUnitOfWork, Depends(get_uow)]
 AgencyCode = Annotated[str | None, Query(pattern=r"^[a-z_]{2,40}$")]
 
 
-@router.get("/deliveries/{question_id}", response_model=DeliveryPublic)
-async def get_delivery(question_id: str, uow: UowDep) -> DeliveryPublic:
-    return to_public(await views.delivery(question_id, uow))
+@router.get("/deliveries/{question_id}", response_model=DeliveryDetail)
+async def get_delivery(question_id: str, uow: UowDep) -> DeliveryDetail:
+    """Status, attempts, the agency's reference and reported status, and the history."""
+    view = await views.delivery_view(question_id, uow)
+    return DeliveryDetail.model_validate(view.fields())
 
 
 @router.get("/deliveries", response_model=DeliveryList)
@@ -39,5 +41,21 @@ async def list_deliveries(
     return DeliveryList(data=[to_public(row) for row in rows], count=count)
 
 
+@router.get("/agencies")
+async def agencies(request: Request) -> dict[str, Any]:
+    """Per agency: its configuration (no secrets) and, live, its circuit breaker."""
+    extras = request.app.state.runtime.extras
+    live = extras["worker"].traffic.snapshot(time.monotonic())
+    idle = {"breaker": "closed", "failures_in_a_row": 0, "times_opened": 0, "in_flight": 0}
+    return {
+        code: {**target.public(), **live.get(code, idle)}
+        for code, target in extras["settings"].targets().items()
+    }
+
+
 def to_public(row: DeliveryRow) -> DeliveryPublic:
     return DeliveryPublic.model_validate(row, from_attributes=True)
+
+
+router.include_router(dead_letters.router)
+router.include_router(callbacks.router)

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from pydantic import BaseModel
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from services.agency_gateway.domain.events import AgencyStatus
 from services.agency_gateway.domain.model import Status
+
+Actor = Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
 
 
 class DeliveryPublic(BaseModel):
@@ -22,8 +26,62 @@ class DeliveryPublic(BaseModel):
     next_attempt_at: datetime | None  # while open: the next try (or the end of a lease)
 
 
+class HistoryEntry(BaseModel):
+    """One event of the delivery: ``event`` is its type (e.g. ``CaseForwardingFailed``),
+    ``details`` its fields other than the ids (attempt, reason, actor, status...)."""
+
+    event: str
+    at: datetime
+    details: dict[str, Any]
+
+
+class DeliveryDetail(DeliveryPublic):
+    agency_status: AgencyStatus | None  # what the agency last reported
+    agency_status_at: datetime | None
+    replays: int
+    history: list[HistoryEntry]
+
+
 class DeliveryList(BaseModel):
     """``count`` is how many deliveries match the filters, ``data`` at most ``limit``."""
 
     data: list[DeliveryPublic]
     count: int
+
+
+class DeadLetterDetail(DeliveryDetail):
+    held_fields: list[str]  # names of the case fields kept for a replay (never the values)
+
+
+class ReplayCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    actor: str = Actor  # who replays: recorded in DeadLetterReplayed
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class ReplayAllCreate(ReplayCreate):
+    agency: str | None = Field(default=None, pattern=r"^[a-z_]{2,40}$")
+    limit: int = Field(default=1000, ge=1, le=10_000)
+
+
+class Replayed(BaseModel):
+    question_ids: list[str]
+    count: int
+    actor: str
+
+
+class CallbackIn(BaseModel):
+    """A status callback from an agency (see docs/agency-api.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+    callback_id: str = Field(min_length=1, max_length=200)
+    case_id: str = Field(min_length=1, max_length=200)
+    status: AgencyStatus
+    reference: str | None = Field(default=None, max_length=200)
+    note: str | None = Field(default=None, max_length=2000)
+    occurred_at: AwareDatetime
+
+
+class CallbackAccepted(BaseModel):
+    accepted: bool
+    duplicate: bool  # true: this callback_id was applied before; nothing changed

@@ -11,13 +11,17 @@ commit), the case is only ever sent again with the same key: at least once on th
 once in the agency's system, and the outcome recorded once (outcomes on a delivered or
 dead-lettered case are refused by the aggregate, concurrent writers by the stream
 version). The retry schedule lives in the table, so a restart resumes it.
+
+One agency's trouble stays its own: at most ``max_in_flight`` calls per agency, and a
+circuit breaker per agency (``domain.traffic``) stops calling an agency that keeps
+failing until a probe succeeds; its due cases wait in the table meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
 import random
-from collections import Counter
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
@@ -25,6 +29,8 @@ import structlog
 
 from services.agency_gateway.adapters.agency_client import AgencyClient
 from services.agency_gateway.config import GatewaySettings
+from services.agency_gateway.domain.outcomes import Outcome, Rejected
+from services.agency_gateway.domain.traffic import Traffic
 from services.agency_gateway.handlers import Claimed, claim_due, record_outcome
 from services.agency_gateway.unit_of_work import GatewayUnitOfWork
 from shared.events import utc_now
@@ -44,46 +50,44 @@ class DeliveryWorker:
         clock: Callable[[], datetime] = utc_now,
         rand: Callable[[], float] = random.random,
         idle_seconds: float = 1.0,
+        monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.uow_factory = uow_factory
         self.agency = agency
         self.settings = settings
-        self.policy = settings.retry_policy()
         self.clock = clock
         self.rand = rand
         self.idle_seconds = idle_seconds
-        self.lease = timedelta(
-            seconds=settings.agency_request_timeout_seconds + LEASE_MARGIN_SECONDS
+        self.monotonic = monotonic
+        self.lease = timedelta(seconds=settings.longest_timeout() + LEASE_MARGIN_SECONDS)
+        self.traffic = Traffic(
+            settings.agency_max_in_flight,
+            lambda agency: settings.target(agency).max_in_flight,
+            settings.new_breaker,
         )
         self.wakeup = asyncio.Event()
-        self.in_flight: dict[str, tuple[str, asyncio.Task[None]]] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}
 
     def wake(self) -> None:
-        """Called after a case is queued (and when a slot frees): look for work now."""
+        """Called after a case is queued or replayed (and when a slot frees)."""
         self.wakeup.set()
 
-    def busy(self) -> Counter[str]:
-        return Counter(agency for agency, _ in self.in_flight.values())
-
     def free_slots(self) -> int:
-        return self.settings.agency_max_in_flight - len(self.in_flight)
-
-    def _saturated(self) -> set[str]:
-        cap = self.settings.agency_max_in_flight_per_agency
-        return {agency for agency, n in self.busy().items() if n >= cap}
+        return self.traffic.free_slots()
 
     async def start_due(self) -> list[asyncio.Task[None]]:
-        """Claim what is due (within the concurrency bounds) and start sending it."""
+        """Claim what is due (within the concurrency bounds and breakers) and send it."""
         if self.free_slots() <= 0:
             return []
+        now = self.monotonic()
         claimed = await claim_due(
             self.uow_factory(),
             self.clock(),
             self.lease,
             self.free_slots(),
-            self.busy(),
-            self.settings.agency_max_in_flight_per_agency,
-            self.in_flight.keys(),
+            lambda agency: self.traffic.room(agency, now),
+            self.traffic.blocked(now),
+            self.traffic.in_flight.keys(),
         )
         return [self._start(c) for c in claimed]
 
@@ -124,37 +128,48 @@ class DeliveryWorker:
     async def _seconds_until_due(self) -> float:
         if self.free_slots() <= 0:
             return self.idle_seconds
+        now = self.monotonic()
         async with self.uow_factory() as uow:
-            due_at = await uow.deliveries.next_due_at(self._saturated())
-        if due_at is None:
-            return self.idle_seconds
-        wait = (due_at - self.clock()).total_seconds()
-        return min(self.idle_seconds, max(MIN_WAIT_SECONDS, wait))
+            due_at = await uow.deliveries.next_due_at(self.traffic.blocked(now))
+        waits = [self.idle_seconds]
+        if due_at is not None:
+            waits.append((due_at - self.clock()).total_seconds())
+        if (reopens := self.traffic.next_change(now)) is not None:
+            waits.append(reopens)
+        return max(MIN_WAIT_SECONDS, min(waits))
 
     def _start(self, claimed: Claimed) -> asyncio.Task[None]:
+        self.traffic.started(claimed.question_id, claimed.agency, self.monotonic())
         task = asyncio.create_task(self._deliver(claimed), name=f"deliver-{claimed.question_id}")
-        self.in_flight[claimed.question_id] = (claimed.agency, task)
-
-        def done(_: asyncio.Task[None]) -> None:
-            self.in_flight.pop(claimed.question_id, None)
-            self.wakeup.set()
-
-        task.add_done_callback(done)
+        self.tasks[claimed.question_id] = task
         return task
 
     async def _deliver(self, claimed: Claimed) -> None:
+        outcome: Outcome | None = None
         try:
-            url = self.settings.endpoint_for(claimed.agency)
-            outcome = await self.agency.send(url, claimed.question_id, claimed.case)
-            uow = self.uow_factory()
-            now = self.clock()
-            await record_outcome(claimed.question_id, outcome, uow, self.policy, self.rand, now)
+            target = self.settings.target(claimed.agency)
+            if target.uses_simulator and self.settings.environment == "production":
+                outcome = Rejected(f"no endpoint configured for agency {claimed.agency!r}")
+            else:
+                outcome = await self.agency.send(target, claimed.question_id, claimed.case)
+            await record_outcome(
+                claimed.question_id,
+                outcome,
+                self.uow_factory(),
+                target.policy,
+                self.rand,
+                self.clock(),
+            )
         except Exception:  # unrecorded: the lease runs out and the case is sent again
             log.exception("delivery_outcome_not_recorded", question_id=claimed.question_id)
+        finally:
+            self.traffic.finished(claimed.question_id, outcome, self.monotonic())
+            self.tasks.pop(claimed.question_id, None)
+            self.wakeup.set()
 
     async def _stop(self) -> None:
         """Cancel calls in flight: their leases run out and they are resent, same key."""
-        tasks = [task for _, task in self.in_flight.values()]
+        tasks = list(self.tasks.values())
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,4 +1,4 @@
-"""The gateway's application logic: plain async functions ``(message, uow, **deps)``.
+"""Delivery: plain async functions ``(message, uow, **deps)``.
 
 ``queue_case`` is the consumer handler for ``routing.CaseRoutedToAgency``; ``claim_due``
 and ``record_outcome`` are the two short transactions around each HTTP call the
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,23 +93,25 @@ async def claim_due(
     now: datetime,
     lease: timedelta,
     limit: int,
-    busy: Mapping[str, int],
-    per_agency: int,
+    room: Callable[[str], int],
+    blocked: Collection[str] = (),
     in_flight: Collection[str] = (),
 ) -> list[Claimed]:
-    """Take up to ``limit`` due deliveries, at most ``per_agency`` in flight for each
-    agency counting ``busy``, and move their next attempt to the end of the lease: if
-    this process dies mid-call, another worker (or this one restarted) resumes them
-    after the lease with the same Idempotency-Key. Deliveries still ``in_flight`` here
-    (a lease outlived by a slow commit) are not taken twice."""
-    counts = Counter(busy)
-    full = {agency for agency, n in counts.items() if n >= per_agency}
+    """Take up to ``limit`` due deliveries, at most ``room(agency)`` of each agency, none
+    of a ``blocked`` one (full, or its circuit breaker open), and move their next attempt
+    to the end of the lease: if this process dies mid-call, another worker (or this one
+    restarted) resumes them after the lease with the same Idempotency-Key. Deliveries
+    still ``in_flight`` here (a lease outlived by a slow commit) are not taken twice."""
+    taken: Counter[str] = Counter()
     claimed: list[Claimed] = []
     async with uow:
-        for row in await uow.deliveries.due(now, limit, full):
-            if counts[row.agency] >= per_agency or row.question_id in in_flight:
+        # Look further than ``limit``: one agency's backlog must not hide the others.
+        for row in await uow.deliveries.due(now, min(500, limit * 4), blocked):
+            if len(claimed) >= limit:
+                break
+            if taken[row.agency] >= room(row.agency) or row.question_id in in_flight:
                 continue
-            counts[row.agency] += 1
+            taken[row.agency] += 1
             row.next_attempt_at = now + lease
             uow.deliveries.add(row)
             case = json.loads(row.case_payload or "{}")

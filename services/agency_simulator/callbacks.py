@@ -1,0 +1,78 @@
+"""Status callbacks, as an agency would send them: once a case is taken, ``received``,
+``in_progress``, ``decided`` and ``closed`` follow, ``delay`` seconds apart, each signed
+with the agency's secret and retried a few times (tenacity) if the gateway is away."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import httpx
+import structlog
+from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential_jitter
+
+from services.agency_gateway.domain.signing import AGENCY_HEADER, signed_headers
+
+log = structlog.get_logger("agency_simulator")
+STATUSES = ("received", "in_progress", "decided", "closed")
+
+
+class CallbackSender:
+    def __init__(
+        self, base_url: str, secret_for: Callable[[str], str], delay: float = 1.0
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.secret_for = secret_for
+        self.delay = delay
+        self.http = httpx.AsyncClient(timeout=5.0)
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.sent = 0
+
+    def schedule(self, agency: str, case_id: str, reference: str) -> None:
+        task = asyncio.create_task(self._follow(agency, case_id, reference))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _follow(self, agency: str, case_id: str, reference: str) -> None:
+        for status in STATUSES:
+            await asyncio.sleep(self.delay)
+            body = {
+                "callback_id": str(uuid.uuid4()),
+                "case_id": case_id,
+                "status": status,
+                "reference": reference,
+                "occurred_at": datetime.now(UTC).isoformat(),
+            }
+            try:
+                await self._send(agency, body)
+            except (RetryError, httpx.HTTPError):
+                log.warning("callback_not_delivered", agency=agency, status=status)
+                return
+
+    async def _send(self, agency: str, body: dict[str, str]) -> None:
+        raw = json.dumps(body, separators=(",", ":")).encode()
+        url = f"{self.base_url}/v1/agencies/{agency}/callbacks"
+        retrying = AsyncRetrying(
+            stop=stop_after_attempt(4), wait=wait_exponential_jitter(multiplier=0.2, max=2.0)
+        )
+        async for attempt in retrying:
+            with attempt:
+                headers = {
+                    "Content-Type": "application/json",
+                    AGENCY_HEADER: agency,
+                    **signed_headers(self.secret_for(agency), int(time.time()), raw),
+                }
+                response = await self.http.post(url, content=raw, headers=headers)
+                if response.status_code >= 500:
+                    response.raise_for_status()
+        self.sent += 1
+
+    async def close(self) -> None:
+        for task in list(self.tasks):
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+        await self.http.aclose()

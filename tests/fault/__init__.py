@@ -1,0 +1,1 @@
+"""Failure tests: the system's processes under injected faults and crashes."""

@@ -1,0 +1,135 @@
+"""What the gateway failure tests run on, behind one small interface so that other
+backends (Kafka + PostgreSQL) plug in as another factory in ``RIGS``.
+
+A rig says where the gateway's database is, which environment and arguments the gateway
+process needs, and how the test feeds ``routing.CaseRoutedToAgency`` events to it.
+``Processes`` starts and kills the simulator and the gateway as separate processes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from services.routing.domain.events import CaseRoutedToAgency
+from shared.db import create_engine, create_tables, session_maker, sqlite_url
+from shared.events import EventEnvelope
+from shared.eventstore import SqlEventStore
+from shared.tables import SHARED_TABLES
+from tests.helpers import free_port
+
+Feed = Callable[[list[EventEnvelope]], Awaitable[None]]
+
+
+@dataclass
+class Rig:
+    name: str
+    gateway_database_url: str
+    gateway_env: dict[str, str]
+    gateway_args: list[str]
+    feed: Feed
+    close: Callable[[], Awaitable[None]]
+
+
+async def embedded_rig(tmp_path: Path) -> Rig:
+    """SQLite files; the routing topic is a routing-like event store the test writes."""
+    routing_url = sqlite_url(tmp_path / "routing.db")
+    engine = create_engine(routing_url, schema="routing")
+    await create_tables(engine, SHARED_TABLES, "routing")
+    sessions = session_maker(engine)
+
+    async def feed(envelopes: list[EventEnvelope]) -> None:
+        async with sessions() as session:
+            store = SqlEventStore(session)
+            store.append(envelopes)
+            await store.flush()
+            await session.commit()
+
+    gateway_url = sqlite_url(tmp_path / "agency_gateway.db")
+    return Rig(
+        name="embedded",
+        gateway_database_url=gateway_url,
+        gateway_env={"SK_AGENCY_GATEWAY_DATABASE_URL": gateway_url},
+        gateway_args=["--routing-database-url", routing_url],
+        feed=feed,
+        close=engine.dispose,
+    )
+
+
+RIGS: dict[str, Callable[[Path], Awaitable[Rig]]] = {"embedded": embedded_rig}
+
+
+def routed_case(agency: str) -> EventEnvelope:
+    question_id = str(uuid.uuid4())
+    event = CaseRoutedToAgency(
+        visit_id=str(uuid.uuid4()),
+        question_id=question_id,
+        office_id="kiruna",
+        agency=agency,
+        case_type="ovrigt",
+        text="Komplicerad fråga",
+        personal_identity_number="198112189876",
+        destination="agency_system",
+        routed_at=datetime.now(UTC),
+    )
+    return EventEnvelope.wrap(event, stream_id=question_id, stream_version=2)
+
+
+@dataclass
+class Processes:
+    """The simulator and the gateway, each its own process, logs in ``tmp_path``."""
+
+    tmp_path: Path
+    rig: Rig
+    gateway_settings: dict[str, str]
+    sim_port: int = field(default_factory=free_port)
+    gateway_port: int = field(default_factory=free_port)
+    running: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def sim_url(self) -> str:
+        return f"http://127.0.0.1:{self.sim_port}"
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.gateway_port}"
+
+    def start_simulator(self, *flags: str) -> None:
+        args = ["-m", "services.agency_simulator", "--port", str(self.sim_port)]
+        self._start("simulator", [*args, "--data-dir", str(self.tmp_path / "sim"), *flags], {})
+
+    def start_gateway(self) -> None:
+        env = {**self.rig.gateway_env, **self.gateway_settings, "SK_AGENCY_SIMULATOR_URL": self.sim_url}
+        args = ["-m", "tests.fault.gateway_harness", "--port", str(self.gateway_port)]
+        self._start("gateway", [*args, *self.rig.gateway_args], env)
+
+    def _start(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        log = (self.tmp_path / f"{name}.log").open("ab")
+        environment = {**os.environ, "SK_LOG_LEVEL": "WARNING", **env}
+        self.running[name] = subprocess.Popen(
+            [sys.executable, *args], stdout=log, stderr=log, env=environment
+        )
+
+    def kill(self, name: str) -> None:
+        process = self.running.pop(name)
+        process.kill()
+        process.wait(timeout=10)
+
+    def check_alive(self) -> None:
+        for name, process in self.running.items():
+            if process.poll() is not None:
+                raise AssertionError(f"{name} exited: {self.log_tail(name)}")
+
+    def log_tail(self, name: str, chars: int = 3000) -> str:
+        path = self.tmp_path / f"{name}.log"
+        return path.read_text(errors="replace")[-chars:] if path.exists() else ""
+
+    def stop_all(self) -> None:
+        for name in list(self.running):
+            self.kill(name)
