@@ -41,7 +41,11 @@ async def serve(port: int, routing_url: str | None) -> None:
     if settings.kafka_bootstrap_servers:
         from shared.kafka_bus import KafkaBus
 
-        bus = KafkaBus(settings.kafka_bootstrap_servers, settings.kafka_partitions)
+        bus = KafkaBus(
+            settings.kafka_bootstrap_servers,
+            settings.kafka_partitions,
+            prefix=settings.kafka_topic_prefix,
+        )
     else:
         if routing_url is None:
             raise SystemExit("embedded: --routing-database-url is required")

@@ -22,6 +22,7 @@ from shared.db import create_engine, create_tables, session_maker, sqlite_url
 from shared.events import EventEnvelope
 from shared.eventstore import SqlEventStore
 from shared.tables import SHARED_TABLES
+from shared.topics import ROUTING
 from tests.helpers import free_port
 
 Feed = Callable[[list[EventEnvelope]], Awaitable[None]]
@@ -62,7 +63,40 @@ async def embedded_rig(tmp_path: Path) -> Rig:
     )
 
 
-RIGS: dict[str, Callable[[Path], Awaitable[Rig]]] = {"embedded": embedded_rig}
+async def kafka_rig(tmp_path: Path, real_servers) -> Rig:
+    """Real Kafka + PostgreSQL: the test publishes to the (prefixed) routing topic, the
+    gateway consumes it in its consumer group and keeps its state in its own schema."""
+    from aiokafka import AIOKafkaProducer
+
+    from shared.kafka_bus import KafkaBus, KafkaPublisher
+
+    prefix = f"f{uuid.uuid4().hex[:8]}."
+    database_url = await real_servers.fresh_database()
+    topics_bus = KafkaBus(real_servers.kafka_bootstrap_servers, topics=[ROUTING], prefix=prefix)
+    await topics_bus.ensure_topics()
+    producer = AIOKafkaProducer(
+        bootstrap_servers=real_servers.kafka_bootstrap_servers, enable_idempotence=True, acks="all"
+    )
+    await producer.start()
+
+    async def feed(envelopes: list[EventEnvelope]) -> None:
+        await KafkaPublisher(producer).publish(topics_bus.physical(ROUTING), envelopes)
+
+    return Rig(
+        name="kafka",
+        gateway_database_url=database_url,
+        gateway_env={
+            "SK_DATABASE_URL": database_url,
+            "SK_KAFKA_BOOTSTRAP_SERVERS": real_servers.kafka_bootstrap_servers,
+            "SK_KAFKA_TOPIC_PREFIX": prefix,
+        },
+        gateway_args=[],
+        feed=feed,
+        close=producer.stop,
+    )
+
+
+RIGS: dict[str, Callable[..., Awaitable[Rig]]] = {"embedded": embedded_rig, "kafka": kafka_rig}
 
 
 def routed_case(agency: str) -> EventEnvelope:

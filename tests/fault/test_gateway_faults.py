@@ -42,9 +42,12 @@ FAULTS = ["--error-rate", "0.3", "--timeout-rate", "0.05", "--hang-seconds", "3"
 FAULTS += ["--latency-ms", "2,20", "--seed", "7"]
 
 
-@pytest.fixture(params=sorted(RIGS))
+@pytest.fixture(params=["embedded", pytest.param("kafka", marks=pytest.mark.realservers)])
 async def processes(request, tmp_path):
-    rig = await RIGS[request.param](tmp_path)
+    if request.param == "kafka":
+        rig = await RIGS["kafka"](tmp_path, request.getfixturevalue("real_servers"))
+    else:
+        rig = await RIGS["embedded"](tmp_path)
     running = Processes(tmp_path, rig, GATEWAY)
     try:
         yield running
