@@ -1,0 +1,140 @@
+"""Authentication and roles: signed JWT bearer tokens (EdDSA, Ed25519 keys).
+
+Why JWT and not opaque tokens: in distributed mode each service verifies a token with the
+public key alone, without a shared token table on the request path; the private key that
+signs stays with whoever issues credentials (the ``servicekontor token`` command, or on the
+embedded default the first start, which writes ``<data_dir>/auth/``). Scopes follow from
+the role on the server side, so a role's rights change without reissuing tokens.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from shared.catalog import load_catalog
+from shared.errors import DomainError
+
+ISSUER = AUDIENCE = "servicekontor"
+
+_DESK = {
+    "visits:write", "visits:read", "questions:write", "questions:resolve",
+    "decisions:read", "decisions:override", "deliveries:read",
+}
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "kiosk": frozenset({"visits:write", "questions:write"}),
+    "desk": frozenset(_DESK),
+    "supervisor": frozenset(_DESK | {"audit:read", "dead_letters:read", "stats:read", "ops:read"}),
+    "agency": frozenset({"callbacks:write", "deliveries:read"}),
+    "bi": frozenset({"stats:read", "exports:read"}),
+    "admin": frozenset(
+        _DESK | {"audit:read", "dead_letters:read", "dead_letters:replay", "stats:read",
+                 "exports:read", "personal_data:erase", "ops:read", "callbacks:write"}
+    ),
+}
+
+
+class Unauthenticated(DomainError):
+    code = "unauthenticated"
+
+
+class Forbidden(DomainError):
+    code = "forbidden"
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    role: str
+    agency: str | None = None
+
+    @property
+    def scopes(self) -> frozenset[str]:
+        return ROLE_SCOPES[self.role]
+
+    def require(self, scope: str) -> None:
+        if scope not in self.scopes:
+            raise Forbidden(f"role {self.role!r} may not {scope}")
+
+
+class TokenVerifier:
+    def __init__(self, public_key_pem: bytes) -> None:
+        self.key = serialization.load_pem_public_key(public_key_pem)
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token, self.key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
+                options={"require": ["exp", "sub", "role"]},
+            )
+        except jwt.PyJWTError as error:
+            raise Unauthenticated(f"invalid token: {type(error).__name__}") from error
+        role = claims["role"]
+        if role not in ROLE_SCOPES:
+            raise Unauthenticated("invalid token: unknown role")
+        agency = claims.get("agency")
+        if role == "agency" and not load_catalog().is_agency(agency or ""):
+            raise Unauthenticated("invalid token: agency token without a known agency")
+        return Principal(claims["sub"], role, agency)
+
+
+class TokenIssuer:
+    def __init__(self, private_key_pem: bytes) -> None:
+        self.key = serialization.load_pem_private_key(private_key_pem, password=None)
+
+    def issue(self, subject: str, role: str, agency: str | None = None, days: int = 365) -> str:
+        if role not in ROLE_SCOPES:
+            raise ValueError(f"unknown role {role!r}; roles: {sorted(ROLE_SCOPES)}")
+        now = int(time.time())
+        claims = {
+            "iss": ISSUER, "aud": AUDIENCE, "sub": subject, "role": role,
+            "iat": now, "exp": now + days * 86400, "jti": uuid.uuid4().hex,
+        }
+        if agency:
+            claims["agency"] = agency
+        return jwt.encode(claims, self.key, algorithm="EdDSA")
+
+
+def _write_private(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    os.chmod(path, 0o600)
+
+
+def ensure_keys(auth_dir: Path) -> tuple[bytes, bytes]:
+    """The signing key pair of an embedded installation, made on first use (0600)."""
+    private_path, public_path = auth_dir / "private.pem", auth_dir / "public.pem"
+    if not private_path.exists():
+        key = Ed25519PrivateKey.generate()
+        _write_private(private_path, key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        ))
+        public_path.write_bytes(key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        ))
+    return private_path.read_bytes(), public_path.read_bytes()
+
+
+def ensure_credentials(data_dir: Path) -> Path:
+    """``<data_dir>/credentials.json`` (0600): one token per role and one per agency."""
+    path = data_dir / "credentials.json"
+    private_pem, _ = ensure_keys(data_dir / "auth")
+    if path.exists():
+        return path
+    issuer = TokenIssuer(private_pem)
+    tokens = {role: issuer.issue(f"embedded-{role}", role) for role in ROLE_SCOPES if role != "agency"}
+    tokens["agencies"] = {
+        code: issuer.issue(f"agency-{code}", "agency", agency=code) for code in load_catalog().agency_names
+    }
+    _write_private(path, json.dumps(tokens, indent=2).encode())
+    return path
