@@ -98,6 +98,8 @@ done
 psql_admin <<EOF
 SELECT format('CREATE ROLE %I LOGIN CREATEDB PASSWORD %L', '$DB_USER', '$DB_PASSWORD')
  WHERE NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = '$DB_USER') \gexec
+-- CREATEROLE: the tests create the read-only BI role (servicekontor reporting-bi-role).
+SELECT format('ALTER ROLE %I CREATEDB CREATEROLE', '$DB_USER') \gexec
 SELECT format('CREATE DATABASE %I OWNER %I', '$DB_NAME', '$DB_USER')
  WHERE NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = '$DB_NAME') \gexec
 EOF

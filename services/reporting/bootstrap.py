@@ -1,16 +1,22 @@
-"""Wire reporting: database, the consumer of all three topics, and the stats API.
-Reporting produces no topic."""
+"""Wire reporting: its store, the consumer of all three topics, the refresher that keeps
+aggregates and cost tables in step, the stats API and the dashboard. Reporting produces
+no topic."""
 
 from __future__ import annotations
 
+from functools import partial
 from zoneinfo import ZoneInfo
 
+from services.reporting.adapters.analytics import SqlAnalytics
+from services.reporting.adapters.bi_tables import REPORTING_TABLES
+from services.reporting.adapters.cost_config import load_cost_config
 from services.reporting.adapters.stats import SqlStats
-from services.reporting.adapters.tables import REPORTING_TABLES
+from services.reporting.adapters.store import init_store, refresh
 from services.reporting.config import ReportingSettings
-from services.reporting.entrypoints.api import router
+from services.reporting.entrypoints.routes import router
 from services.reporting.handlers import event_handlers
 from services.reporting.unit_of_work import SqlReportingUnitOfWork
+from services.reporting.workers import refresh_loop
 from shared import topics
 from shared.bootstrap import build_runtime
 from shared.bus import Bus
@@ -22,6 +28,8 @@ from shared.runtime import ServiceRuntime
 def bootstrap(settings: ReportingSettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
     settings = settings or ReportingSettings()
     tz = ZoneInfo(settings.timezone)
+    catalog = load_catalog()
+    costs = load_cost_config(settings.reporting_costs_file, catalog)
 
     def consumers(uow_factory) -> list[EventConsumer]:
         return [EventConsumer("reporting", list(topics.ALL), uow_factory, event_handlers(tz))]
@@ -34,7 +42,14 @@ def bootstrap(settings: ReportingSettings | None = None, bus: Bus | None = None)
         uow_class=SqlReportingUnitOfWork,
         router=router,
         consumers=consumers,
-        extras={"catalog": load_catalog(), "tz": tz},
+        extras={"catalog": catalog, "tz": tz, "costs": costs},
     )
     runtime.extras["stats"] = SqlStats(runtime.engine)
+    runtime.extras["analytics"] = SqlAnalytics(runtime.engine)
+    runtime.extras["refresh"] = partial(refresh, runtime.engine, costs)
+    # The store has views and catalog dimensions beside its tables: create them too.
+    runtime.init_db = partial(  # type: ignore[method-assign]
+        init_store, runtime.init_db, runtime.engine, runtime.tables, catalog, costs
+    )
+    runtime.workers.append(partial(refresh_loop, runtime.extras["refresh"], settings.reporting_refresh_seconds))
     return runtime

@@ -1,6 +1,9 @@
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
+
+from pydantic import Field
 
 from shared.settings import ServiceSettings
 
@@ -11,3 +14,8 @@ class ReportingSettings(ServiceSettings):
     reporting_port: int = 8004
     # The local day a visit or question is counted on (``service_day``).
     timezone: str = "Europe/Stockholm"
+    # SK_REPORTING_COSTS_FILE: office costs (YAML or JSON); unset: no cost allocation.
+    # A sample ships as services/reporting/costs.sample.yaml.
+    reporting_costs_file: Path | None = None
+    # How often the daily aggregates catch up with the facts (seconds).
+    reporting_refresh_seconds: float = Field(default=2.0, gt=0)

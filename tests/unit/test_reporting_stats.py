@@ -36,10 +36,14 @@ def test_durations_need_both_ends_and_are_never_negative() -> None:
     assert seconds_between(start.replace(tzinfo=None), end) == 125.0  # SQLite gives naive UTC
 
 
-def test_a_delivered_case_stays_delivered_and_other_statuses_follow_the_latest() -> None:
-    assert next_delivery_status("delivered", "failed") == "delivered"
-    assert next_delivery_status("failed", "pending") == "pending"
-    assert next_delivery_status(None, "dead_lettered") == "dead_lettered"
+def test_a_delivered_case_stays_delivered_and_other_statuses_follow_the_highest_attempt() -> None:
+    assert next_delivery_status("delivered", 1, "dead_lettered", 5) == "delivered"
+    assert next_delivery_status("failed", 2, "delivered", 1) == "delivered"
+    assert next_delivery_status("failed", 1, "failed", 2) == "failed"
+    assert next_delivery_status("failed", 2, "pending", 0) == "failed", "a late queued event"
+    assert next_delivery_status("pending", 0, "failed", 1) == "failed"
+    assert next_delivery_status("failed", 3, "dead_lettered", 3) == "dead_lettered"
+    assert next_delivery_status(None, 0, "dead_lettered", 4) == "dead_lettered"
 
 
 def test_case_type_groups_are_parsed_into_canonical_order() -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.reporting.adapters.aggregates import mark_dirty
 from services.reporting.adapters.tables import ReportingQuestion, ReportingVisit
 from services.reporting.domain.model import QuestionRecord, VisitRecord, as_utc
 
@@ -63,13 +64,18 @@ class SqlReports:
         return (await self.session.exec(query)).scalar_one()
 
     async def _save(self, table: type[SQLModel], key: str, values: dict) -> None:
+        """Upsert the row and mark its day (old and new) for the aggregates' rebuild,
+        in the same transaction."""
         row = await self.session.get(table, key)
+        days = {values.get("service_day")}
         if row is None:
             self.session.add(table(**values))
-            return
-        for name, value in values.items():
-            setattr(row, name, value)
-        self.session.add(row)
+        else:
+            days.add(row.service_day)
+            for name, value in values.items():
+                setattr(row, name, value)
+            self.session.add(row)
+        await mark_dirty(self.session, [d for d in days if d])
 
 
 @dataclass

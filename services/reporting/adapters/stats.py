@@ -40,15 +40,23 @@ def _days(day: Any, f: StatsFilter) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _question_keys(f: StatsFilter) -> list[ColumnElement[bool]]:
+    return [Q[n] == getattr(f, n) for n in ("agency", "level", "case_type") if getattr(f, n)]
+
+
 def visit_filter(f: StatsFilter) -> list[ColumnElement[bool]]:
-    return _days(V.service_day, f) + ([V.office_id == f.office_id] if f.office_id else [])
+    """Visits of the days and office; with an agency, level or case type: only visits
+    with at least one such question."""
+    conditions = _days(V.service_day, f) + ([V.office_id == f.office_id] if f.office_id else [])
+    if f.narrows_questions:
+        conditions.append(V.visit_id.in_(select(Q.visit_id).where(*_question_keys(f))))
+    return conditions
 
 
 def question_filter(f: StatsFilter) -> list[ColumnElement[bool]]:
-    conditions = _days(Q.service_day, f)
-    for name in ("office_id", "agency", "level"):
-        if getattr(f, name) is not None:
-            conditions.append(Q[name] == getattr(f, name))
+    conditions = _days(Q.service_day, f) + _question_keys(f)
+    if f.office_id is not None:
+        conditions.append(Q.office_id == f.office_id)
     return conditions
 
 

@@ -1,7 +1,9 @@
-"""Reporting's store: two flat tables BI tools read with plain SQL.
+"""Reporting's fact tables, read by BI tools with plain SQL (data dictionary:
+docs/reporting.md). Dimensions, aggregates and cost tables are in ``bi_tables``.
 
-No column holds question text or an identity number. Times are UTC (``timestamptz`` on
-PostgreSQL); ``service_day`` is the local ``YYYY-MM-DD`` day in the configured time zone.
+No column holds question text, notes, reasons, handler names or identity numbers. Times
+are UTC (``timestamptz`` on PostgreSQL); ``service_day`` is the local ``YYYY-MM-DD`` day
+in the configured time zone.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ def _moment() -> datetime | None:
 
 
 class ReportingVisit(SQLModel, table=True):
+    """Fact: one row per visit."""
+
     __tablename__ = "reporting_visits"
 
     visit_id: str = Field(primary_key=True, max_length=36)
@@ -24,6 +28,8 @@ class ReportingVisit(SQLModel, table=True):
     channel: str | None = Field(default=None, max_length=10)
     agency_hint: str | None = Field(default=None, max_length=40)
     service_day: str | None = Field(default=None, index=True, max_length=10)
+    registered_hour: int | None = None
+    registered_weekday: int | None = None
     registered_at: datetime | None = _moment()
     called_at: datetime | None = _moment()
     ended_at: datetime | None = _moment()
@@ -36,6 +42,8 @@ class ReportingVisit(SQLModel, table=True):
 
 
 class ReportingQuestion(SQLModel, table=True):
+    """Fact: one row per question."""
+
     __tablename__ = "reporting_questions"
 
     question_id: str = Field(primary_key=True, max_length=36)
@@ -51,13 +59,22 @@ class ReportingQuestion(SQLModel, table=True):
     confidence: float | None = None
     destination: str | None = Field(default=None, max_length=20)
     needs_review: bool | None = None
+    classified_at: datetime | None = _moment()
+    classified_level: str | None = Field(default=None, max_length=10)
+    classified_agency: str | None = Field(default=None, max_length=40)
+    classified_case_type: str | None = Field(default=None, max_length=40)
     overridden: bool = False
+    overridden_at: datetime | None = _moment()
     outcome: str | None = Field(default=None, max_length=10)
     routed_at: datetime | None = _moment()
+    queued_at: datetime | None = _moment()
     delivery_status: str | None = Field(default=None, max_length=20)
     delivery_attempts: int = 0
+    failed_attempts: int = 0
     agency_reference: str | None = Field(default=None, max_length=200)
     forwarded_at: datetime | None = _moment()
+    dead_lettered_at: datetime | None = _moment()
+    forward_seconds: float | None = None
 
 
-REPORTING_TABLES = [ReportingVisit.__table__, ReportingQuestion.__table__]
+FACT_TABLES = [ReportingVisit.__table__, ReportingQuestion.__table__]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import statistics
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,12 @@ class StatsFilter:
     office_id: str | None = None
     agency: str | None = None
     level: str | None = None
+    case_type: str | None = None
+
+    @property
+    def narrows_questions(self) -> bool:
+        """True when only visits with a matching question count."""
+        return any(v is not None for v in (self.agency, self.level, self.case_type))
 
     @property
     def first_day(self) -> str | None:
@@ -43,6 +50,10 @@ def check_filter(stats_filter: StatsFilter, catalog: Catalog) -> StatsFilter:
         )
     if f.level is not None and f.level not in LEVELS:
         raise InvalidInput(f"unknown level {f.level!r}", {"known": list(LEVELS)})
+    if f.case_type is not None and f.case_type not in catalog.all_case_type_codes():
+        raise InvalidInput(
+            f"unknown case type {f.case_type!r}", {"known": sorted(catalog.all_case_type_codes())}
+        )
     return f
 
 
@@ -64,6 +75,16 @@ def parse_case_type_groups(raw: str | None) -> tuple[str, ...]:
 def median(values: Iterable[float]) -> float | None:
     values = list(values)
     return round(statistics.median(values), 1) if values else None
+
+
+def percentile(values: Iterable[float], p: float) -> float | None:
+    """Nearest rank: the smallest value with at least ``p`` of all values at or below it
+    (PostgreSQL's ``percentile_disc``)."""
+    ordered = sorted(values)
+    if not ordered:
+        return None
+    rank = max(1, math.ceil(p * len(ordered) - 1e-9))
+    return round(ordered[rank - 1], 1)
 
 
 @dataclass

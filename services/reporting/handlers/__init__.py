@@ -11,23 +11,15 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from services.reporting.handlers import gateway, intake, routing
+# The producers' event classes must be registered for envelopes to decode: import them.
+from services.agency_gateway.domain import events as _gateway_events  # noqa: F401
+from services.intake.domain import events as _intake_events  # noqa: F401
+from services.reporting.domain.fold import APPLIERS
+from services.reporting.handlers.apply import apply_event
+from services.routing.domain import events as _routing_events  # noqa: F401
 
 Handler = Callable[..., Awaitable[None]]
 
 
 def event_handlers(tz: ZoneInfo) -> dict[str, Handler]:
-    return {
-        "intake.VisitRegistered": partial(intake.visit_registered, tz=tz),
-        "intake.VisitCalled": intake.visit_called,
-        "intake.QuestionRecorded": partial(intake.question_recorded, tz=tz),
-        "intake.QuestionResolved": intake.question_resolved,
-        "intake.VisitEnded": intake.visit_ended,
-        "routing.QuestionClassified": partial(routing.question_classified, tz=tz),
-        "routing.CaseRoutedToAgency": partial(routing.case_routed_to_agency, tz=tz),
-        "routing.ClassificationOverridden": partial(routing.classification_overridden, tz=tz),
-        "gateway.CaseQueuedForDelivery": partial(gateway.case_queued, tz=tz),
-        "gateway.CaseForwarded": gateway.case_forwarded,
-        "gateway.CaseForwardingFailed": gateway.case_forwarding_failed,
-        "gateway.CaseDeadLettered": gateway.case_dead_lettered,
-    }
+    return {event_type: partial(apply_event, tz=tz) for event_type in APPLIERS}

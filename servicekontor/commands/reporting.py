@@ -1,0 +1,136 @@
+"""Reporting's commands: ``servicekontor replay reporting`` rebuilds the reporting store
+from the event logs; ``servicekontor reporting-bi-role`` creates PostgreSQL's read-only
+role for BI tools."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from pathlib import Path
+from typing import Annotated
+
+import httpx
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from shared import topics
+from shared.db import sqlite_url
+from shared.settings import CommonSettings
+
+PRODUCERS = (("intake", topics.INTAKE), ("routing", topics.ROUTING),
+             ("agency_gateway", topics.GATEWAY))
+
+
+def producer_url(service: str, common: CommonSettings) -> str:
+    """A producer's database, resolved the way its own settings do."""
+    own = os.environ.get(f"SK_{service.upper()}_DATABASE_URL")
+    return own or common.database_url or sqlite_url(common.data_dir.resolve() / f"{service}.db")
+
+
+def _reporting_is_up(host: str, port: int) -> bool:
+    try:
+        return httpx.get(f"http://{host}:{port}/health", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+async def _replay(data_dir: Path | None, partitions: int | None, console: Console) -> None:
+    from services.reporting.adapters.event_log import event_log
+    from services.reporting.bootstrap import bootstrap
+    from services.reporting.config import ReportingSettings
+    from services.reporting.replay import replay
+
+    overrides = {"data_dir": data_dir} if data_dir else {}
+    settings, common = ReportingSettings(**overrides), CommonSettings(**overrides)
+    logs = [event_log(producer_url(s, common), s, topic) for s, topic in PRODUCERS]
+    total = sum([await log.count() for log in logs])
+    parts = partitions or max(1, -(-total // 2_000_000))  # about 2 million events (1 GB) a pass
+    runtime = bootstrap(settings)
+    try:
+        await runtime.init_db()
+        columns = (TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console) as bar:
+            task = bar.add_task("events", total=total * parts)
+            result = await replay(
+                runtime.engine, logs, runtime.extras["tz"], runtime.extras["costs"],
+                progress=lambda n: bar.advance(task, n), partitions=parts,
+                reset_positions=not settings.kafka_bootstrap_servers,
+            )
+    finally:
+        await runtime.close()
+    table = Table(title="reporting replay")
+    for name in ("measure", "value"):
+        table.add_column(name)
+    seconds = result.fold_seconds + result.write_seconds + result.derive_seconds
+    for name, value in (("events read", result.events_read), ("events applied", result.events_applied),
+                        ("events refused (invalid)", result.events_invalid), ("visits", result.visits),
+                        ("questions", result.questions), ("passes", parts),
+                        ("seconds", f"{seconds:.1f}"),
+                        ("events per second", f"{result.events_read / seconds:,.0f}" if seconds else "-")):
+        table.add_row(name, str(value))
+    console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def replay(
+        target: Annotated[str, typer.Argument(help="What to rebuild: reporting")],
+        data_dir: Annotated[Path | None, typer.Option(help="Where the SQLite files live [SK_DATA_DIR]")] = None,
+        partitions: Annotated[int | None, typer.Option(min=1, help="Fold in this many passes (memory); default: by size")] = None,
+        force: Annotated[bool, typer.Option(help="Replay even though reporting answers on its port")] = False,
+    ) -> None:
+        """Rebuild every reporting table from the event logs (stop the system first)."""
+        if target != "reporting":
+            typer.echo(f"cannot replay {target!r}: only 'reporting'", err=True)
+            raise typer.Exit(2)
+        settings = CommonSettings()
+        port = int(os.environ.get("SK_REPORTING_PORT", "8004"))
+        if not force and _reporting_is_up(settings.host, port):
+            typer.echo(
+                f"reporting answers on {settings.host}:{port}: stop the system before a replay "
+                "(its consumer would wait on the replay's transaction), or pass --force.",
+                err=True,
+            )
+            raise typer.Exit(2)
+        console = Console()
+        console.print("Replaying the event logs into the reporting store; the system should be stopped.")
+        asyncio.run(_replay(data_dir, partitions, console))
+
+    @app.command("reporting-bi-role")
+    def bi_role(
+        role: Annotated[str, typer.Option(help="Name of the read-only role")] = "servicekontor_bi",
+        password_env: Annotated[str, typer.Option(help="Environment variable holding its password")] = "SK_BI_PASSWORD",
+        print_sql: Annotated[bool, typer.Option(help="Print the SQL instead of running it")] = False,
+        admin_url: Annotated[str | None, typer.Option(envvar="SK_ADMIN_DATABASE_URL", help="A login with CREATEROLE for the role itself (default: the service's)")] = None,
+    ) -> None:
+        """PostgreSQL: create or update the read-only role BI tools log in with."""
+        from services.reporting.adapters.bi_role import bi_role_statements
+
+        password = os.environ.get(password_env)
+        if print_sql:
+            for statement in bi_role_statements(role, password and "<password>", "<database>"):
+                typer.echo(statement + ";")
+            return
+        asyncio.run(_create_role(role, password, admin_url))
+
+
+async def _create_role(role: str, password: str | None, admin_url: str | None) -> None:
+    from services.reporting.adapters.bi_role import create_bi_role
+    from services.reporting.bootstrap import bootstrap
+    from shared.db import create_engine, is_sqlite
+
+    runtime = bootstrap()
+    try:
+        if is_sqlite(str(runtime.engine.url)):
+            typer.echo("the reporting store is SQLite: BI tools read the file (read-only) instead", err=True)
+            raise typer.Exit(2)
+        await runtime.init_db()
+        admin = create_engine(admin_url) if admin_url else None
+        await create_bi_role(runtime.engine, role, password, admin)
+        if admin is not None:
+            await admin.dispose()
+        typer.echo(f"role {role} can now read the reporting schema (read only)")
+    finally:
+        await runtime.close()

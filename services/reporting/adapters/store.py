@@ -1,0 +1,117 @@
+"""The reporting store as a whole: create it (tables, views, catalog dimensions) and keep
+its derived tables (aggregates, dates, offices, costs) in step with the facts."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import structlog
+from sqlalchemy import Table, inspect, text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlmodel import SQLModel
+
+from services.reporting.adapters.aggregates import (
+    clear_dirty_days,
+    rebuild_aggregates,
+    take_dirty_days,
+)
+from services.reporting.adapters.bulk import reset_consumer
+from services.reporting.adapters.cost_store import materialize_costs
+from services.reporting.adapters.dimensions import update_dimensions, write_catalog_dimensions
+from services.reporting.adapters.tables import FACT_TABLES
+from services.reporting.adapters.views_sql import view_statements
+from services.reporting.domain.costs import CostConfig
+from shared.catalog import Catalog
+from shared.db import create_tables
+from shared.tables import SHARED_TABLES
+
+log = structlog.get_logger(__name__)
+SHARED_NAMES = {t.name for t in SHARED_TABLES}
+
+SCHEMA = "reporting"
+
+
+async def use_schema(conn: AsyncConnection) -> None:
+    """Raw SQL (the views) names tables unqualified: on PostgreSQL, point it at the
+    reporting schema for this transaction."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text(f'SET LOCAL search_path TO "{SCHEMA}"'))
+
+
+async def exclusive(conn: AsyncConnection) -> None:
+    """One rebuild at a time across replicas (PostgreSQL): two concurrent rebuilds of a
+    day could otherwise both insert its aggregate rows. SQLite serialises writers."""
+    if conn.dialect.name == "postgresql":
+        await conn.execute(text("SELECT pg_advisory_xact_lock(80040001)"))
+
+
+async def init_store(
+    migrate: Callable[[], Awaitable[None]], engine: AsyncEngine, tables: list[Table],
+    catalog: Catalog, costs: CostConfig | None,
+) -> None:
+    """The service's own start-up (tables, or Alembic on PostgreSQL), then the views,
+    the catalog dimensions and the derived tables. A store written by an older version
+    (a fact column missing) is dropped first: it is a projection, rebuilt from the logs."""
+    async with engine.begin() as conn:
+        if await _stale(conn):
+            await _drop(conn, tables)
+    await migrate()
+    await create_tables(engine, tables, SCHEMA)  # no-op unless dropped above
+    async with engine.begin() as conn:
+        await use_schema(conn)
+        for statement in view_statements():
+            await conn.execute(text(statement))
+        await write_catalog_dimensions(conn, catalog)
+    await refresh(engine, costs, force=True)
+
+
+async def _stale(conn: AsyncConnection) -> bool:
+    schema = SCHEMA if conn.dialect.name == "postgresql" else None
+
+    def missing_columns(sync_conn) -> bool:
+        found = inspect(sync_conn)
+        return any(
+            found.has_table(t.name, schema=schema)
+            and set(t.c.keys()) - {c["name"] for c in found.get_columns(t.name, schema=schema)}
+            for t in FACT_TABLES
+        )
+
+    return await conn.run_sync(missing_columns)
+
+
+async def _drop(conn: AsyncConnection, tables: list[Table]) -> None:
+    log.warning("reporting_store_outdated_rebuilding")
+    await use_schema(conn)
+    for statement in view_statements()[: len(view_statements()) // 2]:  # the DROP VIEWs
+        await conn.execute(text(statement))
+    own = [t for t in tables if t.name not in SHARED_NAMES]
+    await conn.run_sync(lambda sync: SQLModel.metadata.drop_all(sync, tables=own))
+    if conn.dialect.name == "sqlite":  # embedded: the consumer reads the logs again from 0
+        await reset_consumer(conn, "reporting", {})
+    else:
+        log.warning("reporting_store_needs_replay", command="servicekontor replay reporting")
+
+
+async def rebuild_derived(conn: AsyncConnection, costs: CostConfig | None) -> None:
+    """Everything derived, from all facts (after a replay)."""
+    await exclusive(conn)
+    await rebuild_aggregates(conn, None)
+    await update_dimensions(conn, None)
+    await materialize_costs(conn, costs)
+    await clear_dirty_days(conn, None)
+
+
+async def refresh(engine: AsyncEngine, costs: CostConfig | None, force: bool = False) -> int:
+    """Rebuild the aggregates of the days marked dirty; return how many days."""
+    async with engine.begin() as conn:
+        await exclusive(conn)
+        marks = await take_dirty_days(conn)
+        if not marks and not force:
+            return 0
+        days = [day for day, _ in marks]
+        if days:
+            await rebuild_aggregates(conn, days)
+            await update_dimensions(conn, days)
+        await materialize_costs(conn, costs)
+        await clear_dirty_days(conn, marks)
+    return len(marks)

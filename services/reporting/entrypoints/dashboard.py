@@ -1,0 +1,49 @@
+"""The dashboard: one HTML page with its own small script drawing inline SVG charts from
+the stats API. Nothing is loaded from elsewhere (the page works on a closed network)."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from importlib import resources
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from shared.catalog import Catalog
+
+router = APIRouter(tags=["reporting dashboard"])
+
+
+@cache
+def _template() -> str:
+    return resources.files(__package__).joinpath("dashboard.html").read_text(encoding="utf-8")
+
+
+def _catalog_json(catalog: Catalog) -> str:
+    data = {
+        "agencies": catalog.agency_names,
+        "case_types": {f"{c.agency}/{c.code}": c.name for c in catalog.case_types.values()},
+        "shares": {f"{c.agency}/{c.code}": c.share for c in catalog.case_types.values() if c.share},
+    }
+    # Inside <script>: keep "</" from closing it.
+    return json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+
+
+@router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
+async def dashboard(request: Request) -> HTMLResponse:
+    catalog = request.app.state.runtime.extras["catalog"]
+    page = _template().replace("__CATALOG__", _catalog_json(catalog))
+    return HTMLResponse(page, headers={"content-security-policy": _CSP})
+
+
+@router.get("/", include_in_schema=False)
+async def home() -> RedirectResponse:
+    return RedirectResponse("/dashboard")
+
+
+# Everything the page uses is its own: no other origin may be reached.
+_CSP = (
+    "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; "
+    "connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'self'"
+)

@@ -1,0 +1,11 @@
+"""All of reporting's routes in one router."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.reporting.entrypoints import analytics_api, api, dashboard, export_api
+
+router = APIRouter()
+for part in (api.router, analytics_api.router, export_api.router, dashboard.router):
+    router.include_router(part)

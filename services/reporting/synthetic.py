@@ -1,0 +1,113 @@
+"""A synthetic event history for the replay benchmark and tests: what intake, routing and
+agency_gateway would have logged, written straight into their SQLite event stores
+(``<data_dir>/intake.db``, ``routing.db``, ``agency_gateway.db``) with the sources' case
+mix. Payloads have exactly the shape of the producers' events (tests validate them)."""
+
+from __future__ import annotations
+
+import json
+import random
+import sqlite3
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import create_engine
+from sqlmodel import SQLModel
+
+from services.reporting.synthetic_visits import VisitStory, visit_story
+from shared.catalog import load_catalog
+from shared.tables import StoredEvent
+
+FILES = {"intake": "intake.db", "routing": "routing.db", "gateway": "agency_gateway.db"}
+_INSERT = (
+    "INSERT INTO event_store (event_id, event_type, schema_version, stream_id, stream_version,"
+    " occurred_at, correlation_id, causation_id, producer, payload) VALUES (?,?,?,?,?,?,?,?,?,?)"
+)
+
+
+@dataclass
+class History:
+    visits: int = 0
+    questions: int = 0
+    events: Counter = field(default_factory=Counter)  # per producer
+    by_case_type: Counter = field(default_factory=Counter)  # (agency, case_type, level)
+    by_office: Counter = field(default_factory=Counter)
+
+    @property
+    def total_events(self) -> int:
+        return sum(self.events.values())
+
+
+def case_weights() -> dict[tuple[str, str], float]:
+    """The sources' 2014 shares; the case types without one share the remaining 15 %."""
+    types = load_catalog().case_types
+    known = {k: c.share for k, c in types.items() if c.share}
+    rest = [k for k in types if k not in known]
+    scale = 0.85 / sum(known.values())
+    return {**{k: s * scale for k, s in known.items()}, **{k: 0.15 / len(rest) for k in rest}}
+
+
+def offices(n: int = 103) -> list[str]:
+    return [f"office-{i:03d}" for i in range(1, n + 1)]
+
+
+def _rows(story: VisitStory, rng: random.Random) -> Iterator[tuple[str, tuple]]:
+    versions: Counter = Counter()
+    for producer, stream_id, event_type, at, payload in story.events:
+        versions[stream_id] += 1
+        event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        row = (event_id, f"{producer}.{event_type}", 1, stream_id, versions[stream_id],
+               at.replace(tzinfo=None).isoformat(" ", "microseconds"), event_id, None, producer,
+               json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+        yield producer, row
+
+
+def write_history(
+    data_dir: Path, visits: int, *, seed: int = 2026, first_day: date = date(2026, 1, 1),
+    days: int = 365, office_count: int = 103, tz: str = "Europe/Stockholm",
+    office_names: list[str] | None = None,
+) -> History:
+    """Write ``visits`` visits (about nine events each) spread over ``days`` days."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    connections = {p: _open(data_dir / name) for p, name in FILES.items()}
+    rng, zone, history = random.Random(seed), ZoneInfo(tz), History()
+    weights = case_weights()
+    keys, cumulative = list(weights), list(weights.values())
+    names, buffers = office_names or offices(office_count), {p: [] for p in FILES}
+    for _ in range(visits):
+        day = first_day + timedelta(days=rng.randrange(days))
+        local = datetime(day.year, day.month, day.day, rng.randint(9, 15), rng.randrange(60),
+                         rng.randrange(60), tzinfo=zone)
+        story = visit_story(rng, rng.choice(names), local.astimezone(UTC),
+                            rng.choices(keys, cumulative, k=rng.choice((1, 1, 2, 2, 3))))
+        history.visits += 1
+        history.questions += len(story.final)
+        history.by_office[story.office_id] += 1
+        history.by_case_type.update(story.final)
+        for producer, row in _rows(story, rng):
+            buffers[producer].append(row)
+            history.events[producer] += 1
+            if len(buffers[producer]) >= 20_000:
+                connections[producer].executemany(_INSERT, buffers[producer])
+                buffers[producer].clear()
+    for producer, db in connections.items():
+        db.executemany(_INSERT, buffers[producer])
+        db.commit()
+        db.close()
+    return history
+
+
+def _open(path: Path) -> sqlite3.Connection:
+    engine = create_engine(f"sqlite:///{path}")
+    SQLModel.metadata.create_all(engine, tables=[StoredEvent.__table__])
+    engine.dispose()
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")
+    db.execute("PRAGMA cache_size=-262144")  # 256 MB: the random-id indexes stay in memory
+    return db

@@ -1,0 +1,98 @@
+"""End to end: ``servicekontor replay reporting`` builds a store from a synthetic history,
+the reporting service serves it, and headless Chromium (Debian's, driven by Playwright)
+renders the dashboard from it without reaching any other origin. The screenshot is kept
+in test-artifacts/dashboard.png."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+
+from servicekontor.demo_data import OFFICES
+from services.reporting.adapters.cost_config import SAMPLE
+from services.reporting.synthetic import write_history
+from tests.helpers import free_port, wait_until
+
+pytestmark = pytest.mark.e2e
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACT = Path(__file__).resolve().parents[2] / "test-artifacts" / "dashboard.png"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+        "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+PERIOD = "from=2026-09-01&to=2026-12-31"
+SERVE = (
+    "import uvicorn; from services.reporting.bootstrap import bootstrap; "
+    "uvicorn.run(bootstrap().app, host='127.0.0.1', port={port}, log_level='warning')"
+)
+
+
+@pytest.fixture
+def served(tmp_path: Path):
+    if not CHROMIUM.exists():
+        pytest.skip("needs Debian's chromium (apt-get install -y chromium)")
+    pytest.importorskip("playwright.sync_api", reason="needs the dev extra's playwright")
+    history = write_history(tmp_path, 600, seed=12, first_day=date(2026, 9, 1),
+                            days=84, office_names=OFFICES[:12])
+    port = free_port()
+    env = {**os.environ, "SK_DATA_DIR": str(tmp_path), "SK_REPORTING_PORT": str(port),
+           "SK_REPORTING_COSTS_FILE": str(SAMPLE), "SK_LOG_LEVEL": "WARNING"}
+    for name in ("SK_DATABASE_URL", "SK_REPORTING_DATABASE_URL", "SK_KAFKA_BOOTSTRAP_SERVERS"):
+        env.pop(name, None)
+    replayed = subprocess.run(
+        [sys.executable, "-m", "servicekontor.cli", "replay", "reporting", "--data-dir", str(tmp_path)],
+        env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    assert replayed.returncode == 0, replayed.stderr
+    assert re.search(rf"visits\s+│\s+{history.visits}\b", replayed.stdout), replayed.stdout
+    server = subprocess.Popen([sys.executable, "-c", SERVE.format(port=port)], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: httpx.get(f"{base}/health", timeout=2).status_code == 200, timeout=30)
+        yield base, history
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_the_dashboard_draws_every_chart_from_the_store(served) -> None:
+    from playwright.sync_api import sync_playwright
+
+    base, history = served
+    summary = httpx.get(f"{base}/v1/stats/summary", params={"from": "2026-09-01", "to": "2026-12-31"}).json()
+    foreign, errors = [], []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("request", lambda r: foreign.append(r.url) if urlparse(r.url).hostname != "127.0.0.1" else None)
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}/dashboard?{PERIOD}")
+        page.wait_for_selector('body[data-ready="1"]', timeout=20_000)
+        kpis = page.inner_text("#kpis")
+        bars = {chart: page.locator(f"#{chart} svg rect").count()
+                for chart in ("visits", "agencies", "casetypes", "levels", "waiting", "hours", "costs")}
+        offices = page.locator("select[name=office_id] option").count()
+        status = page.inner_text("#status")
+        ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(ARTIFACT), full_page=True)
+        page.select_option("select[name=agency]", "skatteverket")
+        page.click("button[type=submit]")
+        page.wait_for_selector('body[data-ready="1"]', timeout=20_000)
+        filtered = page.inner_text("#kpis")
+        browser.close()
+    assert not foreign and not errors, (foreign, errors)
+    assert status.startswith("updated"), status
+    visits = f"{summary['visits']:,}".replace(",", "\u00a0")
+    assert summary["visits"] == history.visits and visits in kpis, kpis
+    assert all(n > 0 for n in bars.values()), bars
+    assert bars["visits"] >= 12 and offices == 13  # one bar a week over 12 weeks
+    assert filtered != kpis, "the agency filter narrows the figures"
+    assert ARTIFACT.stat().st_size > 20_000

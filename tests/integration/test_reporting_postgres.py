@@ -1,0 +1,125 @@
+"""The reporting store on a real PostgreSQL (``eval "$(deploy/local/postgres-start.sh)"``):
+the same tables and views in schema ``reporting``, filled by a replay, and the read-only
+role for BI tools. Skipped when SK_DATABASE_URL is unset. Each test works in a database
+of its own, dropped afterwards."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections import Counter
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import httpx
+import pytest
+
+from services.reporting.adapters.bi_role import create_bi_role
+from services.reporting.adapters.event_log import SqliteEventLog
+from services.reporting.bootstrap import bootstrap
+from services.reporting.config import ReportingSettings
+from services.reporting.replay import replay
+from services.reporting.synthetic import write_history
+from shared import topics
+
+URL = os.environ.get("SK_DATABASE_URL", "")
+pytestmark = pytest.mark.skipif(not URL.startswith("postgresql"), reason="needs SK_DATABASE_URL (PostgreSQL)")
+
+
+def plain(url: str) -> str:
+    return url.replace("postgresql+asyncpg://", "postgresql://")
+
+
+@pytest.fixture
+async def database():
+    import asyncpg
+
+    name = f"sk_reporting_{uuid.uuid4().hex[:10]}"
+    admin = await asyncpg.connect(plain(URL))
+    await admin.execute(f'CREATE DATABASE "{name}"')
+    yield URL.rsplit("/", 1)[0] + "/" + name
+    await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await admin.close()
+
+
+async def filled(url: str, tmp_path: Path):
+    history = write_history(tmp_path, 150, seed=5, days=10, office_count=4)
+    runtime = bootstrap(ReportingSettings(data_dir=tmp_path, reporting_database_url=url))
+    await runtime.init_db()
+    logs = [SqliteEventLog(tmp_path / f, t) for f, t in (
+        ("intake.db", topics.INTAKE), ("routing.db", topics.ROUTING),
+        ("agency_gateway.db", topics.GATEWAY))]
+    await replay(runtime.engine, logs, ZoneInfo("Europe/Stockholm"), None)
+    return runtime, history
+
+
+async def test_the_same_store_and_views_on_postgresql(database: str, tmp_path: Path) -> None:
+    import asyncpg
+
+    runtime, history = await filled(database, tmp_path)
+    transport = httpx.ASGITransport(app=runtime.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://r") as client:
+        summary = (await client.get("/v1/stats/summary")).json()
+        rows = (await client.get("/v1/stats/case-types")).json()["rows"]
+        waiting = await client.get("/v1/stats/waiting", params={"group_by": "office"})
+    await runtime.close()
+    assert (summary["visits"], summary["questions"]) == (history.visits, history.questions)
+    assert Counter({(r["agency"], r["case_type"], r["level"]): r["questions"] for r in rows}) == history.by_case_type
+    assert waiting.status_code == 200 and len(waiting.json()["rows"]) == 4
+    db = await asyncpg.connect(plain(database))
+    try:
+        await db.execute("SET search_path TO reporting")
+        assert await db.fetchval("SELECT SUM(visits) FROM agg_office_day") == history.visits
+        assert round(await db.fetchval("SELECT SUM(share) FROM v_case_type_shares"), 6) == 1
+        views = await db.fetch("SELECT table_name FROM information_schema.views WHERE table_schema = 'reporting'")
+        for (view,) in views:
+            await db.fetch(f"SELECT * FROM {view} LIMIT 1")
+        assert len(views) >= 15
+    finally:
+        await db.close()
+
+
+async def test_the_bi_role_reads_but_never_writes(database: str, tmp_path: Path) -> None:
+    import asyncpg
+
+    admin_url = os.environ.get("SK_ADMIN_DATABASE_URL")
+    owner = await asyncpg.connect(plain(URL))
+    can_create = await owner.fetchval("SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user")
+    await owner.close()
+    if not (can_create or admin_url):
+        pytest.skip("creating a role needs CREATEROLE: set SK_ADMIN_DATABASE_URL")
+    runtime, history = await filled(database, tmp_path)
+    role, password = f"sk_bi_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
+    admin = None
+    if admin_url:
+        from shared.db import create_engine
+
+        admin = create_engine(admin_url)
+    try:
+        await create_bi_role(runtime.engine, role, password, admin)
+        await create_bi_role(runtime.engine, role, password, admin)  # safe to run again
+        await runtime.close()
+        runtime = bootstrap(ReportingSettings(data_dir=tmp_path, reporting_database_url=database))
+        await runtime.init_db()  # views are dropped and created again at every start
+        bi_url = plain(database).replace("servicekontor:servicekontor@", f"{role}:{password}@")
+        bi = await asyncpg.connect(bi_url)
+        try:
+            assert await bi.fetchval("SELECT COUNT(*) FROM reporting_visits") == history.visits
+            assert await bi.fetchval("SELECT SUM(questions) FROM v_case_type_shares") == history.questions
+            for statement in ("DELETE FROM reporting_visits", "SELECT COUNT(*) FROM inbox",
+                              "CREATE TABLE reporting.mine (x int)"):
+                with pytest.raises(asyncpg.PostgresError):
+                    await bi.execute(statement)
+        finally:
+            await bi.close()
+    finally:
+        await runtime.close()
+        # The role's grants live in the test's database: drop it first, then the role.
+        owner = await asyncpg.connect(plain(URL))
+        await owner.execute(f'DROP DATABASE IF EXISTS "{database.rsplit("/", 1)[1]}" WITH (FORCE)')
+        await owner.close()
+        cleanup = await asyncpg.connect(plain(admin_url or URL))
+        await cleanup.execute(f'DROP ROLE IF EXISTS "{role}"')
+        await cleanup.close()
+        if admin is not None:
+            await admin.dispose()
