@@ -1,6 +1,6 @@
 """The reporting store on a real PostgreSQL (``eval "$(deploy/local/postgres-start.sh)"``):
 the same tables and views in schema ``reporting``, filled by a replay, and the read-only
-role for BI tools. Skipped when SK_DATABASE_URL is unset. Each test works in a database
+role for BI tools. On the suite's real PostgreSQL (tests/realservers.py). Each test works in a database
 of its own, dropped afterwards."""
 
 from __future__ import annotations
@@ -22,8 +22,13 @@ from services.reporting.replay import replay
 from services.reporting.synthetic import write_history
 from shared import topics
 
-URL = os.environ.get("SK_DATABASE_URL", "")
-pytestmark = pytest.mark.skipif(not URL.startswith("postgresql"), reason="needs SK_DATABASE_URL (PostgreSQL)")
+pytestmark = pytest.mark.realservers
+
+
+@pytest.fixture
+def server_url(real_servers) -> str:
+    """The real PostgreSQL of the suite (tests/realservers.py)."""
+    return real_servers.database_url
 
 
 def plain(url: str) -> str:
@@ -31,13 +36,13 @@ def plain(url: str) -> str:
 
 
 @pytest.fixture
-async def database():
+async def database(server_url: str):
     import asyncpg
 
     name = f"sk_reporting_{uuid.uuid4().hex[:10]}"
-    admin = await asyncpg.connect(plain(URL))
+    admin = await asyncpg.connect(plain(server_url))
     await admin.execute(f'CREATE DATABASE "{name}"')
-    yield URL.rsplit("/", 1)[0] + "/" + name
+    yield server_url.rsplit("/", 1)[0] + "/" + name
     await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
     await admin.close()
 
@@ -79,11 +84,11 @@ async def test_the_same_store_and_views_on_postgresql(database: str, tmp_path: P
         await db.close()
 
 
-async def test_the_bi_role_reads_but_never_writes(database: str, tmp_path: Path) -> None:
+async def test_the_bi_role_reads_but_never_writes(database: str, server_url: str, tmp_path: Path) -> None:
     import asyncpg
 
     admin_url = os.environ.get("SK_ADMIN_DATABASE_URL")
-    owner = await asyncpg.connect(plain(URL))
+    owner = await asyncpg.connect(plain(server_url))
     can_create = await owner.fetchval("SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user")
     await owner.close()
     if not (can_create or admin_url):
@@ -115,10 +120,10 @@ async def test_the_bi_role_reads_but_never_writes(database: str, tmp_path: Path)
     finally:
         await runtime.close()
         # The role's grants live in the test's database: drop it first, then the role.
-        owner = await asyncpg.connect(plain(URL))
+        owner = await asyncpg.connect(plain(server_url))
         await owner.execute(f'DROP DATABASE IF EXISTS "{database.rsplit("/", 1)[1]}" WITH (FORCE)')
         await owner.close()
-        cleanup = await asyncpg.connect(plain(admin_url or URL))
+        cleanup = await asyncpg.connect(plain(admin_url or server_url))
         await cleanup.execute(f'DROP ROLE IF EXISTS "{role}"')
         await cleanup.close()
         if admin is not None:
