@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test test-fast demo lint clean
+.PHONY: install up test test-fast demo lint clean eval bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,16 @@ test-fast: install
 ## Drive 200 visits against a running system (start it with `make up` first).
 demo: install
 	$(BIN)/servicekontor demo --visits 200
+
+## The classifier's figures on the held-out split (fails below the targets).
+eval: install
+	$(BIN)/servicekontor classify-eval --check
+
+## Benchmarks (print figures beside a baseline, write bench/results/*.json).
+bench: install
+	$(BIN)/python bench/classify.py
+	$(BIN)/python bench/replay.py
+	$(BIN)/python bench/e2e.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -99,36 +99,15 @@ def migrate(
 @app.command()
 def classify() -> None:
     """Read JSON Lines questions on stdin; write one JSON decision per line."""
+    from services.routing.entrypoints.cli_io import classify_line
     from services.routing.rules import load_classifier
 
     classifier = load_classifier()
     for number, line in enumerate(sys.stdin, start=1):
         if not line.strip():
             continue
-        sys.stdout.write(json.dumps(_classify_line(classifier, line, number), ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(classify_line(classifier, line, number), ensure_ascii=False) + "\n")
         sys.stdout.flush()
-
-
-def _classify_line(classifier: Any, line: str, number: int) -> dict[str, Any]:
-    try:
-        item = json.loads(line)
-        if not isinstance(item, dict) or not isinstance(item.get("text"), str):
-            raise ValueError("each line must be a JSON object with a string 'text'")
-        hints = [item.get("agency"), item.get("case_type")]
-        if any(h is not None and not isinstance(h, str) for h in hints):
-            raise ValueError("'agency' and 'case_type' must be strings or null")
-    except ValueError as error:
-        return {"error": {"code": "invalid_line", "message": str(error), "line": number}}
-    result = classifier.classify(item["text"], item.get("agency"), item.get("case_type"))
-    return {
-        "level": result.level,
-        "agency": result.agency,
-        "case_type": result.case_type,
-        "confidence": result.confidence,
-        "explanation": result.explanation,
-        "needs_review": result.needs_review,
-        "model_version": result.model_version,
-    }
 
 
 @app.command("agency-sim")

@@ -8,7 +8,7 @@ from services.routing import handlers
 from services.routing.adapters.repositories import ROUTING_TABLES
 from services.routing.config import RoutingSettings
 from services.routing.entrypoints.api import router
-from services.routing.rules import load_classifier
+from services.routing.rules import load_classifier, load_router
 from services.routing.unit_of_work import SqlRoutingUnitOfWork
 from shared import topics
 from shared.bootstrap import build_runtime
@@ -38,5 +38,5 @@ def bootstrap(settings: RoutingSettings | None = None, bus: Bus | None = None) -
         router=router,
         topic=topics.ROUTING,
         consumers=consumers,
-        extras={"catalog": load_catalog(), "classifier": classifier},
+        extras={"catalog": load_catalog(), "classifier": classifier, "router": load_router()},
     )

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from services.intake.domain.events import QuestionRecorded
 from services.routing.domain.classifier import Classifier
+from services.routing.domain.destination import Router
 from services.routing.domain.model import Decision, QuestionFacts
 from services.routing.unit_of_work import SqlRoutingUnitOfWork as RoutingUnitOfWork
 from shared.catalog import LEVELS, Catalog
@@ -28,13 +29,14 @@ async def classify_question(
     event: QuestionRecorded, envelope: EventEnvelope, uow: RoutingUnitOfWork, classifier: Classifier
 ) -> None:
     """Event handler; the consumer commits (with its inbox row). A question that already
-    has a decision is left alone, so a replayed event cannot classify it twice."""
+    has a decision is left alone, so a replayed event cannot classify it twice. The
+    classifier decides the destination from the office registry (``office_id``)."""
     if await uow.events.load(event.question_id):
         return
     facts = QuestionFacts(
         event.visit_id, event.question_id, event.office_id, event.text, event.personal_identity_number
     )
-    result = classifier.classify(event.text, event.agency, event.case_type)
+    result = classifier.classify(event.text, event.agency, event.case_type, office_id=event.office_id)
     uow.facts.add(facts)
     uow.save(Decision.classify(facts, result, utc_now()), cause=envelope)
 
@@ -65,13 +67,20 @@ def check_override(cmd: OverrideClassification, catalog: Catalog, current: Decis
 
 @retry_on_conflict
 async def override_classification(
-    cmd: OverrideClassification, uow: RoutingUnitOfWork, catalog: Catalog
+    cmd: OverrideClassification,
+    uow: RoutingUnitOfWork,
+    catalog: Catalog,
+    router: Router | None = None,
 ) -> Decision:
+    """A handler's decision wins; its destination comes from the office registry when a
+    ``router`` is given. Overrides are the feedback the next training run learns from
+    (``servicekontor export-overrides``)."""
     async with uow:
         decision = await load_decision(uow, cmd.question_id)
         agency, case_type = check_override(cmd, catalog, decision)
         now = utc_now()
-        if decision.override(cmd.level, agency, case_type, cmd.reason, cmd.handler, now):
+        route = router.route(cmd.level, agency, case_type, decision.state.office_id) if router else None
+        if decision.override(cmd.level, agency, case_type, cmd.reason, cmd.handler, now, route):
             facts = await uow.facts.get(cmd.question_id)
             if facts is None:
                 raise NotFound(f"no facts kept for question {cmd.question_id}")

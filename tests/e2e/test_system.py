@@ -39,7 +39,8 @@ def test_a_visit_flows_through_all_four_services_and_the_system_stops_cleanly(sy
 
     decision = wait_until(lambda: get_json(system.url("routing", f"/v1/questions/{complex_q}/decision")))
     assert (decision["level"], decision["agency"], decision["case_type"]) == ("complex", "skatteverket", "id_kort")
-    assert decision["explanation"] and decision["destination"] == "agency_system"
+    # Östersund takes ID-card applications at Skatteverket's own desk (office registry).
+    assert decision["explanation"] and decision["destination"] == "agency_desk"
     general = wait_until(lambda: get_json(system.url("routing", f"/v1/questions/{general_q}/decision")))
     assert general["level"] == "general"
 

@@ -4,7 +4,7 @@ import pytest
 
 from services.intake.domain.events import QuestionRecorded
 from services.routing import handlers
-from services.routing.rules import load_classifier
+from services.routing.rules import load_classifier, load_router
 from services.routing.unit_of_work import FakeRoutingUnitOfWork
 from shared.catalog import load_catalog
 from shared.consumer import EventConsumer
@@ -16,9 +16,9 @@ from tests.helpers import random_id
 CATALOG = load_catalog()
 
 
-def recorded(text: str, pin: str | None = None) -> EventEnvelope:
+def recorded(text: str, pin: str | None = None, office_id: str = "kiruna") -> EventEnvelope:
     event = QuestionRecorded(
-        visit_id=random_id(), question_id=random_id(), office_id="kiruna", text=text,
+        visit_id=random_id(), question_id=random_id(), office_id=office_id, text=text,
         agency=None, case_type=None, personal_identity_number=pin, recorded_at=datetime.now(UTC),
     )
     return EventEnvelope.wrap(event, stream_id=event.visit_id, stream_version=2)
@@ -102,3 +102,46 @@ async def test_a_routed_case_cannot_be_sent_to_another_agency(uow):
         await handlers.override_classification(
             handlers.OverrideClassification(qid, "complex", "polisen", "pass", "r", "h"), uow.fresh(), CATALOG
         )
+
+
+@pytest.mark.parametrize(
+    ("office_id", "destination", "reason"),
+    [
+        ("ostersund", "agency_desk", "Östersund takes ID-card applications"),
+        ("gallivare", "agency_system", "Nearest office that takes it: Kiruna"),
+        ("atlantis", "agency_system", "'atlantis' is unknown to the office registry"),
+    ],
+)
+async def test_a_complex_question_is_routed_to_its_agency_whatever_its_destination(uow, office_id, destination, reason):
+    envelope = recorded("Jag vill ansöka om id-kort", office_id=office_id)
+    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
+    classified, routed = uow.events.log
+    assert routed.event_type == "routing.CaseRoutedToAgency" and routed.payload["agency"] == "skatteverket"
+    assert classified.payload["destination"] == routed.payload["destination"] == destination
+    assert reason in classified.payload["destination_reason"] and reason in classified.payload["explanation"]
+    decision = await handlers.get_decision(envelope.payload["question_id"], uow.fresh())
+    assert (decision.state.destination, decision.state.routed) == (destination, True)
+
+
+async def test_a_general_question_stays_at_the_office(uow):
+    await consumer_for(uow).handle(recorded("Hur ansöker jag om bostadsbidrag?", office_id="ostersund"), Checkpoint("t", 0, 1))
+    assert uow.events.log[0].payload["destination"] == "office"
+
+
+async def test_an_override_to_complex_takes_its_destination_from_the_office_registry(uow):
+    envelope = recorded("Hur ansöker jag om bostadsbidrag?", office_id="stockholm-rinkeby")
+    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
+    cmd = handlers.OverrideClassification(envelope.payload["question_id"], "complex", "migrationsverket", "uppehallstillstand", "Asked about a permit", "h-1")
+    decision = await handlers.override_classification(cmd, uow.fresh(), CATALOG, load_router())
+    overridden = uow.events.of_type("routing.ClassificationOverridden")[0].payload
+    assert overridden["destination"] == "agency_desk" and "Rinkeby" in overridden["destination_reason"]
+    assert decision.state.routed and uow.events.of_type("routing.CaseRoutedToAgency")[0].payload["destination"] == "agency_desk"
+
+
+async def test_a_question_classified_before_destination_reasons_existed_still_loads(uow):
+    envelope = recorded("Jag vill ansöka om id-kort")
+    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
+    old = uow.events.log[0]
+    payload = {k: v for k, v in old.payload.items() if k != "destination_reason"}
+    event = old.model_copy(update={"payload": payload}).event()
+    assert event.destination_reason == "" and event.destination == old.payload["destination"]

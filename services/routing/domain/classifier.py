@@ -1,49 +1,31 @@
-"""The first rule-based classifier: declarative rules (``rules/rules.yaml``) over catalog
-codes. Pure: text and hints in, a ``Classification`` out, explained.
+"""The classifier: the rules and a statistical text model together, explained.
 
-Scoring: every keyword that matches adds weight to its case type (longer keywords weigh
-more, being more specific); a kiosk or desk hint adds a bonus, which the text can
-outweigh, and the explanation then says so. The level comes from the first level rule that
-matches the chosen case type or the text.
+1. Hints (the agency and case type chosen at the kiosk or desk) are checked against the
+   catalog; unknown codes are dropped and the explanation says so.
+2. The text model gives a probability per case type; the lexicon's keywords and the
+   hints multiply in (``evidence.py``), so strong text outweighs a hint.
+3. The level (``level.py``): the first level rule that matches the chosen case type or
+   the text decides (what the sources state outright); otherwise the text model's level
+   head with the level cues.
+4. Confidence is the lower of the agency's and the level's probability; below
+   ``REVIEW_BELOW`` the decision asks for a handler's review.
+5. With an office, the destination (``destination.py``); the explanation says why.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from services.routing.domain.destination import Route, Router
+from services.routing.domain.evidence import Evidence, combine
+from services.routing.domain.level import level_of
+from services.routing.domain.ports import TextModel, TextPrediction
+from services.routing.domain.rules import RuleSet
+from services.routing.domain.text import normalise
 from shared.catalog import Catalog
 
-AGENCY_HINT_BONUS = 1.2
-CASE_TYPE_HINT_BONUS = 1.6
 REVIEW_BELOW = 0.5
-
-
-@dataclass(frozen=True)
-class Keyword:
-    text: str
-    whole_word: bool
-
-    @property
-    def weight(self) -> float:
-        return 1.0 + 0.08 * len(self.text)
-
-
-@dataclass(frozen=True)
-class LevelRule:
-    rule_id: str
-    level: str
-    case_types: frozenset[tuple[str, str]]
-    keywords: tuple[Keyword, ...]
-    reason: str
-
-
-@dataclass(frozen=True)
-class RuleSet:
-    version: str
-    case_type_keywords: dict[tuple[str, str], tuple[Keyword, ...]]
-    level_rules: tuple[LevelRule, ...]
 
 
 @dataclass(frozen=True)
@@ -57,127 +39,109 @@ class Classification:
     model_version: str
     rule_id: str
     matched: tuple[str, ...] = field(default=())
+    destination: str = ""
+    destination_reason: str = ""
 
 
-def normalise(text: str) -> str:
-    """Lower case, no diacritics, words separated by single spaces, padded with spaces."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    text = "".join(c for c in text if not unicodedata.combining(c))
-    return " " + re.sub(r"[^a-z0-9]+", " ", text).strip() + " "
+@dataclass(frozen=True)
+class Question:
+    """One question to classify: the text, the kiosk/desk hints and the office."""
+
+    text: str
+    agency: str | None = None
+    case_type: str | None = None
+    office_id: str | None = None
 
 
-def parse_keyword(raw: str) -> Keyword:
-    whole = raw.endswith(".") or len(raw) <= 3
-    return Keyword(normalise(raw.rstrip(".")).strip(), whole)
+@dataclass(frozen=True)
+class Hints:
+    agency: str | None
+    case_type: str | None
+    notes: tuple[str, ...]
 
 
-def matches(keyword: Keyword, text: str) -> bool:
-    needle = f" {keyword.text} " if keyword.whole_word else f" {keyword.text}"
-    return needle in text
-
-
-def build_rules(raw: dict, catalog: Catalog) -> RuleSet:
-    """Build and check a rule set: every code must exist in the catalog."""
-    keywords = {}
-    for key, words in raw["case_types"].items():
-        agency, case_type = key.split("/")
-        if not catalog.is_case_type(agency, case_type):
-            raise ValueError(f"rules name unknown case type {key}")
-        keywords[(agency, case_type)] = tuple(parse_keyword(w) for w in words)
-    level_rules = []
-    for rule in raw["levels"]:
-        codes = frozenset(tuple(c.split("/")) for c in rule.get("case_types", []))
-        if unknown := [c for c in codes if not catalog.is_case_type(*c)]:
-            raise ValueError(f"rule {rule['id']} names unknown case types {unknown}")
-        level_rules.append(
-            LevelRule(
-                rule_id=rule["id"],
-                level=rule["level"],
-                case_types=codes,
-                keywords=tuple(parse_keyword(w) for w in rule.get("keywords", [])),
-                reason=rule["reason"],
-            )
-        )
-    return RuleSet(raw["version"], keywords, tuple(level_rules))
+def check_hints(catalog: Catalog, agency: str | None, case_type: str | None) -> Hints:
+    """Keep only hints that name catalog codes; a lone case type names its agency when
+    only one agency has it."""
+    notes: list[str] = []
+    if agency and not catalog.is_agency(agency):
+        notes.append(f"The hint's agency {agency!r} is not a catalog code and was ignored.")
+        agency = None
+    if case_type and not agency:
+        owners = [a for (a, c) in catalog.case_types if c == case_type]
+        agency = owners[0] if len(owners) == 1 else None
+        if agency is None:
+            notes.append(f"The hint's case type {case_type!r} names no single agency and was ignored.")
+            case_type = None
+    if case_type and agency and not catalog.is_case_type(agency, case_type):
+        notes.append(f"The hint's case type {case_type!r} is not a case type of {agency} and was ignored.")
+        case_type = None
+    return Hints(agency or None, case_type or None, tuple(notes))
 
 
 class Classifier:
-    def __init__(self, rules: RuleSet, catalog: Catalog) -> None:
+    def __init__(
+        self, rules: RuleSet, catalog: Catalog, model: TextModel, router: Router | None = None
+    ) -> None:
         self.rules = rules
         self.catalog = catalog
+        self.model = model
+        self.router = router
+        self.model_version = f"{rules.version}+{model.version}"
+        # with no evidence at all, the most common case type (2014 shares) wins the tie
+        self.tiebreak = {key: 1e-6 * (c.share or 0.0) for key, c in catalog.case_types.items()}
 
     def classify(
-        self, text: str, agency: str | None = None, case_type: str | None = None
+        self,
+        text: str,
+        agency: str | None = None,
+        case_type: str | None = None,
+        *,
+        office_id: str | None = None,
     ) -> Classification:
-        agency = agency if agency and self.catalog.is_agency(agency) else None
-        if case_type and not (agency and self.catalog.is_case_type(agency, case_type)):
-            case_type = None
-        clean = normalise(text[:4000])
-        scores, hits = self._score_case_types(clean)
-        text_best = max(scores, key=scores.get) if scores else None
-        for key in self.catalog.case_types:
-            bonus = (CASE_TYPE_HINT_BONUS if (agency, case_type) == key else 0.0) + (
-                AGENCY_HINT_BONUS if agency == key[0] else 0.0
-            )
-            if bonus:
-                scores[key] = scores.get(key, 0.0) + bonus
-        chosen = max(scores, key=scores.get) if scores else ("skatteverket", "ovrigt")
-        rule = self._level_rule(chosen, clean)
-        confidence = self._confidence(scores, chosen, bool(hits.get(chosen)))
-        notes = self._hint_notes(agency, case_type, chosen, text_best)
+        clean = normalise(text if isinstance(text, str) else "")
+        return self._decide(Question(text, agency, case_type, office_id), clean, self.model.predict(clean))
+
+    def classify_many(self, questions: Iterable[Question]) -> list[Classification]:
+        """``classify`` for many questions, with the text model run once for all."""
+        items = list(questions)
+        cleans = [normalise(q.text if isinstance(q.text, str) else "") for q in items]
+        predictions = self.model.predict_many(cleans)
+        return [self._decide(q, c, p) for q, c, p in zip(items, cleans, predictions, strict=True)]
+
+    def _decide(self, question: Question, clean: str, prediction: TextPrediction) -> Classification:
+        hints = check_hints(self.catalog, question.agency, question.case_type)
+        found = self.rules.scan(clean)
+        evidence = combine(
+            self.model, prediction, found.case_types, clean, hints.agency, hints.case_type, self.tiebreak
+        )
+        level = level_of(self.model.level_labels, self.rules, evidence, clean, found)
+        confidence = round(min(evidence.agency_probability, level.probability), 2)
+        route = self.route(level.level, *evidence.chosen, question.office_id)
+        parts = [evidence.describe(self.catalog), level.reason, *evidence.hint_notes(self.catalog)]
+        parts += list(hints.notes)
+        if route.destination != "office":
+            parts.append(f"Destination {route.destination}: {route.reason}")
         return Classification(
-            level=rule.level,
-            agency=chosen[0],
-            case_type=chosen[1],
+            level=level.level,
+            agency=evidence.chosen[0],
+            case_type=evidence.chosen[1],
             confidence=confidence,
-            explanation=self._explain(rule, chosen, hits.get(chosen, ()), notes),
+            explanation=" ".join(parts),
             needs_review=confidence < REVIEW_BELOW,
-            model_version=self.rules.version,
-            rule_id=rule.rule_id,
-            matched=tuple(hits.get(chosen, ())),
+            model_version=self.model_version,
+            rule_id=level.rule_id,
+            matched=evidence.words,
+            destination=route.destination,
+            destination_reason=route.reason,
         )
 
-    def _score_case_types(self, clean: str):
-        scores: dict[tuple[str, str], float] = {}
-        hits: dict[tuple[str, str], list[str]] = {}
-        for key, keywords in self.rules.case_type_keywords.items():
-            for keyword in keywords:
-                if matches(keyword, clean):
-                    scores[key] = scores.get(key, 0.0) + keyword.weight
-                    hits.setdefault(key, []).append(keyword.text)
-        return scores, hits
+    def route(self, level: str, agency: str, case_type: str, office_id: str | None) -> Route:
+        if self.router is None:
+            if level == "complex":
+                return Route("agency_system", "No office registry: the agency takes the case in its own system.")
+            return Route("office", "Handled at the office by its service handler.")
+        return self.router.route(level, agency, case_type, office_id)
 
-    def _level_rule(self, chosen: tuple[str, str], clean: str) -> LevelRule:
-        for rule in self.rules.level_rules:
-            if chosen in rule.case_types or any(matches(k, clean) for k in rule.keywords):
-                return rule
-            if not rule.case_types and not rule.keywords:
-                return rule
-        return self.rules.level_rules[-1]
 
-    @staticmethod
-    def _confidence(scores: dict, chosen: tuple[str, str], text_matched: bool) -> float:
-        if not text_matched:
-            return 0.35 if scores else 0.1
-        ranked = sorted(scores.values(), reverse=True)
-        runner_up = ranked[1] if len(ranked) > 1 else 0.0
-        margin = (scores[chosen] - runner_up) / scores[chosen]
-        return round(min(0.99, 0.55 + 0.45 * margin), 2)
-
-    @staticmethod
-    def _hint_notes(agency, case_type, chosen, text_best) -> list[str]:
-        notes = []
-        if agency and agency != chosen[0]:
-            notes.append(f"the hint {agency} was outweighed by the text")
-        elif case_type and case_type != chosen[1]:
-            notes.append(f"the hint {agency}/{case_type} was outweighed by the text")
-        elif (agency or case_type) and text_best is None:
-            notes.append("decided by the hint alone: no words in the text matched")
-        return notes
-
-    def _explain(self, rule: LevelRule, chosen, words, notes: list[str]) -> str:
-        name = self.catalog.case_types[chosen].name
-        agency_name = self.catalog.agency_names[chosen[0]]
-        found = f"words {', '.join(repr(w) for w in words)} point to" if words else "no words matched;"
-        parts = [f"{found} {agency_name}: {name}.", f"Level {rule.level} by rule {rule.rule_id}: {rule.reason}"]
-        return " ".join(parts + [n[0].upper() + n[1:] + "." for n in notes])
+__all__ = ["Classification", "Classifier", "Evidence", "Hints", "Question", "check_hints"]

@@ -31,6 +31,9 @@ class QuestionClassified(RoutingEvent):
     needs_review: bool
     model_version: str
     classified_at: datetime
+    # Why the destination (office registry); optional so that events recorded before it
+    # existed still load unchanged.
+    destination_reason: str = ""
 
 
 class CaseRoutedToAgency(RoutingEvent):
@@ -62,3 +65,4 @@ class ClassificationOverridden(RoutingEvent):
     reason: str
     handler: str
     overridden_at: datetime
+    destination_reason: str = ""

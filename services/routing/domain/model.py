@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from services.routing.domain.classifier import Classification
+from services.routing.domain.destination import Route
 from services.routing.domain.events import (
     CaseRoutedToAgency,
     ClassificationOverridden,
@@ -21,11 +22,13 @@ from shared.errors import Conflict, NotFound
 from shared.events import DomainEvent
 
 
-def destination_for(level: str) -> str:
-    """Where a question goes. The office registry (which desks, video and booked meetings
-    an office offers) refines this for complex questions; without it, complex questions
-    go to the agency's own system."""
-    return "agency_system" if level == "complex" else "office"
+def destination_for(level: str) -> Route:
+    """Where a question goes when no office registry is at hand: complex questions to the
+    agency's own system, the rest stay at the office. ``domain.destination.Router``
+    refines this from what the office offers."""
+    if level == "complex":
+        return Route("agency_system", "The agency takes the case in its own system.")
+    return Route("office", "Handled at the office by its service handler.")
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class DecisionState:
     confidence: float = 0.0
     explanation: str = ""
     destination: str = ""
+    destination_reason: str = ""
     needs_review: bool = False
     model_version: str = ""
     overridden: bool = False
@@ -63,7 +67,11 @@ class Decision(Aggregate):
     @classmethod
     def classify(cls, facts: QuestionFacts, result: Classification, at: datetime) -> Decision:
         decision = cls(facts.question_id)
-        destination = destination_for(result.level)
+        route = (
+            Route(result.destination, result.destination_reason)
+            if result.destination
+            else destination_for(result.level)
+        )
         decision.trigger(
             QuestionClassified(
                 visit_id=facts.visit_id,
@@ -74,10 +82,11 @@ class Decision(Aggregate):
                 case_type=result.case_type,
                 confidence=result.confidence,
                 explanation=result.explanation,
-                destination=destination,
+                destination=route.destination,
                 needs_review=result.needs_review,
                 model_version=result.model_version,
                 classified_at=at,
+                destination_reason=route.reason,
             )
         )
         if result.level == "complex":
@@ -103,14 +112,23 @@ class Decision(Aggregate):
         )
 
     def override(
-        self, level: str, agency: str, case_type: str, reason: str, handler: str, at: datetime
+        self,
+        level: str,
+        agency: str,
+        case_type: str,
+        reason: str,
+        handler: str,
+        at: datetime,
+        route: Route | None = None,
     ) -> bool:
-        """Record the handler's decision; return True when the case must now be routed."""
+        """Record the handler's decision; return True when the case must now be routed.
+        ``route`` is where the overridden question goes (from the office registry)."""
         if not self.exists:
             raise NotFound(f"question {self.id} has no decision yet")
         s = self.state
         if self.state.routed and (agency, case_type) != (s.agency, s.case_type):
             raise Conflict("the case was already sent to its agency; it cannot be re-routed")
+        route = route or destination_for(level)
         self.trigger(
             ClassificationOverridden(
                 visit_id=s.visit_id,
@@ -122,10 +140,11 @@ class Decision(Aggregate):
                 level=level,
                 agency=agency,
                 case_type=case_type,
-                destination=destination_for(level),
+                destination=route.destination,
                 reason=reason,
                 handler=handler,
                 overridden_at=at,
+                destination_reason=route.reason,
             )
         )
         return level == "complex" and not s.routed
@@ -138,12 +157,16 @@ class Decision(Aggregate):
                 s.level, s.agency, s.case_type = event.level, event.agency, event.case_type
                 s.confidence, s.explanation = event.confidence, event.explanation
                 s.destination, s.needs_review = event.destination, event.needs_review
+                s.destination_reason = event.destination_reason
                 s.model_version, s.decided_at = event.model_version, event.classified_at
             case CaseRoutedToAgency():
                 s.routed = True
             case ClassificationOverridden():
                 s.level, s.agency, s.case_type = event.level, event.agency, event.case_type
                 s.destination, s.overridden = event.destination, True
+                s.destination_reason = event.destination_reason
                 s.confidence, s.needs_review = 1.0, False
                 s.explanation = f"Overridden by {event.handler}: {event.reason}"
+                if event.destination_reason and event.destination != "office":
+                    s.explanation += f" Destination {event.destination}: {event.destination_reason}"
                 s.decided_at = event.overridden_at

@@ -34,6 +34,7 @@ class DecisionPublic(BaseModel):
     confidence: float
     explanation: str
     destination: str
+    destination_reason: str
     overridden: bool
     needs_review: bool
     routed_to_agency: bool
@@ -61,8 +62,9 @@ async def override(
     cmd = handlers.OverrideClassification(
         question_id, body.level, body.agency, body.case_type, body.reason, body.handler
     )
-    catalog = request.app.state.runtime.extras["catalog"]
-    return to_public(await handlers.override_classification(cmd, uow, catalog))
+    extras = request.app.state.runtime.extras
+    decision = await handlers.override_classification(cmd, uow, extras["catalog"], extras.get("router"))
+    return to_public(decision)
 
 
 def to_public(decision: Decision) -> DecisionPublic:
@@ -75,6 +77,7 @@ def to_public(decision: Decision) -> DecisionPublic:
         confidence=s.confidence,
         explanation=s.explanation,
         destination=s.destination,
+        destination_reason=s.destination_reason,
         overridden=s.overridden,
         needs_review=s.needs_review,
         routed_to_agency=s.routed,

@@ -1,0 +1,157 @@
+"""Declarative rules (``rules/rules.yaml``), checked against the catalog.
+
+Two parts:
+- the *lexicon*: words that point to a case type, or to an agency (all its case types).
+  It is evidence beside the text model, not a verdict: every match raises the score.
+- the *level cues*: words that are evidence for a level (asking how, about one's own
+  case, about another country or a dispute); added to the text model's level reading.
+- the *level rules*: what the sources state outright (ID documents, moving to Sweden,
+  permits, debt relief, appeals are complex). Tried in order; the first that matches the
+  chosen case type or the text decides the level.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from services.routing.domain.text import Keyword, matches, parse_keyword
+from shared.catalog import LEVELS, Catalog
+
+CaseKey = tuple[str, str]
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class LevelRule:
+    rule_id: str
+    level: str
+    case_types: frozenset[CaseKey]
+    keywords: tuple[Keyword, ...]
+    reason: str
+
+
+class KeywordIndex(Generic[T]):
+    """Keywords, each pointing to one or more targets (case types, levels, rules),
+    indexed so that a question is checked only against keywords that can match one of its
+    words: by the whole first word (phrases and whole-word keywords) or by the first four
+    letters (single words matched at the start of a word)."""
+
+    def __init__(self, entries: list[tuple[tuple[T, ...], Keyword]]) -> None:
+        self.entries = entries
+        self._exact: dict[str, list[tuple[tuple[T, ...], Keyword]]] = defaultdict(list)
+        self._prefix: dict[str, list[tuple[tuple[T, ...], Keyword]]] = defaultdict(list)
+        for targets, keyword in entries:
+            first = keyword.text.split(" ", 1)[0]
+            if " " in keyword.text or keyword.whole_word or len(first) < 4:
+                self._exact[first].append((targets, keyword))
+            else:
+                self._prefix[first[:4]].append((targets, keyword))
+
+    def find(self, clean: str) -> dict[T, list[Keyword]]:
+        found: dict[T, list[Keyword]] = {}
+        seen: set[int] = set()
+        for token in set(clean.split()):
+            for entry in (*self._exact.get(token, ()), *self._prefix.get(token[:4], ())):
+                targets, keyword = entry
+                if id(entry) not in seen and matches(keyword, clean):
+                    seen.add(id(entry))
+                    for target in targets:
+                        found.setdefault(target, []).append(keyword)
+        return found
+
+
+Lexicon = KeywordIndex[CaseKey]
+
+
+@dataclass(frozen=True)
+class Found:
+    """What one scan of a question found: lexicon keywords per case type, level cues per
+    level, rule keywords per rule id."""
+
+    case_types: dict[CaseKey, list[Keyword]]
+    cues: dict[str, list[Keyword]]
+    rules: dict[str, list[Keyword]]
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    version: str
+    lexicon: Lexicon
+    level_rules: tuple[LevelRule, ...]
+    level_cues: KeywordIndex[str]
+    _all: KeywordIndex[tuple[str, object]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        """One index over the lexicon, the level cues and the rules' keywords, so a
+        question is scanned once."""
+        entries: list[tuple[tuple[tuple[str, object], ...], Keyword]] = []
+        entries += [(tuple(("case", t) for t in targets), k) for targets, k in self.lexicon.entries]
+        entries += [(tuple(("cue", t) for t in targets), k) for targets, k in self.level_cues.entries]
+        entries += [((("rule", rule.rule_id),), k) for rule in self.level_rules for k in rule.keywords]
+        object.__setattr__(self, "_all", KeywordIndex(entries))
+
+    def scan(self, clean: str) -> Found:
+        found = self._all.find(clean)
+        parts: dict[str, dict] = {"case": {}, "cue": {}, "rule": {}}
+        for (kind, target), keywords in found.items():
+            parts[kind][target] = keywords
+        return Found(parts["case"], parts["cue"], parts["rule"])
+
+    def cues(self, clean: str) -> dict[str, list[Keyword]]:
+        """Words that are evidence for a level (not a verdict), found in the text."""
+        return self.scan(clean).cues
+
+    def ruled_case_types(self) -> frozenset[CaseKey]:
+        """Case types whose level a rule always decides."""
+        return frozenset(key for rule in self.level_rules for key in rule.case_types)
+
+    def level_rule(self, chosen: CaseKey, clean: str, found: Found | None = None) -> tuple[LevelRule, str] | None:
+        """The first rule that matches the chosen case type ("case type") or the text
+        (the keyword found), in file order."""
+        by_rule = (found or self.scan(clean)).rules
+        for rule in self.level_rules:
+            if chosen in rule.case_types:
+                return rule, "case type"
+            if rule.rule_id in by_rule:
+                return rule, by_rule[rule.rule_id][0].text
+        return None
+
+
+def _case_key(code: str, catalog: Catalog, where: str) -> CaseKey:
+    agency, _, case_type = code.partition("/")
+    if not catalog.is_case_type(agency, case_type):
+        raise ValueError(f"{where} names unknown case type {code!r}")
+    return agency, case_type
+
+
+def build_rules(raw: dict, catalog: Catalog) -> RuleSet:
+    """Build and check a rule set: codes must exist in the catalog, ids must be unique."""
+    entries = [
+        ((_case_key(code, catalog, "lexicon"),), parse_keyword(word))
+        for code, words in raw["case_types"].items()
+        for word in words
+    ]
+    for agency, words in raw.get("agencies", {}).items():
+        if not catalog.is_agency(agency):
+            raise ValueError(f"lexicon names unknown agency {agency!r}")
+        keys = tuple((agency, c.code) for c in catalog.case_types_of(agency))
+        entries += [(keys, parse_keyword(word)) for word in words]
+    rules: list[LevelRule] = []
+    for item in raw["levels"]:
+        if item["level"] not in LEVELS:
+            raise ValueError(f"rule {item['id']} has unknown level {item['level']!r}")
+        if item["id"] in {r.rule_id for r in rules}:
+            raise ValueError(f"rule id {item['id']} appears twice")
+        codes = frozenset(_case_key(c, catalog, item["id"]) for c in item.get("case_types", []))
+        keywords = tuple(parse_keyword(w) for w in item.get("keywords", []))
+        if not codes and not keywords:
+            raise ValueError(f"rule {item['id']} has neither case types nor keywords")
+        rules.append(LevelRule(item["id"], item["level"], codes, keywords, item["reason"].strip()))
+    cues: list[tuple[tuple[str, ...], Keyword]] = []
+    for level, words in raw.get("level_cues", {}).items():
+        if level not in LEVELS:
+            raise ValueError(f"level cues name unknown level {level!r}")
+        cues += [((level,), parse_keyword(w)) for w in words]
+    return RuleSet(str(raw["version"]), KeywordIndex(entries), tuple(rules), KeywordIndex(cues))
