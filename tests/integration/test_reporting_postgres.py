@@ -5,8 +5,9 @@ of its own, dropped afterwards."""
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import os
+import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -44,11 +45,24 @@ async def database(server_url: str):
     admin = await asyncpg.connect(plain(server_url))
     await admin.execute(f'CREATE DATABASE "{name}"')
     yield server_url.rsplit("/", 1)[0] + "/" + name
-    # Clean-up only: a BI session still closing may hold the database; leaving a test
-    # database behind is harmless, failing the test for it is not.
-    with contextlib.suppress(asyncpg.PostgresError):
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    await drop_database(admin, name)
     await admin.close()
+
+
+async def drop_database(conn, name: str, timeout: float = 15.0) -> None:
+    """Drop a test database once the last session in it (a BI login closing, which we may
+    not terminate) has gone: wait on that condition, with a deadline."""
+    import asyncpg
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            return
+        except asyncpg.ObjectInUseError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(0.1)
 
 
 async def filled(url: str, tmp_path: Path):
@@ -125,7 +139,7 @@ async def test_the_bi_role_reads_but_never_writes(database: str, server_url: str
         await runtime.close()
         # The role's grants live in the test's database: drop it first, then the role.
         owner = await asyncpg.connect(plain(server_url))
-        await owner.execute(f'DROP DATABASE IF EXISTS "{database.rsplit("/", 1)[1]}" WITH (FORCE)')
+        await drop_database(owner, database.rsplit("/", 1)[1])
         await owner.close()
         cleanup = await asyncpg.connect(plain(admin_url or server_url))
         await cleanup.execute(f'DROP ROLE IF EXISTS "{role}"')
