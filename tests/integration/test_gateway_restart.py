@@ -4,72 +4,23 @@ SQLite store, the real simulator over real HTTP."""
 from __future__ import annotations
 
 import asyncio
-import socket
-import time
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
-import pytest
-import uvicorn
 
 from services.agency_gateway.bootstrap import bootstrap
 from services.agency_gateway.config import GatewaySettings
-from services.agency_simulator.app import build_simulator
 from services.routing.domain.events import CaseRoutedToAgency
 from shared import topics
 from shared.bus import EmbeddedBus
-from shared.db import sqlite_url
 from shared.events import EventEnvelope
 from shared.eventstore import LoggedEvent
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
-
-
-async def eventually(check: Callable[[], object], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
-    while not (await check() if asyncio.iscoroutinefunction(check) else check()):
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.01)
-
-
-@asynccontextmanager
-async def serve(app) -> AsyncIterator[str]:
-    """Serve an ASGI app with uvicorn in this event loop, on a free port."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    await eventually(lambda: server.started or task.done())
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
-
-
-@pytest.fixture
-async def simulator(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    async with (
-        serve(build_simulator(tmp_path / "simulator")) as url,
-        httpx.AsyncClient(base_url=url) as client,
-    ):
-        yield client
-
-
-def gateway_settings(tmp_path: Path, simulator: httpx.AsyncClient, **overrides) -> GatewaySettings:
-    values = {
-        "data_dir": tmp_path / "gateway",
-        "agency_gateway_database_url": sqlite_url(tmp_path / "gateway" / "agency_gateway.db"),
-        "agency_simulator_url": str(simulator.base_url),
-        "agency_retry_initial_seconds": 0.01,
-        "agency_retry_max_seconds": 0.05,
-    }
-    return GatewaySettings(**(values | overrides))
+from tests.integration.gateway_support import eventually, gateway_settings
 
 
 @asynccontextmanager
