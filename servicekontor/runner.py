@@ -28,6 +28,7 @@ from shared.runtime import ServiceRuntime
 log = structlog.get_logger("servicekontor")
 
 SERVICES = ("intake", "routing", "agency_gateway", "reporting")
+GRACE_SECONDS = 10  # how long a stopping server lets requests in flight finish
 _SETTINGS = {
     "intake": "IntakeSettings",
     "routing": "RoutingSettings",
@@ -134,7 +135,12 @@ async def run_servers(
     runtimes: list[ServiceRuntime],
 ) -> None:
     servers = [
-        QuietServer(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
+        QuietServer(
+            uvicorn.Config(
+                app, host=host, port=port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=GRACE_SECONDS,
+            )
+        )
         for app, port, _ in apps
     ]
     stop = asyncio.Event()
@@ -150,12 +156,14 @@ async def run_servers(
         if task is not stopper and not task.cancelled() and task.exception():
             log.error("component_failed", task=task.get_name(), error=repr(task.exception()))
     log.info("servicekontor_stopping")
-    for server in servers:
-        server.should_exit = True
-    await asyncio.gather(*serving, return_exceptions=True)
+    # Consumers and workers first (cancelled between transactions, so nothing is half
+    # done), then the servers, which finish their requests within the grace period.
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    for server in servers:
+        server.should_exit = True
+    await asyncio.gather(*serving, return_exceptions=True)
     for runtime in runtimes:
         await runtime.close()
     log.info("servicekontor_stopped")
