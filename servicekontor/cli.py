@@ -97,6 +97,36 @@ def migrate(
 
 
 @app.command()
+def erase(
+    visit_id: Annotated[str, typer.Argument(help="The visit whose personal data is erased")],
+    actor: Annotated[str, typer.Option(help="Who erases (recorded in the event)")],
+    data_dir: Annotated[Path | None, typer.Option()] = None,
+) -> None:
+    """Erase a visit's personal data by destroying its data key (crypto-shredding)."""
+    from services.intake import handlers
+    from services.intake.bootstrap import bootstrap
+    from services.intake.config import IntakeSettings
+
+    async def run() -> bool:
+        runtime = bootstrap(IntakeSettings(**_overrides(data_dir=data_dir)))
+        try:
+            await runtime.init_db()
+            vault = runtime.extras["vault"]
+            return await handlers.erase_personal_data(visit_id, actor, runtime.uow_factory(), vault)
+        finally:
+            await runtime.close()
+
+    from shared.errors import DomainError
+
+    try:
+        existed = asyncio.run(run())
+    except DomainError as error:
+        typer.echo(error.message, err=True)
+        raise typer.Exit(2) from error
+    typer.echo(f"visit {visit_id}: {'data key destroyed' if existed else 'had no personal data key'}; erasure recorded")
+
+
+@app.command()
 def classify() -> None:
     """Read JSON Lines questions on stdin; write one JSON decision per line."""
     from services.routing.entrypoints.cli_io import classify_line

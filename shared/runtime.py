@@ -32,6 +32,8 @@ class ServiceRuntime:
     extras: dict[str, Any] = field(default_factory=dict)
     # Run by ``close`` before the engine is disposed (e.g. HTTP clients).
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Run by ``init_db`` after the service's own tables (e.g. the vault's table).
+    initializers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
 
     async def init_db(self) -> None:
         """SQLite (embedded): create missing tables. PostgreSQL: Alembic migrations."""
@@ -41,6 +43,8 @@ class ServiceRuntime:
             from shared.migrations import upgrade
 
             await upgrade(self.engine, self.schema or self.name, self.tables)
+        for initialize in self.initializers:
+            await initialize()
 
     async def ready(self) -> dict[str, bool]:
         return {"database": await ping(self.engine)}

@@ -32,6 +32,10 @@ class CommonSettings(BaseSettings):
     # Namespaces topics and consumer groups on a shared cluster; empty = the contract names.
     kafka_topic_prefix: str = ""
     max_body_bytes: int = 64 * 1024
+    # Personal-data vault (shared/vault.py): master key, base64 of 32 bytes (required in
+    # production; development makes <data_dir>/auth/master.key), and the vault's database.
+    master_key: str | None = None
+    vault_database_url: str | None = None
 
 
 class ServiceSettings(CommonSettings):

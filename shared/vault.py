@@ -20,7 +20,7 @@ from sqlalchemy import Column, DateTime, LargeBinary, delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel
 
-from shared.db import create_tables, session_maker
+from shared.db import create_engine, create_tables, session_maker, sqlite_url
 from shared.events import utc_now
 
 PREFIX = "pd1"
@@ -114,3 +114,46 @@ class Vault:
                 return None
             nonce, sealed = row.wrapped_key[:12], row.wrapped_key[12:]
             return self.master.decrypt(nonce, sealed, visit_id.encode())
+
+
+def is_token(value: str | None) -> bool:
+    return bool(value) and value.startswith(f"{PREFIX}:")
+
+
+def build_vault(settings) -> Vault:
+    """The vault of an installation: ``SK_VAULT_DATABASE_URL``, else the shared PostgreSQL
+    database (schema ``vault``), else ``<data_dir>/vault.db``; the master key from
+    ``SK_MASTER_KEY``, else (development only) ``<data_dir>/auth/master.key``."""
+    if settings.environment == "production" and not settings.master_key:
+        raise SystemExit("production needs SK_MASTER_KEY (base64 of 32 random bytes)")
+    url = settings.vault_database_url or settings.database_url
+    if url is None:
+        url = sqlite_url(settings.data_dir.resolve() / "vault.db")
+    key = load_master_key(settings.master_key, settings.data_dir.resolve() / "auth" / "master.key")
+    return Vault(create_engine(url, schema="vault"), key, schema="vault")
+
+
+class InMemoryVault:
+    """Fake for unit tests: same behaviour, keys in a dict."""
+
+    def __init__(self) -> None:
+        self.keys: dict[str, bytes] = {}
+
+    async def init_db(self) -> None:
+        pass
+
+    async def encrypt(self, visit_id: str, plaintext: str) -> str:
+        key = self.keys.setdefault(visit_id, AESGCM.generate_key(bit_length=256))
+        nonce = os.urandom(12)
+        sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), visit_id.encode())
+        return f"{PREFIX}:{visit_id}:{b64(nonce)}:{b64(sealed)}"
+
+    async def decrypt(self, token: str) -> str | None:
+        _, visit_id, nonce, sealed = token.split(":")
+        key = self.keys.get(visit_id)
+        if key is None:
+            return None
+        return AESGCM(key).decrypt(unb64(nonce), unb64(sealed), visit_id.encode()).decode()
+
+    async def erase(self, visit_id: str) -> bool:
+        return self.keys.pop(visit_id, None) is not None

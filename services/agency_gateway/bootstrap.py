@@ -17,6 +17,7 @@ from shared import topics
 from shared.bootstrap import build_runtime
 from shared.bus import Bus
 from shared.runtime import ServiceRuntime
+from shared.vault import build_vault
 
 log = structlog.get_logger(__name__)
 
@@ -27,6 +28,7 @@ def bootstrap(settings: GatewaySettings | None = None, bus: Bus | None = None) -
     settings = settings or GatewaySettings()
     settings.targets()  # read SK_AGENCY_CONFIG now: a bad file stops the start
     settings.check_targets()
+    vault = build_vault(settings)
     http = httpx.AsyncClient(
         timeout=settings.agency_request_timeout_seconds,
         limits=httpx.Limits(max_connections=settings.agency_max_in_flight),
@@ -35,7 +37,7 @@ def bootstrap(settings: GatewaySettings | None = None, bus: Bus | None = None) -
     workers: list[DeliveryWorker] = []
 
     def consumers(uow_factory):
-        workers.append(DeliveryWorker(uow_factory, client, settings))
+        workers.append(DeliveryWorker(uow_factory, client, settings, vault=vault))
         return [build_consumer(uow_factory, workers[0].wake)]
 
     runtime = build_runtime(
@@ -60,4 +62,6 @@ def bootstrap(settings: GatewaySettings | None = None, bus: Bus | None = None) -
 
     runtime.workers = [deliver_cases]
     runtime.closers.append(http.aclose)
+    runtime.closers.append(vault.engine.dispose)
+    runtime.initializers.append(vault.init_db)
     return runtime

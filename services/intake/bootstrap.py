@@ -13,11 +13,13 @@ from shared.bootstrap import build_runtime
 from shared.bus import Bus
 from shared.catalog import load_catalog
 from shared.runtime import ServiceRuntime
+from shared.vault import build_vault
 
 
 def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
     settings = settings or IntakeSettings()
-    return build_runtime(
+    vault = build_vault(settings)
+    runtime = build_runtime(
         "intake",
         settings,
         bus,
@@ -25,5 +27,8 @@ def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) ->
         uow_class=SqlIntakeUnitOfWork,
         router=router,
         topic=topics.INTAKE,
-        extras={"catalog": load_catalog(), "tz": ZoneInfo(settings.timezone)},
+        extras={"catalog": load_catalog(), "tz": ZoneInfo(settings.timezone), "vault": vault},
     )
+    runtime.initializers.append(vault.init_db)
+    runtime.closers.append(vault.engine.dispose)
+    return runtime

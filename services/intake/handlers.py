@@ -21,6 +21,7 @@ from shared.events import utc_now
 from shared.handlers import retry_on_conflict
 from shared.personal_data import normalise_pin, scrub_text
 from shared.unit_of_work import new_id
+from shared.vault import Vault
 
 
 def ticket_label(number: int) -> str:
@@ -71,10 +72,14 @@ async def call_visit(cmd: CallVisit, uow: IntakeUnitOfWork) -> Visit:
 
 @retry_on_conflict
 async def record_question(
-    cmd: RecordQuestion, uow: IntakeUnitOfWork, catalog: Catalog
+    cmd: RecordQuestion, uow: IntakeUnitOfWork, catalog: Catalog, vault: Vault
 ) -> QuestionRecorded:
+    """The identity number is validated, then sealed with the visit's data key: from here
+    on it exists only as ciphertext (until the agency gateway opens it for the agency)."""
     agency = check_hints(catalog, cmd.agency, cmd.case_type)
     pin = normalise_pin(cmd.personal_identity_number) if cmd.personal_identity_number else None
+    if pin is not None:
+        pin = await vault.encrypt(cmd.visit_id, pin)
     async with uow:
         visit = await load_visit(uow, cmd.visit_id)
         event = QuestionRecorded(
@@ -115,6 +120,18 @@ async def end_visit(cmd: EndVisit, uow: IntakeUnitOfWork) -> Visit:
         uow.save(visit)
         await uow.commit()
     return visit
+
+
+@retry_on_conflict
+async def erase_personal_data(visit_id: str, actor: str, uow: IntakeUnitOfWork, vault: Vault) -> bool:
+    """Destroy the visit's data key, then record who erased it; True if a key existed."""
+    async with uow:
+        visit = await load_visit(uow, visit_id)
+        existed = await vault.erase(visit_id)
+        visit.record_erasure(actor, utc_now())
+        uow.save(visit)
+        await uow.commit()
+    return existed
 
 
 async def get_visit(visit_id: str, uow: IntakeUnitOfWork) -> Visit:

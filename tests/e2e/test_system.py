@@ -66,6 +66,18 @@ def test_a_visit_flows_through_all_four_services_and_the_system_stops_cleanly(sy
     by_office = get_json(system.url("reporting", "/v1/stats/visits?group_by=office"))["rows"]
     assert by_office[0]["office_id"] == "ostersund" and by_office[0]["visits"] == 1
 
+    # The identity number exists only sealed in our stores; erasure destroys its key.
+    erased = subprocess.run(
+        [sys.executable, "-m", "servicekontor.cli", "erase", vid, "--actor", "test-admin",
+         "--data-dir", str(system.data_dir)],
+        capture_output=True, text=True, timeout=60, check=False,
+    )
+    assert erased.returncode == 0 and "data key destroyed" in erased.stdout, erased.stderr[-2000:]
+    assert system.query("vault", f"select count(*) from vault_visit_keys where visit_id = '{vid}'") == [(0,)]
+    for store in system.data_dir.glob("*.db*"):
+        assert b"198112189876" not in store.read_bytes(), store.name
+    assert "198112189876" not in system.log_tail(10**7)
+
     assert system.stop(signal.SIGTERM) == 0
     assert "servicekontor_stopped" in system.log_tail(20_000) or system.process.returncode == 0
 

@@ -57,6 +57,19 @@ def test_production_with_an_agency_missing_refuses_to_start(tmp_path):
         bootstrap(settings)
 
 
+MASTER_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8"  # 32 bytes, test only
+
+
+async def test_production_without_a_master_key_refuses_to_start(tmp_path):
+    endpoints = {code: f"https://{code}.example/cases" for code in load_catalog().agency_names}
+    secrets = {code: f"{code}-secret-".ljust(40, "x") for code in endpoints}
+    settings = GatewaySettings(
+        environment="production", data_dir=tmp_path, agency_endpoints=endpoints, agency_secrets=secrets
+    )
+    with pytest.raises(SystemExit, match="SK_MASTER_KEY"):
+        bootstrap(settings)
+
+
 async def test_production_with_every_endpoint_and_secret_starts(tmp_path):
     endpoints = {code: f"https://{code}.example/cases" for code in load_catalog().agency_names}
     secrets = {code: f"{code}-secret-".ljust(40, "x") for code in endpoints}
@@ -65,6 +78,7 @@ async def test_production_with_every_endpoint_and_secret_starts(tmp_path):
         data_dir=tmp_path,
         agency_endpoints=endpoints,
         agency_secrets=secrets,
+        master_key=MASTER_KEY,
     )
     runtime = bootstrap(settings)
     assert runtime.name == "agency_gateway" and runtime.consumers and runtime.workers

@@ -14,8 +14,10 @@ from services.intake.domain.events import Satisfaction
 from services.intake.unit_of_work import FakeIntakeUnitOfWork
 from shared.catalog import load_catalog
 from shared.errors import Conflict, InvalidInput, NotFound
+from shared.vault import InMemoryVault
 
 CATALOG = load_catalog()
+VAULT = InMemoryVault()
 TZ = ZoneInfo("Europe/Stockholm")
 
 
@@ -44,28 +46,32 @@ async def test_unknown_agency_hint_is_refused_and_nothing_is_recorded(uow):
 async def test_question_text_is_scrubbed_and_identity_number_normalised(uow):
     visit = await register(uow)
     cmd = RecordQuestion(visit.id, "Mitt personnummer är 811218-9876", None, None, "811218-9876")
-    event = await handlers.record_question(cmd, uow.fresh(), CATALOG)
+    event = await handlers.record_question(cmd, uow.fresh(), CATALOG, VAULT)
     assert "9876" not in event.text
-    assert event.personal_identity_number == "198112189876"
+    sealed = event.personal_identity_number
+    assert sealed.startswith("pd1:") and "198112189876" not in sealed
+    assert await VAULT.decrypt(sealed) == "198112189876"
+    await VAULT.erase(visit.id)
+    assert await VAULT.decrypt(sealed) is None
     assert await uow.questions.visit_of(event.question_id) == visit.id
 
 
 async def test_case_type_without_agency_is_inferred_when_unambiguous(uow):
     visit = await register(uow)
-    event = await handlers.record_question(RecordQuestion(visit.id, "id-kort", None, "id_kort"), uow.fresh(), CATALOG)
+    event = await handlers.record_question(RecordQuestion(visit.id, "id-kort", None, "id_kort"), uow.fresh(), CATALOG, VAULT)
     assert event.agency == "skatteverket"
     with pytest.raises(InvalidInput):
-        await handlers.record_question(RecordQuestion(visit.id, "övrigt", None, "ovrigt"), uow.fresh(), CATALOG)
+        await handlers.record_question(RecordQuestion(visit.id, "övrigt", None, "ovrigt"), uow.fresh(), CATALOG, VAULT)
 
 
 async def test_question_for_unknown_visit_is_not_found(uow):
     with pytest.raises(NotFound):
-        await handlers.record_question(RecordQuestion("no-such-visit", "hej"), uow.fresh(), CATALOG)
+        await handlers.record_question(RecordQuestion("no-such-visit", "hej"), uow.fresh(), CATALOG, VAULT)
 
 
 async def test_a_question_is_resolved_once(uow):
     visit = await register(uow)
-    event = await handlers.record_question(RecordQuestion(visit.id, "Bostadsbidrag?"), uow.fresh(), CATALOG)
+    event = await handlers.record_question(RecordQuestion(visit.id, "Bostadsbidrag?"), uow.fresh(), CATALOG, VAULT)
     await handlers.resolve_question(ResolveQuestion(event.question_id, "answered"), uow.fresh())
     with pytest.raises(Conflict):
         await handlers.resolve_question(ResolveQuestion(event.question_id, "referred"), uow.fresh())
@@ -76,7 +82,7 @@ async def test_an_ended_visit_takes_no_more_questions_calls_or_ends(uow):
     await handlers.call_visit(CallVisit(visit.id, "D1"), uow.fresh())
     await handlers.end_visit(EndVisit(visit.id, Satisfaction(treatment=5, time=4, got_help=True)), uow.fresh())
     for attempt in (
-        handlers.record_question(RecordQuestion(visit.id, "hej"), uow.fresh(), CATALOG),
+        handlers.record_question(RecordQuestion(visit.id, "hej"), uow.fresh(), CATALOG, VAULT),
         handlers.call_visit(CallVisit(visit.id, "D2"), uow.fresh()),
         handlers.end_visit(EndVisit(visit.id), uow.fresh()),
     ):

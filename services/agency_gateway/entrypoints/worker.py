@@ -41,6 +41,10 @@ LEASE_MARGIN_SECONDS = 2.0  # beyond the request timeout: time to record the out
 MIN_WAIT_SECONDS = 0.01  # lets a replica holding a row commit instead of spinning on it
 
 
+from services.agency_gateway.domain.minimisation import PIN_FIELD  # noqa: E402
+from shared.vault import Vault, is_token  # noqa: E402
+
+
 class DeliveryWorker:
     def __init__(
         self,
@@ -51,7 +55,9 @@ class DeliveryWorker:
         rand: Callable[[], float] = random.random,
         idle_seconds: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
+        vault: Vault | None = None,
     ) -> None:
+        self.vault = vault
         self.uow_factory = uow_factory
         self.agency = agency
         self.settings = settings
@@ -151,7 +157,8 @@ class DeliveryWorker:
             if target.uses_simulator and self.settings.environment == "production":
                 outcome = Rejected(f"no endpoint configured for agency {claimed.agency!r}")
             else:
-                outcome = await self.agency.send(target, claimed.question_id, claimed.case)
+                case = await self._opened(claimed.case, claimed.agency)
+                outcome = await self.agency.send(target, claimed.question_id, case)
             await record_outcome(
                 claimed.question_id,
                 outcome,
@@ -166,6 +173,16 @@ class DeliveryWorker:
             self.traffic.finished(claimed.question_id, outcome, self.monotonic())
             self.tasks.pop(claimed.question_id, None)
             self.wakeup.set()
+
+    async def _opened(self, case: dict, receiver: str) -> dict:
+        """Open the sealed identity number, only for the agency responsible for the case
+        and only now, in memory; an erased visit's number cannot be opened and is left out."""
+        sealed = case.get(PIN_FIELD)
+        if not is_token(sealed):
+            return case
+        if self.vault is None or case.get("agency") != receiver:
+            return {**case, PIN_FIELD: None}
+        return {**case, PIN_FIELD: await self.vault.decrypt(sealed)}
 
     async def _stop(self) -> None:
         """Cancel calls in flight: their leases run out and they are resent, same key."""

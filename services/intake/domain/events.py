@@ -68,3 +68,12 @@ class VisitEnded(IntakeEvent):
     visit_id: str
     satisfaction: Satisfaction | None
     ended_at: datetime
+
+
+class PersonalDataErased(IntakeEvent):
+    """The visit's data key was destroyed: its sealed identity numbers are unreadable
+    everywhere from now on (crypto-shredding). Who did it, and when."""
+
+    visit_id: str
+    actor: str
+    erased_at: datetime

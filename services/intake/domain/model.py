@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.intake.domain.events import (
+    PersonalDataErased,
     QuestionRecorded,
     QuestionResolved,
     Satisfaction,
@@ -89,6 +90,9 @@ class Visit(Aggregate):
         self.check_open()
         self.trigger(VisitEnded(visit_id=self.id, satisfaction=satisfaction, ended_at=at))
 
+    def record_erasure(self, actor: str, at: datetime) -> None:
+        self.trigger(PersonalDataErased(visit_id=self.id, actor=actor, erased_at=at))
+
     def check_open(self) -> None:
         if self.state.ended_at is not None:
             raise Conflict(f"visit {self.id} has ended")
@@ -118,6 +122,9 @@ class Visit(Aggregate):
                 question.resolved_at = event.resolved_at
             case VisitEnded():
                 s.ended_at, s.satisfaction = event.ended_at, event.satisfaction
+            case PersonalDataErased():
+                for question in s.questions.values():
+                    question.has_personal_identity_number = False
 
 
 def check_hints(catalog: Catalog, agency: str | None, case_type: str | None) -> str | None:

@@ -65,7 +65,8 @@ async def record_question(
     cmd = RecordQuestion(
         visit_id, body.text, body.agency, body.case_type, body.personal_identity_number
     )
-    event = await handlers.record_question(cmd, uow, request.app.state.runtime.extras["catalog"])
+    extras = request.app.state.runtime.extras
+    event = await handlers.record_question(cmd, uow, extras["catalog"], extras["vault"])
     return QuestionCreated(question_id=event.question_id, visit_id=visit_id)
 
 

@@ -20,7 +20,7 @@ class QuestionFactsRow(SQLModel, table=True):
     visit_id: str = Field(max_length=36)
     office_id: str = Field(max_length=60)
     text: str = Field(sa_column=Column(Text, nullable=False))
-    personal_identity_number: str | None = Field(default=None, max_length=12)
+    personal_identity_number: str | None = Field(default=None, max_length=200)  # sealed (vault)
 
 
 ROUTING_TABLES = [QuestionFactsRow.__table__]
