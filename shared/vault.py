@@ -16,7 +16,7 @@ import os
 from datetime import datetime, timedelta
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import Column, DateTime, LargeBinary, delete, select
+from sqlalchemy import Column, DateTime, LargeBinary, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel
 
@@ -66,7 +66,17 @@ class Vault:
         self.schema = schema
 
     async def init_db(self) -> None:
-        await create_tables(self.engine, [VisitKey.__table__], self.schema)
+        """Create the key table. Intake and the gateway both do this at start-up; on
+        PostgreSQL under the migrations' advisory lock, so replicas never race."""
+        if self.engine.dialect.name != "postgresql":
+            await create_tables(self.engine, [VisitKey.__table__], self.schema)
+            return
+        from shared.migrations import LOCK_KEY
+
+        async with self.engine.begin() as conn:
+            await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
+            await conn.run_sync(SQLModel.metadata.create_all, tables=[VisitKey.__table__])
 
     async def encrypt(self, visit_id: str, plaintext: str) -> str:
         data_key = await self._data_key(visit_id, create=True)
