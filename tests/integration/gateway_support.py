@@ -6,15 +6,22 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
+import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import uvicorn
 
 from services.agency_gateway.config import GatewaySettings
+from services.routing.domain.events import CaseRoutedToAgency
+from shared import topics
 from shared.db import sqlite_url
+from shared.events import EventEnvelope
+from shared.runtime import ServiceRuntime
+from shared.tracking import Checkpoint
 
 
 async def eventually(check: Callable[[], object], within: float = 10.0) -> None:
@@ -49,3 +56,38 @@ def gateway_settings(tmp_path: Path, simulator: httpx.AsyncClient, **overrides) 
         "agency_retry_max_seconds": 0.05,
     }
     return GatewaySettings(**(values | overrides))
+
+
+def routed(agency: str = "skatteverket", question_id: str | None = None) -> EventEnvelope:
+    question_id = question_id or str(uuid.uuid4())
+    event = CaseRoutedToAgency(
+        visit_id=str(uuid.uuid4()),
+        question_id=question_id,
+        office_id="malmo",
+        agency=agency,
+        case_type="folkbokforing",
+        text="Min adress är fel",
+        personal_identity_number="198112189876",
+        destination="agency_system",
+        routed_at=datetime.now(UTC),
+    )
+    return EventEnvelope.wrap(event, stream_id=question_id, stream_version=2)
+
+
+async def feed(runtime: ServiceRuntime, envelope: EventEnvelope, position: int = 1) -> None:
+    await runtime.consumers[0].handle(envelope, Checkpoint(topics.ROUTING, 0, position))
+
+
+async def delivery(runtime: ServiceRuntime, question_id: str) -> dict:
+    transport = httpx.ASGITransport(runtime.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+        response = await client.get(f"/v1/deliveries/{question_id}")
+    return response.json() if response.status_code == 200 else {"status": None}
+
+
+async def delivered(runtime: ServiceRuntime, question_id: str) -> dict:
+    async def done() -> bool:
+        return (await delivery(runtime, question_id))["status"] in ("delivered", "dead_lettered")
+
+    await eventually(done)
+    return await delivery(runtime, question_id)

@@ -4,23 +4,24 @@ SQLite store, the real simulator over real HTTP."""
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
-import httpx
-
 from services.agency_gateway.bootstrap import bootstrap
 from services.agency_gateway.config import GatewaySettings
-from services.routing.domain.events import CaseRoutedToAgency
 from shared import topics
 from shared.bus import EmbeddedBus
-from shared.events import EventEnvelope
 from shared.eventstore import LoggedEvent
 from shared.runtime import ServiceRuntime
-from shared.tracking import Checkpoint
-from tests.integration.gateway_support import eventually, gateway_settings
+from tests.integration.gateway_support import (
+    delivered,
+    delivery,
+    eventually,
+    feed,
+    gateway_settings,
+    routed,
+)
 
 
 @asynccontextmanager
@@ -46,39 +47,6 @@ async def started(
         await runtime.close()
 
 
-def routed(agency: str = "skatteverket", question_id: str | None = None) -> EventEnvelope:
-    question_id = question_id or str(uuid.uuid4())
-    event = CaseRoutedToAgency(
-        visit_id=str(uuid.uuid4()),
-        question_id=question_id,
-        office_id="malmo",
-        agency=agency,
-        case_type="folkbokforing",
-        text="Min adress är fel",
-        personal_identity_number="198112189876",
-        destination="agency_system",
-        routed_at=datetime.now(UTC),
-    )
-    return EventEnvelope.wrap(event, stream_id=question_id, stream_version=2)
-
-
-async def feed(runtime: ServiceRuntime, envelope: EventEnvelope, position: int = 1) -> None:
-    await runtime.consumers[0].handle(envelope, Checkpoint(topics.ROUTING, 0, position))
-
-
-async def delivery(runtime: ServiceRuntime, question_id: str) -> dict:
-    transport = httpx.ASGITransport(runtime.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-        response = await client.get(f"/v1/deliveries/{question_id}")
-    return response.json() if response.status_code == 200 else {"status": None}
-
-
-async def delivered(runtime: ServiceRuntime, question_id: str) -> dict:
-    async def done() -> bool:
-        return (await delivery(runtime, question_id))["status"] in ("delivered", "dead_lettered")
-
-    await eventually(done)
-    return await delivery(runtime, question_id)
 
 
 async def test_a_restarted_gateway_resumes_the_retry_schedule_from_its_table(tmp_path, simulator):
