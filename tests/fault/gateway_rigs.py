@@ -14,16 +14,15 @@ import sys
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
-from services.routing.domain.events import CaseRoutedToAgency
 from shared.db import create_engine, create_tables, session_maker, sqlite_url
 from shared.events import EventEnvelope
 from shared.eventstore import SqlEventStore
 from shared.tables import SHARED_TABLES
 from shared.topics import ROUTING
 from tests.helpers import free_port
+from tests.integration.gateway_support import routed
 
 Feed = Callable[[list[EventEnvelope]], Awaitable[None]]
 
@@ -100,19 +99,7 @@ RIGS: dict[str, Callable[..., Awaitable[Rig]]] = {"embedded": embedded_rig, "kaf
 
 
 def routed_case(agency: str) -> EventEnvelope:
-    question_id = str(uuid.uuid4())
-    event = CaseRoutedToAgency(
-        visit_id=str(uuid.uuid4()),
-        question_id=question_id,
-        office_id="kiruna",
-        agency=agency,
-        case_type="ovrigt",
-        text="Komplicerad fråga",
-        personal_identity_number="198112189876",
-        destination="agency_system",
-        routed_at=datetime.now(UTC),
-    )
-    return EventEnvelope.wrap(event, stream_id=question_id, stream_version=2)
+    return routed(agency, office_id="kiruna", case_type="ovrigt", text="Komplicerad fråga")
 
 
 @dataclass

@@ -58,20 +58,26 @@ def gateway_settings(tmp_path: Path, simulator: httpx.AsyncClient, **overrides) 
     return GatewaySettings(**(values | overrides))
 
 
-def routed(agency: str = "skatteverket", question_id: str | None = None) -> EventEnvelope:
+def routed(
+    agency: str = "skatteverket",
+    question_id: str | None = None,
+    stream_version: int = 2,
+    **fields: object,
+) -> EventEnvelope:
+    """A ``routing.CaseRoutedToAgency`` envelope as routing would publish it; ``fields``
+    override the case's details."""
     question_id = question_id or str(uuid.uuid4())
-    event = CaseRoutedToAgency(
-        visit_id=str(uuid.uuid4()),
-        question_id=question_id,
-        office_id="malmo",
-        agency=agency,
-        case_type="folkbokforing",
-        text="Min adress är fel",
-        personal_identity_number="198112189876",
-        destination="agency_system",
-        routed_at=datetime.now(UTC),
-    )
-    return EventEnvelope.wrap(event, stream_id=question_id, stream_version=2)
+    case = {
+        "visit_id": str(uuid.uuid4()),
+        "office_id": "malmo",
+        "case_type": "folkbokforing",
+        "text": "Min adress är fel",
+        "personal_identity_number": "198112189876",
+        "destination": "agency_system",
+        "routed_at": datetime.now(UTC),
+    } | fields
+    event = CaseRoutedToAgency(question_id=question_id, agency=agency, **case)
+    return EventEnvelope.wrap(event, stream_id=question_id, stream_version=stream_version)
 
 
 async def feed(runtime: ServiceRuntime, envelope: EventEnvelope, position: int = 1) -> None:

@@ -5,19 +5,17 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from services.agency_gateway.bootstrap import bootstrap
 from services.agency_gateway.config import GatewaySettings
-from services.routing.domain.events import CaseRoutedToAgency
 from shared import topics
 from shared.db import sqlite_url
-from shared.events import EventEnvelope
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
+from tests.integration.gateway_support import routed
 
 
 @pytest.fixture
@@ -41,19 +39,11 @@ async def api(gateway) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def route(runtime: ServiceRuntime, agency: str, position: int) -> str:
-    question_id = str(uuid.uuid4())
-    event = CaseRoutedToAgency(
-        visit_id=str(uuid.uuid4()),
-        question_id=question_id,
-        office_id="umea",
-        agency=agency,
-        case_type="ovrigt",
-        text="Fråga",
+    envelope = routed(
+        agency, stream_version=1, office_id="umea", case_type="ovrigt", text="Fråga",
         personal_identity_number=None,
-        destination="agency_system",
-        routed_at=datetime.now(UTC),
     )
-    envelope = EventEnvelope.wrap(event, stream_id=question_id, stream_version=1)
+    question_id = envelope.stream_id
     await runtime.consumers[0].handle(envelope, Checkpoint(topics.ROUTING, 0, position))
     return question_id
 

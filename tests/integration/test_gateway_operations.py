@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -19,12 +18,11 @@ from services.agency_gateway.config import GatewaySettings
 from services.agency_gateway.domain.outcomes import Rejected
 from services.agency_gateway.domain.signing import dev_secret, signed_headers
 from services.agency_gateway.handlers import record_outcome
-from services.routing.domain.events import CaseRoutedToAgency
 from shared import topics
 from shared.db import sqlite_url
-from shared.events import EventEnvelope
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
+from tests.integration.gateway_support import routed
 
 PIN = "198112189876"
 
@@ -46,19 +44,11 @@ async def api(gateway) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def route(runtime: ServiceRuntime, agency: str = "polisen") -> str:
-    question_id = str(uuid.uuid4())
-    event = CaseRoutedToAgency(
-        visit_id=str(uuid.uuid4()),
-        question_id=question_id,
-        office_id="lund",
-        agency=agency,
-        case_type="pass",
-        text="Mitt pass",
+    envelope = routed(
+        agency, stream_version=1, office_id="lund", case_type="pass", text="Mitt pass",
         personal_identity_number=PIN,
-        destination="agency_system",
-        routed_at=datetime.now(UTC),
     )
-    envelope = EventEnvelope.wrap(event, stream_id=question_id, stream_version=1)
+    question_id = envelope.stream_id
     position = int(time.monotonic_ns())
     await runtime.consumers[0].handle(envelope, Checkpoint(topics.ROUTING, 0, position))
     return question_id
