@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from services.intake.domain.commands import (
@@ -137,7 +136,3 @@ async def erase_personal_data(visit_id: str, actor: str, uow: IntakeUnitOfWork, 
 async def get_visit(visit_id: str, uow: IntakeUnitOfWork) -> Visit:
     async with uow:
         return await load_visit(uow, visit_id)
-
-
-def elapsed_seconds(start: datetime | None, end: datetime | None) -> float | None:
-    return (end - start).total_seconds() if start and end else None
