@@ -153,7 +153,8 @@ def agency_sim(
 
     settings = CommonSettings()
     configure_logging(settings.log_level, settings.log_format)
-    uvicorn.run(build_simulator(data_dir, port), host=host, port=port, log_config=None, access_log=False)
+    app_ = build_simulator(data_dir, port, auth_dir=data_dir.resolve() / "auth")
+    uvicorn.run(app_, host=host, port=port, log_config=None, access_log=False)
 
 
 @app.command()

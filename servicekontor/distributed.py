@@ -4,10 +4,12 @@ real agency endpoints are configured. Stops them all on SIGINT/SIGTERM."""
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import structlog
@@ -22,12 +24,16 @@ def cli(*args: str) -> list[str]:
 
 
 def run_distributed(with_simulator: bool, simulator_port: int, data_dir: str) -> int:
-    subprocess.run(cli("migrate"), check=True)
+    from servicekontor.runner import announce_credentials
+
+    announce_credentials(Path(data_dir))
+    env = {**os.environ, "SK_DATA_DIR": data_dir}  # where the development keys live
+    subprocess.run(cli("migrate"), check=True, env=env)
     commands = [cli("serve", name) for name in SERVICES]
     if with_simulator:
         log.warning("AGENCY SIMULATOR IN USE: not an agency system", port=simulator_port)
         commands.append(cli("agency-sim", "--port", str(simulator_port), "--data-dir", data_dir))
-    children = [subprocess.Popen(command) for command in commands]
+    children = [subprocess.Popen(command, env=env) for command in commands]
     stopping: dict[str, Any] = {"signal": None}
 
     def stop(signum, _frame) -> None:

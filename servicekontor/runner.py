@@ -63,7 +63,7 @@ def simulator_app(data_dir: Path, port: int, callback_url: str | None = None):
         "not to any agency. Set SK_AGENCY_ENDPOINTS for real endpoints.",
         port=port,
     )
-    return build_simulator(data_dir, port, callback_url=callback_url)
+    return build_simulator(data_dir, port, callback_url=callback_url, auth_dir=data_dir.resolve() / "auth")
 
 
 async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None = None) -> None:
@@ -72,6 +72,7 @@ async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None 
         overrides.setdefault("agency_simulator_url", f"http://{host}:{overrides['agency_simulator_port']}")
     bus = EmbeddedBus()
     runtimes = [bootstrap_service(n, service_settings(n, overrides), bus) for n in SERVICES]
+    announce_credentials(Path(runtimes[0].settings.data_dir))
     for runtime in runtimes:
         for consumer in runtime.consumers:
             bus.subscribe(consumer)
@@ -86,6 +87,19 @@ async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None 
         apps.append((app, port, "agency_simulator"))
     background = [bus.run] + [w for rt in runtimes for w in rt.workers]
     await run_servers(runtimes[0].settings.host, apps, background, runtimes)
+
+
+def announce_credentials(data_dir: Path) -> None:
+    """First start: one token per role (and per agency) in ``credentials.json`` (0600)."""
+    from shared.auth import ensure_credentials
+
+    path = ensure_credentials(data_dir.resolve())
+    print(
+        f"Credentials: {path} (mode 0600) holds a bearer token per role and per agency.\n"
+        f"  Use one:   TOKEN=$(servicekontor token desk --data-dir {data_dir})\n"
+        f'             curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/v1/visits/<visit_id>',
+        flush=True,
+    )
 
 
 async def serve_one(name: str, overrides: dict[str, Any]) -> None:

@@ -10,18 +10,20 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import structlog
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared.auth import Forbidden, Unauthenticated
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from shared.metrics import install_metrics
+from shared.security import RateLimited, install_security, require
 
 log = structlog.get_logger("http")
 
-_STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 422}
+_STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 422, Unauthenticated: 401, Forbidden: 403, RateLimited: 429}
 
 
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
@@ -35,8 +37,17 @@ def status_of(error: DomainError) -> int:
     return 400
 
 
+def _headers_of(error: DomainError) -> dict[str, str] | None:
+    if isinstance(error, Unauthenticated):
+        return {"WWW-Authenticate": 'Bearer realm="servicekontor"'}
+    if isinstance(error, RateLimited):
+        return {"Retry-After": str(error.retry_after)}
+    return None
+
+
 async def _domain_error(_request: Request, error: DomainError) -> JSONResponse:
-    return JSONResponse(error_body(error.code, error.message, error.details), status_of(error))
+    body = error_body(error.code, error.message, error.details)
+    return JSONResponse(body, status_of(error), headers=_headers_of(error))
 
 
 async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:
@@ -141,8 +152,15 @@ def create_app(
     ready_check: Callable[[], Awaitable[dict[str, bool]]],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
     max_body_bytes: int = 64 * 1024,
+    security: Any = None,
 ) -> FastAPI:
+    """``security``: the service's settings, to require tokens (``shared.security``);
+    None leaves the app open (the agency simulator, which stands in for the agencies)."""
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    ops: list[Any] = []
+    if security is not None:
+        install_security(app, security)
+        ops = [Depends(require("ops:read"))]
     app.add_exception_handler(DomainError, _domain_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
@@ -155,12 +173,12 @@ def create_app(
     async def health() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/ready", tags=["ops"])
+    @app.get("/ready", tags=["ops"], dependencies=ops)
     async def ready() -> JSONResponse:
         checks = await ready_check()
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, 200 if ok else 503)
 
     # Last: its middleware must be the outermost, to count what the others refuse.
-    install_metrics(app)
+    install_metrics(app, ops)
     return app

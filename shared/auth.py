@@ -26,7 +26,7 @@ from shared.errors import DomainError
 ISSUER = AUDIENCE = "servicekontor"
 
 _DESK = {
-    "visits:write", "visits:read", "questions:write", "questions:resolve",
+    "visits:write", "visits:call", "visits:read", "questions:write", "questions:resolve",
     "decisions:read", "decisions:override", "deliveries:read",
 }
 ROLE_SCOPES: dict[str, frozenset[str]] = {

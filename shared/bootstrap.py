@@ -19,6 +19,7 @@ from shared.bus import Bus
 from shared.consumer import EventConsumer
 from shared.db import create_engine, is_transient, session_maker
 from shared.runtime import ServiceRuntime
+from shared.security import unprotected_routes
 from shared.tables import SHARED_TABLES
 
 log = structlog.get_logger(__name__)
@@ -63,10 +64,14 @@ def build_runtime(
     )
     if bus and topic:
         bus.register_producer(topic, runtime)
-    app = create_app(f"servicekontor {name}", runtime.ready, max_body_bytes=settings.max_body_bytes)
+    app = create_app(
+        f"servicekontor {name}", runtime.ready, max_body_bytes=settings.max_body_bytes, security=settings
+    )
     app.add_exception_handler(exc.SQLAlchemyError, _database_error)
     app.add_exception_handler(OSError, _database_error)  # e.g. connection refused by asyncpg
     app.include_router(router)
+    if open_routes := unprotected_routes(app):
+        raise RuntimeError(f"{name}: routes without a required scope: {open_routes}")
     app.state.runtime = runtime
     runtime.app = app
     return runtime

@@ -223,7 +223,7 @@ async def log_head(reader: Any) -> int | None:
         return head or 0
 
 
-def install_metrics(app: Any) -> CollectorRegistry:
+def install_metrics(app: Any, dependencies: list[Any] | None = None) -> CollectorRegistry:
     """Add the middleware (call last: it must be outermost), the collector and ``/metrics``."""
     registry = CollectorRegistry()
     collector = RuntimeCollector(app)
@@ -232,7 +232,7 @@ def install_metrics(app: Any) -> CollectorRegistry:
     app.state.metrics_registry = registry
     app.state.runtime_metrics = collector
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=dependencies or [])
     async def metrics(_request: Request) -> Response:
         await collector.refresh()
         return Response(render(registry), media_type=CONTENT_TYPE_LATEST)

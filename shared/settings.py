@@ -36,6 +36,12 @@ class CommonSettings(BaseSettings):
     # production; development makes <data_dir>/auth/master.key), and the vault's database.
     master_key: str | None = None
     vault_database_url: str | None = None
+    # Authentication (shared/security.py): the public key that verifies tokens, as PEM text
+    # or a file (required in production; development uses <data_dir>/auth/public.pem).
+    auth_public_key: str | None = None
+    auth_public_key_file: Path | None = None
+    # Requests per client (token subject, or address without a valid token); "" = no limit.
+    rate_limit: str = "6000/minute"
 
 
 class ServiceSettings(CommonSettings):

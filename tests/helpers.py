@@ -51,3 +51,18 @@ def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: floa
             last = error  # a server still starting refuses connections  # type: ignore[assignment]
         time.sleep(interval)
     raise AssertionError(f"condition not met within {timeout} s; last value: {last!r}")
+
+
+def token(data_dir, role: str = "admin", agency: str | None = None, subject: str | None = None) -> str:
+    """A bearer token signed with the installation's key under ``<data_dir>/auth``."""
+    from pathlib import Path
+
+    from shared.auth import TokenIssuer, ensure_keys
+
+    private_pem, _ = ensure_keys(Path(data_dir).resolve() / "auth")
+    return TokenIssuer(private_pem).issue(subject or f"test-{role}", role, agency)
+
+
+def auth(data_dir, role: str = "admin", agency: str | None = None, subject: str | None = None) -> dict[str, str]:
+    """The Authorization header of ``token``."""
+    return {"Authorization": f"Bearer {token(data_dir, role, agency, subject)}"}

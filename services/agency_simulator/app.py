@@ -6,6 +6,7 @@ from __future__ import annotations
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from functools import cache
 from pathlib import Path
 
 import structlog
@@ -19,6 +20,7 @@ from services.agency_simulator.faults import FaultPlan
 from services.agency_simulator.state import SimulatorState
 from services.agency_simulator.store import SimulatorStore
 from shared.api import create_app
+from shared.auth import TokenIssuer, ensure_keys
 from shared.db import ping
 from shared.settings import CommonSettings
 
@@ -42,6 +44,13 @@ def agency_secrets() -> Callable[[str], str]:
     return lambda agency: settings.target(agency).secret
 
 
+def agency_tokens(auth_dir: Path) -> Callable[[str], str]:
+    """Bearer tokens for the simulated agencies (role agency, one per agency), signed with
+    the installation's development key: the simulator never runs in production."""
+    issuer = TokenIssuer(ensure_keys(auth_dir)[0])
+    return cache(lambda agency: issuer.issue(f"agency-simulator-{agency}", "agency", agency))
+
+
 def build_simulator(
     data_dir: Path,
     port: int = 8009,
@@ -51,7 +60,10 @@ def build_simulator(
     callback_url: str | None = None,
     callback_delay: float | None = None,
     seed: int | None = None,
+    auth_dir: Path | None = None,
 ) -> FastAPI:
+    """``auth_dir``: the installation's key directory, to sign the callbacks' tokens
+    (default ``<SK_DATA_DIR>/auth``)."""
     settings = SimulatorSettings()
     if settings.environment == "production":
         raise ConfigurationError(
@@ -66,7 +78,8 @@ def build_simulator(
     plan = plan or FaultPlan()
     if seed is not None:
         plan.rng = random.Random(seed)
-    sender = CallbackSender(callback_url, secret_for, callback_delay) if callback_url else None
+    tokens = agency_tokens(auth_dir or settings.data_dir.resolve() / "auth")
+    sender = CallbackSender(callback_url, secret_for, callback_delay, tokens) if callback_url else None
     state = SimulatorState(plan, secret_for, require_signature, sender)
 
     async def ready() -> dict[str, bool]:

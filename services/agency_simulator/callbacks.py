@@ -23,10 +23,16 @@ STATUSES = ("received", "in_progress", "decided", "closed")
 
 class CallbackSender:
     def __init__(
-        self, base_url: str, secret_for: Callable[[str], str], delay: float = 1.0
+        self,
+        base_url: str,
+        secret_for: Callable[[str], str],
+        delay: float = 1.0,
+        token_for: Callable[[str], str] | None = None,
     ) -> None:
+        """``token_for``: the agency's bearer token for the gateway (role agency)."""
         self.base_url = base_url.rstrip("/")
         self.secret_for = secret_for
+        self.token_for = token_for
         self.delay = delay
         self.http = httpx.AsyncClient(timeout=5.0)
         self.tasks: set[asyncio.Task[None]] = set()
@@ -66,6 +72,8 @@ class CallbackSender:
                     AGENCY_HEADER: agency,
                     **signed_headers(self.secret_for(agency), int(time.time()), raw),
                 }
+                if self.token_for is not None:
+                    headers["Authorization"] = f"Bearer {self.token_for(agency)}"
                 response = await self.http.post(url, content=raw, headers=headers)
                 if response.status_code >= 500:
                     response.raise_for_status()

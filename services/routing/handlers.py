@@ -23,6 +23,7 @@ class OverrideClassification:
     case_type: str | None
     reason: str
     handler: str
+    actor: str = ""  # the authenticated subject who asked (the audit trail's "who")
 
 
 async def classify_question(
@@ -80,7 +81,7 @@ async def override_classification(
         agency, case_type = check_override(cmd, catalog, decision)
         now = utc_now()
         route = router.route(cmd.level, agency, case_type, decision.state.office_id) if router else None
-        if decision.override(cmd.level, agency, case_type, cmd.reason, cmd.handler, now, route):
+        if decision.override(cmd.level, agency, case_type, cmd.reason, cmd.handler, now, route, actor=cmd.actor):
             facts = await uow.facts.get(cmd.question_id)
             if facts is None:
                 raise NotFound(f"no facts kept for question {cmd.question_id}")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.agency_gateway import views
 from services.agency_gateway.adapters.tables import DeliveryRow
@@ -18,30 +18,41 @@ from services.agency_gateway.entrypoints.schemas import (
     DeliveryList,
     DeliveryPublic,
 )
+from shared.auth import Principal
+from shared.security import check_own_agency, needs, require
 
 router = APIRouter(prefix="/v1", tags=["agency_gateway"])
 AgencyCode = Annotated[str | None, Query(pattern=r"^[a-z_]{2,40}$")]
 
 
 @router.get("/deliveries/{question_id}", response_model=DeliveryDetail)
-async def get_delivery(question_id: str, uow: UowDep) -> DeliveryDetail:
-    """Status, attempts, the agency's reference and reported status, and the history."""
+async def get_delivery(
+    question_id: str, uow: UowDep, principal: Annotated[Principal, Depends(require("deliveries:read"))]
+) -> DeliveryDetail:
+    """Status, attempts, the agency's reference and reported status, and the history.
+    An agency reads only its own agency's cases (403 otherwise)."""
     view = await views.delivery_view(question_id, uow)
+    check_own_agency(principal, view.row.agency)
     return DeliveryDetail.model_validate(view.fields())
 
 
 @router.get("/deliveries", response_model=DeliveryList)
 async def list_deliveries(
     uow: UowDep,
+    principal: Annotated[Principal, Depends(require("deliveries:read"))],
     status: Status | None = None,
     agency: AgencyCode = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> DeliveryList:
+    """An agency's token lists its own agency's deliveries only."""
+    if principal.role == "agency":
+        check_own_agency(principal, agency or principal.agency or "")
+        agency = principal.agency
     rows, count = await views.deliveries(uow, status, agency, limit)
     return DeliveryList(data=[to_public(row) for row in rows], count=count)
 
 
-@router.get("/agencies")
+@router.get("/agencies", dependencies=needs("ops:read"))
 async def agencies(request: Request) -> dict[str, Any]:
     """Per agency: its configuration (no secrets) and, live, its circuit breaker."""
     extras = request.app.state.runtime.extras

@@ -1,5 +1,6 @@
-"""Status callbacks from the agencies: signed with the agency's secret, refused (401)
-when the signature is wrong or the timestamp stale, applied at most once per
+"""Status callbacks from the agencies: a bearer token of that agency (role ``agency``,
+its own agency only: 403 otherwise), and the body signed with the agency's secret, refused
+(401) when the signature is wrong or the timestamp stale, applied at most once per
 ``callback_id``. A refusal is logged with the agency, the reason and the body's size,
 never the body."""
 
@@ -8,7 +9,9 @@ from __future__ import annotations
 import time
 
 import structlog
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -19,7 +22,9 @@ from services.agency_gateway.entrypoints.deps import SettingsDep, UowDep
 from services.agency_gateway.entrypoints.schemas import CallbackAccepted, CallbackIn
 from shared.api import error_body
 from shared.catalog import load_catalog
+from shared.auth import Principal
 from shared.errors import NotFound
+from shared.security import check_own_agency, require
 
 router = APIRouter(tags=["agency callbacks"])
 log = structlog.get_logger(__name__)
@@ -34,11 +39,16 @@ log = structlog.get_logger(__name__)
             "content": {"application/json": {"schema": CallbackIn.model_json_schema()}},
         }
     },
-    responses={401: {"description": "bad signature or stale timestamp"}},
+    responses={401: {"description": "no valid token, bad signature or stale timestamp"}},
 )
 async def status_callback(
-    agency: str, request: Request, uow: UowDep, settings: SettingsDep
+    agency: str,
+    request: Request,
+    uow: UowDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require("callbacks:write"))],
 ) -> CallbackAccepted | JSONResponse:
+    check_own_agency(principal, agency)
     if not load_catalog().is_agency(agency):
         raise NotFound(f"no agency {agency!r}")
     body = await request.body()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
 from services.agency_gateway import handlers, views
 from services.agency_gateway.domain.commands import ReplayDeadLetter, ReplayDeadLetters
@@ -18,16 +18,20 @@ from services.agency_gateway.entrypoints.schemas import (
     ReplayCreate,
     Replayed,
 )
+from shared.auth import Principal
 from shared.errors import NotFound
+from shared.security import needs, require
 
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
+# The replay's actor is the token's subject: who replays cannot be claimed in the body.
+Replayer = Annotated[Principal, Depends(require("dead_letters:replay"))]
 
 
 def _wake(request: Request):
     return request.app.state.runtime.extras["worker"].wake
 
 
-@router.get("", response_model=DeliveryList)
+@router.get("", response_model=DeliveryList, dependencies=needs("dead_letters:read"))
 async def list_dead_letters(
     uow: UowDep,
     agency: Annotated[str | None, Query(pattern=r"^[a-z_]{2,40}$")] = None,
@@ -38,7 +42,7 @@ async def list_dead_letters(
     return DeliveryList(data=data, count=count)
 
 
-@router.get("/{question_id}", response_model=DeadLetterDetail)
+@router.get("/{question_id}", response_model=DeadLetterDetail, dependencies=needs("dead_letters:read"))
 async def inspect_dead_letter(question_id: str, uow: UowDep) -> DeadLetterDetail:
     """Why it failed, every attempt, and which case fields are held for a replay."""
     view = await views.delivery_view(question_id, uow)
@@ -48,19 +52,19 @@ async def inspect_dead_letter(question_id: str, uow: UowDep) -> DeadLetterDetail
 
 
 @router.post("/replay", response_model=Replayed)
-async def replay_all(body: ReplayAllCreate, request: Request) -> Replayed:
+async def replay_all(body: ReplayAllCreate, request: Request, principal: Replayer) -> Replayed:
     """Replay every dead letter (of one agency, if given), each as its own event."""
-    command = ReplayDeadLetters(body.actor, body.reason, body.agency, body.limit)
+    command = ReplayDeadLetters(principal.subject, body.reason, body.agency, body.limit)
     factory = request.app.state.runtime.uow_factory
     ids = await handlers.replay_dead_letters(command, factory, _wake(request))
-    return Replayed(question_ids=ids, count=len(ids), actor=body.actor)
+    return Replayed(question_ids=ids, count=len(ids), actor=principal.subject)
 
 
 @router.post("/{question_id}/replay", response_model=Replayed)
 async def replay_one(
-    question_id: str, body: ReplayCreate, uow: UowDep, request: Request
+    question_id: str, body: ReplayCreate, uow: UowDep, request: Request, principal: Replayer
 ) -> Replayed:
     """404 if unknown; 409 if the delivery is not dead-lettered (any more)."""
-    command = ReplayDeadLetter(question_id, body.actor, body.reason)
+    command = ReplayDeadLetter(question_id, principal.subject, body.reason)
     await handlers.replay_dead_letter(command, uow, _wake(request))
-    return Replayed(question_ids=[question_id], count=1, actor=body.actor)
+    return Replayed(question_ids=[question_id], count=1, actor=principal.subject)

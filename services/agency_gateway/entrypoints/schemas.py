@@ -10,7 +10,6 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from services.agency_gateway.domain.events import AgencyStatus
 from services.agency_gateway.domain.model import Status
 
-Actor = Field(min_length=1, max_length=100, pattern=r"^\S(.*\S)?$")
 
 
 class DeliveryPublic(BaseModel):
@@ -55,7 +54,8 @@ class DeadLetterDetail(DeliveryDetail):
 
 class ReplayCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    actor: str = Actor  # who replays: recorded in DeadLetterReplayed
+    # Ignored (kept so older clients' bodies stay valid): the token's subject is recorded.
+    actor: str | None = Field(default=None, min_length=1, max_length=80)
     reason: str | None = Field(default=None, max_length=500)
 
 

@@ -29,6 +29,7 @@ from services.intake.entrypoints.schemas import (
     VisitPublic,
 )
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
+from shared.security import needs
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 
@@ -41,7 +42,7 @@ async def get_uow(request: Request) -> SqlIntakeUnitOfWork:
 UowDep = Annotated[SqlIntakeUnitOfWork, Depends(get_uow)]
 
 
-@router.post("/visits", status_code=201, response_model=VisitCreated)
+@router.post("/visits", status_code=201, response_model=VisitCreated, dependencies=needs("visits:write"))
 async def register_visit(body: VisitCreate, uow: UowDep, request: Request) -> VisitCreated:
     deps = request.app.state.runtime.extras
     visit = await handlers.register_visit(
@@ -52,13 +53,18 @@ async def register_visit(body: VisitCreate, uow: UowDep, request: Request) -> Vi
     )
 
 
-@router.post("/visits/{visit_id}/call", response_model=Ack)
+@router.post("/visits/{visit_id}/call", response_model=Ack, dependencies=needs("visits:call"))
 async def call_visit(visit_id: str, body: CallCreate, uow: UowDep) -> Ack:
     await handlers.call_visit(CallVisit(visit_id, body.desk), uow)
     return Ack(visit_id=visit_id, status="called")
 
 
-@router.post("/visits/{visit_id}/questions", status_code=201, response_model=QuestionCreated)
+@router.post(
+    "/visits/{visit_id}/questions",
+    status_code=201,
+    response_model=QuestionCreated,
+    dependencies=needs("questions:write"),
+)
 async def record_question(
     visit_id: str, body: QuestionCreate, uow: UowDep, request: Request
 ) -> QuestionCreated:
@@ -70,7 +76,9 @@ async def record_question(
     return QuestionCreated(question_id=event.question_id, visit_id=visit_id)
 
 
-@router.post("/questions/{question_id}/resolution", response_model=Ack)
+@router.post(
+    "/questions/{question_id}/resolution", response_model=Ack, dependencies=needs("questions:resolve")
+)
 async def resolve_question(question_id: str, body: ResolutionCreate, uow: UowDep) -> Ack:
     visit = await handlers.resolve_question(
         ResolveQuestion(question_id, body.outcome, body.note), uow
@@ -78,14 +86,14 @@ async def resolve_question(question_id: str, body: ResolutionCreate, uow: UowDep
     return Ack(visit_id=visit.id, status=f"question {body.outcome}")
 
 
-@router.post("/visits/{visit_id}/end", response_model=Ack)
+@router.post("/visits/{visit_id}/end", response_model=Ack, dependencies=needs("visits:write"))
 async def end_visit(visit_id: str, body: VisitEnd, uow: UowDep) -> Ack:
     satisfaction = Satisfaction(**body.satisfaction.model_dump()) if body.satisfaction else None
     await handlers.end_visit(EndVisit(visit_id, satisfaction), uow)
     return Ack(visit_id=visit_id, status="ended")
 
 
-@router.get("/visits/{visit_id}", response_model=VisitPublic)
+@router.get("/visits/{visit_id}", response_model=VisitPublic, dependencies=needs("visits:read"))
 async def get_visit(visit_id: str, uow: UowDep) -> VisitPublic:
     return to_public(await handlers.get_visit(visit_id, uow))
 

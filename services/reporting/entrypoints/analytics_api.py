@@ -12,8 +12,9 @@ from services.reporting import analysis_views as views
 from services.reporting.domain import analytics
 from services.reporting.domain.stats import check_filter
 from services.reporting.entrypoints.deps import AnalyticsDep, CatalogDep, FilterDep, StatsDep
+from shared.security import needs
 
-router = APIRouter(prefix="/v1", tags=["reporting analysis"])
+router = APIRouter(prefix="/v1", tags=["reporting analysis"], dependencies=needs("stats:read"))
 Answer = dict[str, Any]
 
 

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 
 from services.reporting import views
 from services.reporting.entrypoints.deps import CatalogDep, FilterDep, StatsDep
+from shared.security import needs
 from services.reporting.entrypoints.schemas import (
     AgencyVisitsRow,
     CaseTypeRow,
@@ -20,7 +21,7 @@ from services.reporting.entrypoints.schemas import (
     VisitStats,
 )
 
-router = APIRouter(prefix="/v1/stats", tags=["reporting"])
+router = APIRouter(prefix="/v1/stats", tags=["reporting"], dependencies=needs("stats:read"))
 _ROW_TYPES = {"day": DayVisitsRow, "office": OfficeVisitsRow, "agency": AgencyVisitsRow}
 
 

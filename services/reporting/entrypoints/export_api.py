@@ -12,8 +12,9 @@ from services.reporting.adapters.export import fetch, to_csv, to_parquet
 from services.reporting.domain.stats import check_filter
 from services.reporting.entrypoints.deps import CatalogDep, FilterDep
 from shared.errors import NotFound
+from shared.security import needs
 
-router = APIRouter(prefix="/v1/export", tags=["reporting export"])
+router = APIRouter(prefix="/v1/export", tags=["reporting export"], dependencies=needs("exports:read"))
 
 
 @router.get("/tables")

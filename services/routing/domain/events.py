@@ -65,4 +65,5 @@ class ClassificationOverridden(RoutingEvent):
     reason: str
     handler: str
     overridden_at: datetime
+    actor: str = ""  # the authenticated subject (token) that made the override
     destination_reason: str = ""

@@ -120,6 +120,8 @@ class Decision(Aggregate):
         handler: str,
         at: datetime,
         route: Route | None = None,
+        *,
+        actor: str = "",
     ) -> bool:
         """Record the handler's decision; return True when the case must now be routed.
         ``route`` is where the overridden question goes (from the office registry)."""
@@ -143,6 +145,7 @@ class Decision(Aggregate):
                 destination=route.destination,
                 reason=reason,
                 handler=handler,
+                actor=actor,
                 overridden_at=at,
                 destination_reason=route.reason,
             )

@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, StringConstraints
 from services.routing import handlers
 from services.routing.domain.model import Decision
 from services.routing.unit_of_work import SqlRoutingUnitOfWork
+from shared.auth import Principal
+from shared.security import needs, require
 
 router = APIRouter(prefix="/v1", tags=["routing"])
 
@@ -50,17 +52,24 @@ async def get_uow(request: Request) -> SqlRoutingUnitOfWork:
 UowDep = Annotated[SqlRoutingUnitOfWork, Depends(get_uow)]
 
 
-@router.get("/questions/{question_id}/decision", response_model=DecisionPublic)
+@router.get(
+    "/questions/{question_id}/decision", response_model=DecisionPublic, dependencies=needs("decisions:read")
+)
 async def get_decision(question_id: str, uow: UowDep) -> DecisionPublic:
     return to_public(await handlers.get_decision(question_id, uow))
 
 
 @router.post("/questions/{question_id}/override", response_model=DecisionPublic)
 async def override(
-    question_id: str, body: OverrideCreate, uow: UowDep, request: Request
+    question_id: str,
+    body: OverrideCreate,
+    uow: UowDep,
+    request: Request,
+    principal: Annotated[Principal, Depends(require("decisions:override"))],
 ) -> DecisionPublic:
     cmd = handlers.OverrideClassification(
-        question_id, body.level, body.agency, body.case_type, body.reason, body.handler
+        question_id, body.level, body.agency, body.case_type, body.reason, body.handler,
+        actor=principal.subject,
     )
     extras = request.app.state.runtime.extras
     decision = await handlers.override_classification(cmd, uow, extras["catalog"], extras.get("router"))
