@@ -35,6 +35,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "supervisor": frozenset(_DESK | {"audit:read", "dead_letters:read", "stats:read", "ops:read"}),
     "agency": frozenset({"callbacks:write", "deliveries:read"}),
     "bi": frozenset({"stats:read", "exports:read"}),
+    # Probes and metric scrapers: /ready and /metrics, nothing else.
+    "monitor": frozenset({"ops:read"}),
     "admin": frozenset(
         _DESK | {"audit:read", "dead_letters:read", "dead_letters:replay", "stats:read",
                  "exports:read", "personal_data:erase", "ops:read", "callbacks:write"}

@@ -66,3 +66,13 @@ def token(data_dir, role: str = "admin", agency: str | None = None, subject: str
 def auth(data_dir, role: str = "admin", agency: str | None = None, subject: str | None = None) -> dict[str, str]:
     """The Authorization header of ``token``."""
     return {"Authorization": f"Bearer {token(data_dir, role, agency, subject)}"}
+
+
+def api_client(runtime, role: str = "admin", agency: str | None = None) -> httpx.AsyncClient:
+    """An in-process client of a service's app, with a token of ``role``."""
+    transport = httpx.ASGITransport(app=runtime.app)
+    return httpx.AsyncClient(
+        transport=transport,
+        base_url=f"http://{runtime.name}",
+        headers=auth(runtime.settings.data_dir, role, agency),
+    )

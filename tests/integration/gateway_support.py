@@ -22,6 +22,7 @@ from shared.db import sqlite_url
 from shared.events import EventEnvelope
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
+from tests.helpers import api_client
 
 
 async def eventually(check: Callable[[], object], within: float = 10.0) -> None:
@@ -85,8 +86,7 @@ async def feed(runtime: ServiceRuntime, envelope: EventEnvelope, position: int =
 
 
 async def delivery(runtime: ServiceRuntime, question_id: str) -> dict:
-    transport = httpx.ASGITransport(runtime.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+    async with api_client(runtime) as client:
         response = await client.get(f"/v1/deliveries/{question_id}")
     return response.json() if response.status_code == 200 else {"status": None}
 

@@ -15,6 +15,7 @@ from shared import topics
 from shared.db import sqlite_url
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
+from tests.helpers import api_client
 from tests.integration.gateway_support import routed
 
 
@@ -33,8 +34,7 @@ async def gateway(tmp_path) -> AsyncIterator[ServiceRuntime]:
 
 @pytest.fixture
 async def api(gateway) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(gateway.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+    async with api_client(gateway) as client:
         yield client
 
 

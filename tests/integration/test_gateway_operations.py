@@ -22,6 +22,7 @@ from shared import topics
 from shared.db import sqlite_url
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
+from tests.helpers import api_client, auth
 from tests.integration.gateway_support import routed
 
 PIN = "198112189876"
@@ -38,8 +39,7 @@ async def gateway(tmp_path) -> AsyncIterator[ServiceRuntime]:
 
 @pytest.fixture
 async def api(gateway) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(gateway.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+    async with api_client(gateway) as client:
         yield client
 
 
@@ -73,26 +73,34 @@ async def test_dead_letters_are_listed_and_inspected_without_the_case_content(ga
     assert "personal_identity_number" in body["held_fields"] and PIN not in detail.text
 
 
-async def test_replaying_one_records_the_actor_and_makes_it_pending(gateway, api):
+async def test_replaying_one_records_the_token_subject_as_actor_and_makes_it_pending(gateway, api):
     question_id = await dead_letter(gateway)
+    eva = auth(gateway.settings.data_dir, "admin", subject="Eva Ek")
     response = await api.post(
-        f"/v1/dead-letters/{question_id}/replay", json={"actor": "Eva Ek", "reason": "key fixed"}
+        f"/v1/dead-letters/{question_id}/replay",
+        json={"actor": "Someone Else", "reason": "key fixed"},  # the body cannot name the actor
+        headers=eva,
     )
-    assert response.status_code == 200 and response.json()["count"] == 1
+    assert response.status_code == 200 and response.json()["actor"] == "Eva Ek"
     delivery = (await api.get(f"/v1/deliveries/{question_id}")).json()
     assert (delivery["status"], delivery["replays"]) == ("pending", 1)
     replayed = delivery["history"][-1]
     assert replayed["event"] == "DeadLetterReplayed"
     assert (replayed["details"]["actor"], replayed["details"]["reason"]) == ("Eva Ek", "key fixed")
-    again = await api.post(f"/v1/dead-letters/{question_id}/replay", json={"actor": "Eva Ek"})
+    again = await api.post(f"/v1/dead-letters/{question_id}/replay", json={}, headers=eva)
     assert again.status_code == 409 and again.json()["error"]["code"] == "conflict"
 
 
-@pytest.mark.parametrize("body", [{}, {"actor": ""}, {"actor": "  "}, {"actor": "x", "extra": 1}])
-async def test_a_replay_without_a_named_actor_is_a_422(gateway, api, body):
+@pytest.mark.parametrize(
+    ("role", "body", "status"),
+    [("admin", {"actor": ""}, 422), ("admin", {"reason": "x", "extra": 1}, 422),
+     ("supervisor", {}, 403), ("desk", {}, 403), (None, {}, 401)],
+)
+async def test_a_replay_refused_changes_nothing(gateway, api, role, body, status):
     question_id = await dead_letter(gateway)
-    response = await api.post(f"/v1/dead-letters/{question_id}/replay", json=body)
-    assert response.status_code == 422
+    headers = auth(gateway.settings.data_dir, role) if role else {"Authorization": ""}
+    response = await api.post(f"/v1/dead-letters/{question_id}/replay", json=body, headers=headers)
+    assert response.status_code == status, response.text
     assert (await api.get(f"/v1/deliveries/{question_id}")).json()["status"] == "dead_lettered"
 
 
@@ -165,3 +173,37 @@ async def test_the_agencies_endpoint_shows_configuration_and_breakers_but_no_sec
     assert body["polisen"]["breaker"] == "closed" and body["polisen"]["uses_simulator"]
     assert body["polisen"]["development_secret"] is True
     assert dev_secret("polisen") not in json.dumps(body)
+
+
+async def test_an_agency_reaches_only_its_own_cases(gateway, api):
+    """Agency A cannot read or update agency B's cases; its list holds only its own."""
+    polisen_case = await route(gateway, "polisen")
+    skatteverket_case = await route(gateway, "skatteverket")
+    data_dir = gateway.settings.data_dir
+    polisen, skatteverket = auth(data_dir, "agency", "polisen"), auth(data_dir, "agency", "skatteverket")
+
+    assert (await api.get(f"/v1/deliveries/{polisen_case}", headers=polisen)).status_code == 200
+    refused = await api.get(f"/v1/deliveries/{polisen_case}", headers=skatteverket)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    listed = (await api.get("/v1/deliveries", headers=skatteverket)).json()
+    assert [d["question_id"] for d in listed["data"]] == [skatteverket_case]
+    other = await api.get("/v1/deliveries", params={"agency": "polisen"}, headers=skatteverket)
+    assert other.status_code == 403
+
+    raw = callback(polisen_case)
+    stamp = int(time.time())
+    as_skatteverket = await api.post(
+        "/v1/agencies/polisen/callbacks", content=raw,
+        headers={**signed_headers(dev_secret("polisen"), stamp, raw), **skatteverket},
+    )
+    assert as_skatteverket.status_code == 403
+    assert (await api.get(f"/v1/deliveries/{polisen_case}")).json()["agency_status"] is None
+    as_polisen = await api.post(
+        "/v1/agencies/polisen/callbacks", content=raw,
+        headers={**signed_headers(dev_secret("polisen"), stamp, raw), **polisen},
+    )
+    assert as_polisen.status_code == 200
+    assert (await api.get(f"/v1/deliveries/{polisen_case}")).json()["agency_status"] == "received"
+    # An agency token is for callbacks and its own deliveries only.
+    assert (await api.get("/v1/dead-letters", headers=polisen)).status_code == 403
+    assert (await api.get("/v1/agencies", headers=polisen)).status_code == 403

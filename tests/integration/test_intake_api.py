@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import sqlite3
 
-import httpx
 import pytest
 
 from services.intake.bootstrap import bootstrap
 from services.intake.config import IntakeSettings
+from tests.helpers import api_client
 
 
 @pytest.fixture
 async def client(tmp_path):
     runtime = bootstrap(IntakeSettings(data_dir=tmp_path))
     await runtime.init_db()
-    transport = httpx.ASGITransport(app=runtime.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+    async with api_client(runtime) as client:
         client.db_path = tmp_path / "intake.db"
         yield client
     await runtime.close()

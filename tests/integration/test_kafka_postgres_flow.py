@@ -13,7 +13,7 @@ import uvicorn
 
 from servicekontor.runner import QuietServer, bootstrap_service, service_settings
 from shared.kafka_bus import KafkaBus
-from tests.helpers import eventually, free_port
+from tests.helpers import api_client, eventually, free_port
 
 pytestmark = pytest.mark.realservers
 
@@ -43,7 +43,7 @@ async def distributed_system(real_servers, tmp_path):
     await bus.start()
     tasks += [asyncio.create_task(bus.run())] + [asyncio.create_task(w()) for r in runtimes.values() for w in r.workers]
     clients = {
-        name: httpx.AsyncClient(transport=httpx.ASGITransport(app=r.app), base_url=f"http://{name}")
+        name: api_client(r)
         for name, r in runtimes.items()
     }
     clients["simulator"] = httpx.AsyncClient(base_url=f"http://127.0.0.1:{sim_port}")

@@ -25,15 +25,14 @@ from shared.kafka_bus import KafkaBus
 from shared.metrics import bus_of
 from shared.outbox import InMemoryPublisher
 from shared.tracking import Checkpoint
-from tests.helpers import eventually
+from tests.helpers import api_client, eventually
 
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.I)
 PIN = "19811218-9876"
 
 
 def client_of(runtime) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=runtime.app)
-    return httpx.AsyncClient(transport=transport, base_url=f"http://{runtime.name}")
+    return api_client(runtime)
 
 
 async def scrape(client: httpx.AsyncClient) -> tuple[str, dict[tuple[str, tuple], float]]:

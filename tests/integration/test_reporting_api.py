@@ -30,6 +30,7 @@ from shared.db import sqlite_url
 from shared.events import DomainEvent, EventEnvelope
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
+from tests.helpers import api_client
 
 D1 = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday; Stockholm is UTC+1
 PIN = "198112189876"
@@ -212,8 +213,7 @@ async def reporting(
 
 
 async def get(runtime: ServiceRuntime, path: str) -> httpx.Response:
-    transport = httpx.ASGITransport(app=runtime.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as client:
+    async with api_client(runtime) as client:
         return await client.get(path)
 
 

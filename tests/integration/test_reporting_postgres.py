@@ -13,7 +13,6 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pytest
 
 from services.reporting.adapters.bi_role import create_bi_role
@@ -23,6 +22,7 @@ from services.reporting.config import ReportingSettings
 from services.reporting.replay import replay
 from services.reporting.synthetic import write_history
 from shared import topics
+from tests.helpers import api_client
 
 pytestmark = pytest.mark.realservers
 
@@ -80,8 +80,7 @@ async def test_the_same_store_and_views_on_postgresql(database: str, tmp_path: P
     import asyncpg
 
     runtime, history = await filled(database, tmp_path)
-    transport = httpx.ASGITransport(app=runtime.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://r") as client:
+    async with api_client(runtime) as client:
         summary = (await client.get("/v1/stats/summary")).json()
         rows = (await client.get("/v1/stats/case-types")).json()["rows"]
         waiting = await client.get("/v1/stats/waiting", params={"group_by": "office"})

@@ -28,6 +28,7 @@ from shared.consumer import EventConsumer
 from shared.db import sqlite_url
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
+from tests.helpers import api_client
 
 TZ = ZoneInfo("Europe/Stockholm")
 PIN = "19811218-9876"
@@ -91,8 +92,7 @@ def store(path: Path) -> dict[str, list[tuple]]:
 
 
 async def summary_and_mix(runtime: ServiceRuntime) -> tuple[dict, Counter]:
-    transport = httpx.ASGITransport(app=runtime.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://r") as client:
+    async with api_client(runtime) as client:
         summary = (await client.get("/v1/stats/summary")).json()
         rows = (await client.get("/v1/stats/case-types")).json()["rows"]
     return summary, Counter({(r["agency"], r["case_type"], r["level"]): r["questions"] for r in rows})
@@ -108,8 +108,7 @@ async def test_figures_match_intake_after_a_crash_and_after_a_replay(tmp_path: P
     routing = routing_bootstrap(RoutingSettings(data_dir=tmp_path))
     for runtime in (intake, routing):
         await runtime.init_db()
-    transport = httpx.ASGITransport(app=intake.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://intake") as client:
+    async with api_client(intake) as client:
         await drive(client, random.Random(42), 12)
     await pump(routing.consumers[0], {topics.INTAKE: intake})
 

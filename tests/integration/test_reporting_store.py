@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import httpx
 import pyarrow.parquet as pq
 import pytest
 
@@ -28,6 +27,7 @@ from services.reporting.synthetic_visits import PINS
 from shared import topics
 from shared.db import sqlite_url
 from shared.runtime import ServiceRuntime
+from tests.helpers import api_client
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "reporting.md"
 T1 = {"from": "2026-01-01", "to": "2026-04-30"}
@@ -61,8 +61,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, History]:
 @pytest.fixture
 async def api(built):
     runtime = bootstrap(settings(built[0]))
-    transport = httpx.ASGITransport(app=runtime.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://reporting") as client:
+    async with api_client(runtime) as client:
         yield client
     await runtime.close()
 
@@ -222,8 +221,7 @@ async def test_the_dashboard_is_one_self_contained_page(api) -> None:
 
 async def test_without_a_cost_file_the_allocation_says_so(built) -> None:
     runtime: ServiceRuntime = bootstrap(settings(built[0], costs=None))
-    transport = httpx.ASGITransport(app=runtime.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://r") as client:
+    async with api_client(runtime) as client:
         response = await client.get("/v1/costs/allocation", params=T1)
     await runtime.close()
     assert response.status_code == 404 and "SK_REPORTING_COSTS_FILE" in response.json()["error"]["message"]

@@ -8,7 +8,6 @@ import asyncio
 import json
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 from typer.testing import CliRunner
 
@@ -21,15 +20,14 @@ from shared import topics
 from shared.catalog import load_catalog
 from shared.events import EventEnvelope
 from shared.tracking import Checkpoint
-from tests.helpers import random_id
+from tests.helpers import api_client, random_id
 
 
 @pytest.fixture
 async def routing(tmp_path):
     runtime = bootstrap(RoutingSettings(data_dir=tmp_path))
     await runtime.init_db()
-    transport = httpx.ASGITransport(app=runtime.app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://routing") as client:
+    async with api_client(runtime) as client:
         client.runtime, client.data_dir = runtime, tmp_path
         yield client
     await runtime.close()

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from services.agency_gateway.bootstrap import bootstrap
 from services.agency_gateway.config import ConfigurationError, GatewaySettings
+from shared.auth import ensure_keys
 from shared.catalog import load_catalog
 
 
@@ -79,6 +80,7 @@ async def test_production_with_every_endpoint_and_secret_starts(tmp_path):
         agency_endpoints=endpoints,
         agency_secrets=secrets,
         master_key=MASTER_KEY,
+        auth_public_key=ensure_keys(tmp_path / "auth")[1].decode(),
     )
     runtime = bootstrap(settings)
     assert runtime.name == "agency_gateway" and runtime.consumers and runtime.workers
