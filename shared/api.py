@@ -59,10 +59,81 @@ async def _validation_error(_request: Request, error: RequestValidationError) ->
 
 
 async def _http_error(_request: Request, error: StarletteHTTPException) -> JSONResponse:
-    code = {404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
+    code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed", 413: "body_too_large"}.get(
         error.status_code, "http_error"
     )
     return JSONResponse(error_body(code, str(error.detail)), error.status_code)
+
+
+ERROR_SCHEMA: dict[str, Any] = {
+    "title": "Error",
+    "type": "object",
+    "required": ["error"],
+    "properties": {
+        "error": {
+            "type": "object",
+            "required": ["code", "message", "details"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {},
+            },
+        }
+    },
+}
+_ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_ERRORS = {
+    400: "the body cannot be read (not UTF-8 JSON)",
+    401: "no valid bearer token",
+    403: "the token's role lacks the route's scope",
+    404: "no such resource",
+    409: "the resource's state does not allow this",
+    413: "request body too large",
+    422: "the request is not valid",
+    429: "too many requests from this client (see Retry-After)",
+}
+
+
+def document_errors(openapi: dict[str, Any]) -> dict[str, Any]:
+    """The error answers every route can give, in the API description with the body they
+    really have (``{"error": {...}}``, not FastAPI's default ``{"detail": ...}``): 401,
+    403 and 429 on routes that need a token, 404 on routes with path parameters, 400, 409
+    and 413 on routes with a request body, 422 wherever there is input."""
+    openapi.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    openapi["components"]["schemas"].pop("HTTPValidationError", None)
+    openapi["components"]["schemas"].pop("ValidationError", None)
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            params = operation.get("parameters", [])
+            statuses: set[int] = set()
+            if operation.get("security"):
+                statuses |= {401, 403, 429}
+            if any(p.get("in") == "path" for p in params):
+                statuses.add(404)
+            if "requestBody" in operation:
+                statuses |= {400, 409, 413, 422}
+            if params:
+                statuses.add(422)
+            responses = operation["responses"]
+            for status in sorted(statuses):
+                responses.setdefault(str(status), {"description": _ERRORS[status]})
+            for status, response in responses.items():
+                if status.isdigit() and int(status) >= 400 and int(status) in _ERRORS:
+                    response["content"] = {"application/json": {"schema": _ERROR_REF}}
+    return openapi
+
+
+def _with_documented_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
+    plain = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_errors(plain())
+        return app.openapi_schema
+
+    return openapi
 
 
 async def _unexpected_error(_request: Request, error: Exception) -> JSONResponse:
@@ -137,6 +208,7 @@ class RequestLog:
             await self.app(scope, receive, send_with_id)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
+            principal = scope.get("state", {}).get("principal")
             log.info(
                 "request",
                 method=scope["method"],
@@ -144,6 +216,7 @@ class RequestLog:
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
                 request_id=request_id,
+                caller=f"{principal.role}:{principal.subject}" if principal else None,
             )
 
 
@@ -157,6 +230,7 @@ def create_app(
     """``security``: the service's settings, to require tokens (``shared.security``);
     None leaves the app open (the agency simulator, which stands in for the agencies)."""
     app = FastAPI(title=title, version="0.1.0", lifespan=lifespan)
+    app.openapi = _with_documented_errors(app)  # type: ignore[method-assign]
     ops: list[Any] = []
     if security is not None:
         install_security(app, security)
