@@ -72,7 +72,8 @@ async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None 
         overrides.setdefault("agency_simulator_url", f"http://{host}:{overrides['agency_simulator_port']}")
     bus = EmbeddedBus()
     runtimes = [bootstrap_service(n, service_settings(n, overrides), bus) for n in SERVICES]
-    announce_credentials(Path(runtimes[0].settings.data_dir))
+    intake = runtimes[0].settings
+    announce_credentials(Path(intake.data_dir), f"http://{intake.host}:{intake.port}")
     for runtime in runtimes:
         for consumer in runtime.consumers:
             bus.subscribe(consumer)
@@ -89,7 +90,7 @@ async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None 
     await run_servers(runtimes[0].settings.host, apps, background, runtimes)
 
 
-def announce_credentials(data_dir: Path) -> None:
+def announce_credentials(data_dir: Path, intake_url: str = "http://127.0.0.1:8001") -> None:
     """First start: one token per role (and per agency) in ``credentials.json`` (0600)."""
     from shared.auth import ensure_credentials
 
@@ -97,7 +98,7 @@ def announce_credentials(data_dir: Path) -> None:
     print(
         f"Credentials: {path} (mode 0600) holds a bearer token per role and per agency.\n"
         f"  Use one:   TOKEN=$(servicekontor token desk --data-dir {data_dir})\n"
-        f'             curl -H "Authorization: Bearer $TOKEN" http://127.0.0.1:8001/v1/visits/<visit_id>',
+        f'             curl -H "Authorization: Bearer $TOKEN" {intake_url}/v1/visits/<visit_id>',
         flush=True,
     )
 
