@@ -92,13 +92,17 @@ class TokenIssuer:
     def __init__(self, private_key_pem: bytes) -> None:
         self.key = serialization.load_pem_private_key(private_key_pem, password=None)
 
-    def issue(self, subject: str, role: str, agency: str | None = None, days: int = 365) -> str:
+    def issue(
+        self, subject: str, role: str, agency: str | None = None, days: int = 365,
+        seconds: int | None = None,
+    ) -> str:
+        """Valid for ``seconds`` if given (e.g. a probe's one request), else ``days``."""
         if role not in ROLE_SCOPES:
             raise ValueError(f"unknown role {role!r}; roles: {sorted(ROLE_SCOPES)}")
         now = int(time.time())
         claims = {
             "iss": ISSUER, "aud": AUDIENCE, "sub": subject, "role": role,
-            "iat": now, "exp": now + days * 86400, "jti": uuid.uuid4().hex,
+            "iat": now, "exp": now + (seconds if seconds is not None else days * 86400), "jti": uuid.uuid4().hex,
         }
         if agency:
             claims["agency"] = agency

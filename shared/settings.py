@@ -40,6 +40,9 @@ class CommonSettings(BaseSettings):
     # or a file (required in production; development uses <data_dir>/auth/public.pem).
     auth_public_key: str | None = None
     auth_public_key_file: Path | None = None
+    # The bearer token `servicekontor probe` sends to /ready (a `monitor` token: scope
+    # ops:read only). Required in production; development mints one from <data_dir>/auth.
+    probe_token: str | None = None
     # Requests per client (token subject, or address without a valid token); "" = no limit.
     rate_limit: str = "6000/minute"
 

@@ -21,11 +21,13 @@ import yaml
 from sqlalchemy.engine import make_url
 
 from servicekontor import cli
+from servicekontor.commands import probe as probe_command
 from servicekontor.runner import SERVICES
 from services.agency_gateway.config import GatewaySettings
 from services.intake.config import IntakeSettings
 from services.reporting.config import ReportingSettings
 from services.routing.config import RoutingSettings
+from shared.auth import ROLE_SCOPES, TokenVerifier
 from shared.settings import CommonSettings
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,6 +44,14 @@ SETTINGS = {
 SIMULATOR = "agency_simulator"
 INFRA = {"kafka", "postgres", "migrate"}
 NAMESPACE = "servicekontor"
+# The role the probes' and scrapers' tokens have, and the scope /ready and /metrics need.
+PROBE_ROLE, OPS_SCOPE = "monitor", "ops:read"
+# The Secrets (secret.example.yaml) and what each holds.
+SECRETS = {
+    "servicekontor-database": {"SK_DATABASE_URL"},
+    "servicekontor-auth": {"SK_AUTH_PUBLIC_KEY", "SK_PROBE_TOKEN"},
+    "servicekontor-vault": {"SK_MASTER_KEY"},
+}
 
 
 # -- what the code declares ----------------------------------------------------------------
@@ -70,10 +80,18 @@ def code_name(name: str) -> str:
     return name.replace("-", "_")
 
 
+def uses_vault(service: str) -> bool:
+    """Whether a service's runtime builds the personal-data vault (needs SK_MASTER_KEY)."""
+    return "build_vault(" in (ROOT / "services" / service / "bootstrap.py").read_text()
+
+
 def test_the_code_has_what_these_checks_rely_on():
     assert set(SERVICES) == set(SETTINGS)
-    assert {"serve", "agency-sim"} <= set(cli_commands())
+    assert {"serve", "agency-sim", "migrate", "probe", "token"} <= set(cli_commands())
     assert {"SK_KAFKA_BOOTSTRAP_SERVERS", "SK_DATABASE_URL", "SK_AGENCY_ENDPOINTS", "SK_HOST"} <= setting_names()
+    assert {"SK_AUTH_PUBLIC_KEY", "SK_MASTER_KEY", "SK_PROBE_TOKEN", "SK_DATA_DIR"} <= setting_names()
+    assert probe_command.PROBE_ROLE == PROBE_ROLE and ROLE_SCOPES[PROBE_ROLE] == {OPS_SCOPE}
+    assert {s for s in SERVICES if uses_vault(s)} == {"intake", "agency_gateway"}
     assert [default_port(s) for s in (*SERVICES, SIMULATOR)] == [8001, 8002, 8003, 8004, 8009]
 
 
@@ -122,6 +140,19 @@ def resolve_port(container: dict[str, Any], port: int | str) -> int:
 def container_port(spec: str) -> int:
     """``"127.0.0.1:8001:8001"``, ``"8001:8001"`` or ``"8001"`` -> 8001 (the container's)."""
     return int(str(spec).rsplit(":", 1)[-1].split("/")[0])
+
+
+def probe_params(args: list[str]) -> dict[str, Any]:
+    """``["servicekontor", "probe", ...]`` -> the probe command's parameters (its defaults
+    filled in); fails on anything else or an option the command does not have."""
+    assert args[:2] == ["servicekontor", "probe"], args
+    return cli_commands()["probe"].make_context("probe", list(args[2:])).params
+
+
+def dockerfile_env() -> dict[str, str]:
+    return dict(
+        pair.split("=", 1) for env in instructions("ENV") for pair in env.split() if "=" in pair
+    )
 
 
 def command_lines() -> list[tuple[str, list[str]]]:
@@ -218,13 +249,85 @@ def test_compose_serves_each_service_on_its_own_port_with_the_distributed_settin
     assert f"{service}_port".upper() not in {k.removeprefix("SK_") for k in env}, "the port is the code's own"
 
 
-@pytest.mark.parametrize(("service", "path"), [*((s, "/ready") for s in SERVICES), (SIMULATOR, "/health")])
-def test_compose_health_checks_ask_the_right_path_on_the_right_port_without_curl(service, path):
+@pytest.mark.parametrize("service", SERVICES)
+def test_compose_health_checks_probe_ready_with_a_token_on_the_services_own_port(service):
+    """/ready needs a bearer token: the check is `servicekontor probe` (the image's console
+    script), which sends one, on the service's own port and the default path /ready."""
     test = app_services()[service]["healthcheck"]["test"]
+    assert test[0] == "CMD", "exec form: no shell, the script is on PATH"
+    params = probe_params(test[1:])
+    assert params["port"] == default_port(service)
+    assert params["path"] == "/ready"
+    assert params["data_dir"] is None, "the probe reads SK_DATA_DIR, where the keys are"
+    assert not any("urllib" in part or "curl" in part for part in test)
+
+
+def test_compose_health_check_of_the_simulator_asks_health_on_its_port_without_curl():
+    test = app_services()[SIMULATOR]["healthcheck"]["test"]
     line = " ".join(test)
     assert test[0] in {"CMD", "CMD-SHELL"} and "curl" not in line and "wget" not in line
     assert "python" in line and "urllib" in line
-    assert re.findall(r"http://(?:127\.0\.0\.1|localhost):(\d+)(/\w+)", line) == [(str(default_port(service)), path)]
+    assert re.findall(r"http://(?:127\.0\.0\.1|localhost):(\d+)(/\w+)", line) == [(str(default_port(SIMULATOR)), "/health")]
+
+
+def test_compose_services_and_migrate_share_one_data_volume_at_the_images_data_dir():
+    """One key pair for all: `migrate` makes <data_dir>/auth and credentials.json, the
+    services verify with auth/public.pem and their probes sign with auth/private.pem."""
+    data_dir = dockerfile_env()["SK_DATA_DIR"]
+    declared = set(compose().get("volumes") or {})
+    sharing = [*SERVICES, "migrate"]
+    sources = set()
+    for name in sharing:
+        spec = compose_services()[name] if name == "migrate" else app_services()[name]
+        assert spec["environment"].get("SK_DATA_DIR", data_dir) == data_dir, name
+        mounts = dict(str(v).split(":", 1) for v in spec.get("volumes", []))
+        at_data = {source for source, target in mounts.items() if target.split(":")[0] == data_dir}
+        assert len(at_data) == 1, f"{name}: no volume at {data_dir}"
+        sources |= at_data
+    assert len(sources) == 1 and sources <= declared, f"one named volume, not {sources}"
+    assert not sources & {str(v).split(":", 1)[0] for v in compose_services()["agency-simulator"]["volumes"]}
+    # A new named volume starts as a copy of the image's directory, owner included.
+    assert any(re.search(rf"mkdir -p {re.escape(data_dir)}\b", run) for run in instructions("RUN"))
+    assert any(re.search(rf"chown servicekontor:servicekontor {re.escape(data_dir)}\b", run) for run in instructions("RUN"))
+
+
+def test_compose_is_development_so_migrate_makes_the_keys_and_the_probes_sign_with_them():
+    for name in [*SERVICES, "migrate"]:
+        env = compose_services()[name if name == "migrate" else name.replace("_", "-")]["environment"]
+        assert env["SK_ENVIRONMENT"] == "development", name
+        # A configured key or token would bypass the shared key pair (and probes would fail).
+        assert not {"SK_AUTH_PUBLIC_KEY", "SK_AUTH_PUBLIC_KEY_FILE", "SK_PROBE_TOKEN", "SK_MASTER_KEY"} & set(env)
+    assert compose_services()["migrate"]["command"] == ["migrate"]
+
+
+def test_migrate_in_development_makes_the_key_pair_and_credentials_the_probe_signs_with(monkeypatch, tmp_path):
+    """What compose relies on, run for real (SQLite instead of PostgreSQL): `servicekontor
+    migrate` leaves auth/ and credentials.json in the data dir, and `probe` signs a monitor
+    token with that key which the key's public half verifies."""
+    from typer.testing import CliRunner
+
+    for name in [*setting_names(), "SK_PROBE_TOKEN"]:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("SK_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("SK_LOG_LEVEL", "WARNING")
+    result = CliRunner().invoke(cli.app, ["migrate"])
+    assert result.exit_code == 0, result.output
+    auth = tmp_path / "auth"
+    assert {p.name for p in auth.iterdir()} >= {"private.pem", "public.pem", "master.key"}
+    credentials = json.loads((tmp_path / "credentials.json").read_text())
+    verifier = TokenVerifier((auth / "public.pem").read_bytes())
+    assert verifier.verify(credentials[PROBE_ROLE]).role == PROBE_ROLE
+    minted = probe_command.probe_token(CommonSettings())
+    assert verifier.verify(minted).scopes == {OPS_SCOPE}
+
+
+def test_compose_and_readme_show_ready_and_metrics_only_with_a_token():
+    texts = {"docker-compose.yml": COMPOSE_FILE.read_text(), "deploy/README.md": (ROOT / "deploy" / "README.md").read_text()}
+    for name, text in texts.items():
+        for line in text.splitlines():
+            if "curl" in line and re.search(r"/(ready|metrics)\b", line):
+                assert "Authorization: Bearer" in line, f"{name}: {line.strip()}"
+    assert "docker compose exec intake servicekontor token desk" in texts["docker-compose.yml"]
 
 
 def test_compose_starts_services_only_after_their_dependencies_are_ready():
@@ -330,15 +433,32 @@ def test_k8s_runs_two_replicas_of_each_service_on_its_own_port_with_limits(servi
 
 
 @pytest.mark.parametrize("service", [*SERVICES, SIMULATOR])
-def test_k8s_probes_ask_ready_and_health_on_the_services_port(service):
+def test_k8s_liveness_and_startup_ask_health_on_the_services_port(service):
     container = container_of(deployments()[service][1])
-    want = {"readinessProbe": "/ready" if service != SIMULATOR else "/health", "livenessProbe": "/health"}
+    want = {"livenessProbe": "/health"}
     if "startupProbe" in container:
         want["startupProbe"] = "/health"
+    if service == SIMULATOR:  # no authentication: the simulator stands in for the agencies
+        want["readinessProbe"] = "/health"
     for probe, path in want.items():
         check = container[probe]["httpGet"]
         assert check["path"] == path, f"{service} {probe}"
         assert resolve_port(container, check["port"]) == default_port(service), f"{service} {probe}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_k8s_readiness_is_the_probe_command_on_the_services_port_with_the_probe_token(service):
+    """/ready needs a bearer token, which an httpGet probe cannot take from a Secret: the
+    readiness probe runs `servicekontor probe` with SK_PROBE_TOKEN from the pod's env."""
+    container = container_of(deployments()[service][1])
+    readiness = container["readinessProbe"]
+    assert set(readiness) & {"httpGet", "tcpSocket", "grpc"} == set(), service
+    params = probe_params(readiness["exec"]["command"])
+    assert params["port"] == default_port(service) == resolve_port(container, "http")
+    assert params["path"] == "/ready"
+    # The probe gives up (and says why) before the kubelet kills it; Python starts in ~1 s.
+    assert params["timeout"] + 1 <= readiness["timeoutSeconds"] <= readiness["periodSeconds"]
+    assert "SK_PROBE_TOKEN" in env_available(container), f"{service}: the probe would exit 2"
 
 
 @pytest.mark.parametrize("service", [*SERVICES, SIMULATOR])
@@ -366,14 +486,70 @@ def test_k8s_workloads_read_only_config_maps_and_secrets_that_exist():
                 assert source["secretRef"]["name"] in secrets, file
 
 
-def test_k8s_the_database_url_is_in_a_secret_example_with_placeholders_only():
-    (file, secret), = k8s_objects("Secret")
-    assert "example" in file
-    values = {**(secret.get("stringData") or {}), **(secret.get("data") or {})}
-    assert set(values) == {"SK_DATABASE_URL"}
-    assert "CHANGE-ME" in values["SK_DATABASE_URL"] and "EXAMPLE" in (K8S_DIR / file).read_text()
+def env_available(container: dict[str, Any]) -> set[str]:
+    """The names a container surely gets: ``env`` and its non-optional ``envFrom`` sources."""
+    objects = {(d["kind"], d["metadata"]["name"]): d for _, d in k8s_objects("ConfigMap") + k8s_objects("Secret")}
+    names = {e["name"] for e in container.get("env", [])}
+    for source in container.get("envFrom", []):
+        ((kind, ref),) = ((k, v) for k, v in source.items() if k in {"configMapRef", "secretRef"})
+        if ref.get("optional"):
+            continue
+        doc = objects[("ConfigMap" if kind == "configMapRef" else "Secret", ref["name"])]
+        names |= set(doc.get("data") or {}) | set(doc.get("stringData") or {})
+    return names
+
+
+def secret_refs(container: dict[str, Any]) -> set[str]:
+    return {s["secretRef"]["name"] for s in container.get("envFrom", []) if "secretRef" in s}
+
+
+def test_k8s_secrets_are_examples_with_placeholders_only():
+    secrets = k8s_objects("Secret")
+    assert {f for f, _ in secrets} == {"secret.example.yaml"}
+    assert "EXAMPLE" in (K8S_DIR / "secret.example.yaml").read_text()
+    found = {}
+    for _, secret in secrets:
+        values = {**(secret.get("stringData") or {}), **(secret.get("data") or {})}
+        found[secret["metadata"]["name"]] = set(values)
+        for key, value in values.items():
+            assert "CHANGE-ME" in value, f"{key} is not a placeholder"
+    assert found == SECRETS
+    secret_keys = set().union(*SECRETS.values())
     for _, config_map in k8s_objects("ConfigMap"):
+        assert not set(config_map["data"]) & secret_keys, "passwords, keys and tokens belong in a Secret"
         assert not any("DATABASE_URL" in key for key in config_map["data"]), "a password belongs in a Secret"
+
+
+def test_k8s_secret_example_tells_how_to_make_the_keys_and_the_probe_token():
+    text = (K8S_DIR / "secret.example.yaml").read_text()
+    assert "openssl genpkey -algorithm ed25519 -out private.pem" in text
+    assert "openssl pkey -in private.pem -pubout -out public.pem" in text
+    assert "openssl rand -base64 32" in text  # SK_MASTER_KEY: base64 of 32 bytes
+    (line,) = [line for line in text.splitlines() if f"servicekontor token {PROBE_ROLE}" in line]
+    args = line.lstrip("# ").split(">")[0].split()
+    assert args[:2] == ["servicekontor", "token"]
+    params = cli_commands()["token"].make_context("token", args[2:]).params
+    assert params["role"] == PROBE_ROLE and str(params["key_file"]) == "private.pem" and params["days"] >= 365
+    for name in SECRETS:
+        assert f"create secret generic {name}" in text, f"no command that makes {name}"
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_k8s_each_service_gets_the_public_key_the_probe_token_and_the_master_key_if_it_has_a_vault(service):
+    container = container_of(deployments()[service][1])
+    available = env_available(container)
+    assert {"SK_AUTH_PUBLIC_KEY", "SK_PROBE_TOKEN", "SK_DATABASE_URL"} <= available
+    assert ("SK_MASTER_KEY" in available) == uses_vault(service), "the master key only where it is used"
+    expected = {"servicekontor-database", "servicekontor-auth"} | ({"servicekontor-vault"} if uses_vault(service) else set())
+    assert secret_refs(container) == expected
+
+
+def test_k8s_prometheus_scraping_is_documented_with_a_bearer_token():
+    for service in SERVICES:
+        file, deployment = deployments()[service]
+        if deployment["spec"]["template"]["metadata"].get("annotations", {}).get("prometheus.io/scrape") == "true":
+            text = (K8S_DIR / file).read_text()
+            assert "authorization" in text and "credentials_file" in text and PROBE_ROLE in text, file
 
 
 def test_k8s_production_config_reaches_kafka_and_never_the_simulator():
@@ -387,12 +563,15 @@ def test_k8s_production_config_reaches_kafka_and_never_the_simulator():
     assert [d["data"]["SK_AGENCY_SIMULATOR_URL"] for d in dev] == [f"http://agency-simulator:{default_port(SIMULATOR)}"]
 
 
-def test_k8s_migration_is_a_job_that_runs_once_with_the_database_secret():
+def test_k8s_migration_is_a_job_that_runs_once_with_the_database_key_and_vault_secrets():
+    """`migrate` wires every service: on a read-only disk it needs the public key and the
+    master key from the environment, or it would try to make them under the data dir."""
     (_, job), = k8s_objects("Job")
     container = container_of(job)
     assert container["args"] == ["migrate"]
     assert job["spec"]["template"]["spec"]["restartPolicy"] in {"Never", "OnFailure"}
-    assert {"secretRef"} <= {key for source in container["envFrom"] for key in source}
+    assert secret_refs(container) == {"servicekontor-database", "servicekontor-auth", "servicekontor-vault"}
+    assert {"SK_DATABASE_URL", "SK_AUTH_PUBLIC_KEY", "SK_MASTER_KEY"} <= env_available(container)
 
 
 def test_k8s_kustomization_lists_the_production_files_and_leaves_out_dev_and_examples():
