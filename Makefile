@@ -4,7 +4,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install up test test-fast demo lint clean eval bench
+.PHONY: install up test test-fast demo lint clean eval bench fuzz
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,13 @@ test: install
 ## Unit tests only: no I/O, seconds.
 test-fast: install
 	$(BIN)/python -m pytest -q tests/unit
+
+## Schemathesis against every service's OpenAPI at length (`make test` runs a bounded
+## pass). FUZZ_EXAMPLES=2000 for more; FUZZ_DATABASE_URL=postgresql+asyncpg://... to fuzz
+## on PostgreSQL (an empty database) instead of SQLite.
+FUZZ_EXAMPLES ?= 500
+fuzz: install
+	SK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SK_FUZZ_DATABASE_URL=$(FUZZ_DATABASE_URL) $(BIN)/python -m pytest -q tests/fuzz
 
 ## Drive 200 visits against a running system (start it with `make up` first).
 demo: install

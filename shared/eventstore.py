@@ -11,6 +11,7 @@ import json
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import Protocol
 
 from sqlalchemy import select, text
@@ -60,7 +61,8 @@ def from_row(row: StoredEvent) -> EventEnvelope:
         schema_version=row.schema_version,
         stream_id=row.stream_id,
         stream_version=row.stream_version,
-        occurred_at=row.occurred_at,
+        # SQLite keeps no zone: the stored moment is UTC (PostgreSQL returns it aware).
+        occurred_at=row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=UTC),
         correlation_id=uuid.UUID(row.correlation_id),
         causation_id=uuid.UUID(row.causation_id) if row.causation_id else None,
         producer=row.producer,
