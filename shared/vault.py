@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import base64
 import os
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Column, DateTime, LargeBinary, delete, select, text
@@ -101,11 +101,27 @@ class Vault:
             await session.commit()
             return result.rowcount > 0
 
-    async def erase_older_than(self, days: int) -> list[str]:
-        cutoff = utc_now() - timedelta(days=days)
+    async def keys_older_than(
+        self, days: int, now: datetime | None = None, limit: int = 1000
+    ) -> list[str]:
+        """Visits whose data key was made more than ``days`` days before ``now``, oldest
+        first, at most ``limit``. Intake's retention worker erases them one by one through
+        its handler, so each erasure is recorded as an event."""
+        # UTC: SQLite compares the stored wall-clock text, written in UTC.
+        cutoff = ((now or utc_now()) - timedelta(days=days)).astimezone(UTC)
+        query = (
+            select(VisitKey.visit_id)
+            .where(VisitKey.created_at < cutoff)
+            .order_by(VisitKey.created_at, VisitKey.visit_id)
+            .limit(limit)
+        )
         async with self.sessions() as session:
-            rows = await session.exec(select(VisitKey.visit_id).where(VisitKey.created_at < cutoff))
-            visit_ids = list(rows.scalars())
+            return list((await session.exec(query)).scalars())
+
+    async def erase_older_than(self, days: int, now: datetime | None = None) -> list[str]:
+        """Destroy every key older than ``days`` days, recording nothing: for tools only.
+        The service erases through intake's handler (``PersonalDataErased`` events)."""
+        visit_ids = await self.keys_older_than(days, now, limit=2**31 - 1)
         for visit_id in visit_ids:
             await self.erase(visit_id)
         return visit_ids
@@ -146,14 +162,19 @@ def build_vault(settings) -> Vault:
 class InMemoryVault:
     """Fake for unit tests: same behaviour, keys in a dict."""
 
-    def __init__(self) -> None:
+    def __init__(self, clock=utc_now) -> None:
         self.keys: dict[str, bytes] = {}
+        self.created_at: dict[str, datetime] = {}
+        self.clock = clock
 
     async def init_db(self) -> None:
         pass
 
     async def encrypt(self, visit_id: str, plaintext: str) -> str:
-        key = self.keys.setdefault(visit_id, AESGCM.generate_key(bit_length=256))
+        if visit_id not in self.keys:
+            self.keys[visit_id] = AESGCM.generate_key(bit_length=256)
+            self.created_at[visit_id] = self.clock()
+        key = self.keys[visit_id]
         nonce = os.urandom(12)
         sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), visit_id.encode())
         return f"{PREFIX}:{visit_id}:{b64(nonce)}:{b64(sealed)}"
@@ -166,4 +187,18 @@ class InMemoryVault:
         return AESGCM(key).decrypt(unb64(nonce), unb64(sealed), visit_id.encode()).decode()
 
     async def erase(self, visit_id: str) -> bool:
+        self.created_at.pop(visit_id, None)
         return self.keys.pop(visit_id, None) is not None
+
+    async def keys_older_than(
+        self, days: int, now: datetime | None = None, limit: int = 1000
+    ) -> list[str]:
+        cutoff = (now or utc_now()) - timedelta(days=days)
+        old = sorted((at, visit_id) for visit_id, at in self.created_at.items() if at < cutoff)
+        return [visit_id for _, visit_id in old[:limit]]
+
+    async def erase_older_than(self, days: int, now: datetime | None = None) -> list[str]:
+        visit_ids = await self.keys_older_than(days, now, limit=len(self.keys))
+        for visit_id in visit_ids:
+            await self.erase(visit_id)
+        return visit_ids

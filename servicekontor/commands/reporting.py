@@ -66,7 +66,8 @@ async def _replay(data_dir: Path | None, partitions: int | None, console: Consol
     seconds = result.fold_seconds + result.write_seconds + result.derive_seconds
     for name, value in (("events read", result.events_read), ("events applied", result.events_applied),
                         ("events refused (invalid)", result.events_invalid), ("visits", result.visits),
-                        ("questions", result.questions), ("passes", parts),
+                        ("questions", result.questions), ("audit entries", result.audit_entries),
+                        ("passes", parts),
                         ("seconds", f"{seconds:.1f}"),
                         ("events per second", f"{result.events_read / seconds:,.0f}" if seconds else "-")):
         table.add_row(name, str(value))

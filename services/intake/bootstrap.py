@@ -1,4 +1,5 @@
-"""Wire intake: its database, unit of work, topic and API."""
+"""Wire intake: its database, unit of work, topic, API and (with ``SK_RETENTION_DAYS``)
+the retention worker."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from zoneinfo import ZoneInfo
 from services.intake.adapters.tables import INTAKE_TABLES
 from services.intake.config import IntakeSettings
 from services.intake.entrypoints.api import router
+from services.intake.entrypoints.retention import RetentionWorker
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared import topics
 from shared.bootstrap import build_runtime
@@ -31,4 +33,10 @@ def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) ->
     )
     runtime.initializers.append(vault.init_db)
     runtime.closers.append(vault.engine.dispose)
+    if settings.retention_days is not None:
+        retention = RetentionWorker(
+            runtime.uow_factory, vault, settings.retention_days, settings.retention_interval_seconds
+        )
+        runtime.extras["retention"] = retention
+        runtime.workers.append(retention.run)
     return runtime

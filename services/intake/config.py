@@ -2,6 +2,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from pydantic import Field
+
 from shared.settings import ServiceSettings
 
 
@@ -11,3 +13,8 @@ class IntakeSettings(ServiceSettings):
     intake_port: int = 8001
     timezone: str = "Europe/Stockholm"
     max_question_chars: int = 4000
+    # SK_RETENTION_DAYS: erase a visit's personal data (destroy its data key) this many
+    # days after the key was made; unset: keep it until someone erases it.
+    retention_days: int | None = Field(default=None, ge=1)
+    # How often the retention worker looks for keys past their time (seconds).
+    retention_interval_seconds: float = Field(default=3600.0, gt=0)

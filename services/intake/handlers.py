@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from services.intake.domain.commands import (
@@ -122,12 +123,15 @@ async def end_visit(cmd: EndVisit, uow: IntakeUnitOfWork) -> Visit:
 
 
 @retry_on_conflict
-async def erase_personal_data(visit_id: str, actor: str, uow: IntakeUnitOfWork, vault: Vault) -> bool:
-    """Destroy the visit's data key, then record who erased it; True if a key existed."""
+async def erase_personal_data(
+    visit_id: str, actor: str, uow: IntakeUnitOfWork, vault: Vault, now: datetime | None = None
+) -> bool:
+    """Destroy the visit's data key, then record who erased it (at ``now``, default the
+    present); True if a key existed."""
     async with uow:
         visit = await load_visit(uow, visit_id)
         existed = await vault.erase(visit_id)
-        visit.record_erasure(actor, utc_now())
+        visit.record_erasure(actor, now or utc_now())
         uow.save(visit)
         await uow.commit()
     return existed

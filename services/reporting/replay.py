@@ -1,4 +1,5 @@
-"""Rebuild every reporting table from the producers' event logs.
+"""Rebuild every reporting table from the producers' event logs (and the audit log also
+from reporting's own event store, which holds its exports).
 
 Events are folded in memory (the same rules as the live consumer, ``domain.fold``) and
 bulk-written; aggregates, dimensions and costs are then rebuilt with set-based SQL. It all
@@ -22,6 +23,12 @@ from zoneinfo import ZoneInfo
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from services.reporting.adapters.audit_log import (
+    clear_audit,
+    entries_of,
+    insert_entries,
+    own_events,
+)
 from services.reporting.adapters.bulk import (
     clear_facts,
     index_facts,
@@ -31,6 +38,7 @@ from services.reporting.adapters.bulk import (
 )
 from services.reporting.adapters.event_log import EventLog
 from services.reporting.adapters.store import exclusive, rebuild_derived
+from services.reporting.domain.audit import AUDITED, OWN_AUDITED
 from services.reporting.domain.costs import CostConfig
 from services.reporting.domain.fold import APPLIERS
 from services.reporting.domain.memory import Fold
@@ -46,6 +54,7 @@ class ReplayResult:
     events_invalid: int = 0
     visits: int = 0
     questions: int = 0
+    audit_entries: int = 0
     fold_seconds: float = 0.0
     write_seconds: float = 0.0
     derive_seconds: float = 0.0
@@ -136,11 +145,26 @@ async def replay(
             del fold
         clock = time.perf_counter()
         await index_facts(conn)
+        result.audit_entries = await rebuild_audit(conn, logs)
         result.write_seconds += time.perf_counter() - clock
         clock = time.perf_counter()
         await _finish(conn, costs, result, ends, started, reset_positions, consumer)
         result.derive_seconds = time.perf_counter() - clock
     return result
+
+
+async def rebuild_audit(conn: AsyncConnection, logs: Sequence[EventLog]) -> int:
+    """The audit log anew: the producers' audited events, then reporting's own exports."""
+    await clear_audit(conn)
+    count = 0
+    for log in logs:
+        async for rows in log.audited(AUDITED - OWN_AUDITED):
+            entries = entries_of(rows)
+            await insert_entries(conn, entries)
+            count += len(entries)
+    entries = entries_of(await own_events(conn, OWN_AUDITED, missing_only=False))
+    await insert_entries(conn, entries)
+    return count + len(entries)
 
 
 async def _finish(

@@ -1,4 +1,5 @@
-"""Reporting's unit of work: the shared one (inbox, positions) plus the report store."""
+"""Reporting's unit of work: the shared one (inbox, positions, and the event store that
+holds reporting's own events) plus the report store and the audit log."""
 
 from __future__ import annotations
 
@@ -6,45 +7,58 @@ from typing import Self
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.reporting.adapters.audit_log import AuditLog, InMemoryAuditLog, SqlAuditLog
 from services.reporting.adapters.repositories import (
     InMemoryReports,
     InMemoryReportStore,
     ReportRepository,
     SqlReports,
 )
+from services.reporting.domain.audit import AuditEntry
 from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
 
 
 class SqlReportingUnitOfWork(SqlUnitOfWork):
     reports: ReportRepository
+    audit: AuditLog
 
     def open_repositories(self, session: AsyncSession) -> None:
         self.reports = SqlReports(session)
+        self.audit = SqlAuditLog(session)
 
 
 class FakeReportingUnitOfWork(InMemoryUnitOfWork):
-    """In-memory; report rows, inbox and positions commit and roll back together."""
+    """In-memory; report rows, audit entries, events, inbox and positions commit and roll
+    back together."""
 
     def __init__(
-        self, state: InMemoryState | None = None, store: InMemoryReportStore | None = None
+        self,
+        state: InMemoryState | None = None,
+        store: InMemoryReportStore | None = None,
+        audit_store: dict[str, AuditEntry] | None = None,
     ) -> None:
         super().__init__(state)
         self.store = store or InMemoryReportStore()
+        self.audit_store = {} if audit_store is None else audit_store
         self.reports = InMemoryReports(self.store)
+        self.audit = InMemoryAuditLog(self.audit_store)
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.reports = InMemoryReports(self.store)
+        self.audit = InMemoryAuditLog(self.audit_store)
         return self
 
     async def _commit(self) -> None:
         await super()._commit()
         self.reports.flush()
+        self.audit.flush()
 
     async def rollback(self) -> None:
         await super().rollback()
         self.reports.discard()
+        self.audit.discard()
 
     def fresh(self) -> FakeReportingUnitOfWork:
         """A new unit of work over the same fake database (the consumer's factory)."""
-        return FakeReportingUnitOfWork(self.state, self.store)
+        return FakeReportingUnitOfWork(self.state, self.store, self.audit_store)

@@ -16,6 +16,7 @@ from services.intake.domain.commands import (
 )
 from services.intake.domain.events import Satisfaction
 from services.intake.domain.model import Visit
+from services.intake.entrypoints import erasure
 from services.intake.entrypoints.schemas import (
     Ack,
     CallCreate,
@@ -32,6 +33,7 @@ from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared.security import needs
 
 router = APIRouter(prefix="/v1", tags=["intake"])
+router.include_router(erasure.router)  # DELETE /v1/visits/{visit_id}/personal-data
 
 
 async def get_uow(request: Request) -> SqlIntakeUnitOfWork:

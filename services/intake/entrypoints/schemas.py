@@ -87,3 +87,14 @@ class VisitPublic(BaseModel):
     ended_at: datetime | None
     satisfaction: dict | None
     questions: list[QuestionPublic]
+
+
+class PersonalDataErasure(BaseModel):
+    """The answer to an erasure: ``key_destroyed`` is False when the visit had no data
+    key (no identity number was given, or it was erased before); the erasure is recorded
+    either way."""
+
+    visit_id: str
+    key_destroyed: bool
+    erased_by: str
+    erased_at: datetime

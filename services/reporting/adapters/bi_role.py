@@ -2,20 +2,22 @@
 
 It may read the reporting tables and views (and those created later, such as views
 re-created at start-up), never write, and never read the consumer's bookkeeping
-(inbox, positions, dead letters, whose error texts are operational data)."""
+(inbox, positions, dead letters, whose error texts are operational data) nor the audit
+log (it names people; supervisors read it through ``GET /v1/audit``)."""
 
 from __future__ import annotations
 
 import re
 
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from shared.errors import InvalidInput
 
 SCHEMA = "reporting"
 BOOKKEEPING = ("event_store", "inbox", "subscriber_positions", "consumer_dead_letters",
-               "outbox_relay_positions", "reporting_dirty_days")
+               "outbox_relay_positions", "reporting_dirty_days", "audit_log")
+AUDIT_LOG = "audit_log"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
@@ -58,6 +60,26 @@ def grant_statements(role: str, database: str) -> list[str]:
 
 def bi_role_statements(role: str, password: str | None, database: str) -> list[str]:
     return role_statements(role, password) + grant_statements(role, database)
+
+
+async def seal_audit_log(conn: AsyncConnection) -> None:
+    """PostgreSQL, at every start: no role but the owner may touch the audit log. The BI
+    role's default privileges would otherwise grant it SELECT whenever a rebuild of the
+    store creates the table again."""
+    if conn.dialect.name != "postgresql":
+        return
+    grantees = await conn.execute(
+        text(
+            "SELECT DISTINCT grantee FROM information_schema.table_privileges "
+            "WHERE table_schema = :schema AND table_name = :table AND grantee <> current_user "
+            "AND grantee NOT IN (SELECT tableowner FROM pg_tables "
+            "WHERE schemaname = :schema AND tablename = :table)"
+        ),
+        {"schema": SCHEMA, "table": AUDIT_LOG},
+    )
+    for (grantee,) in grantees.all():
+        target = "PUBLIC" if grantee == "PUBLIC" else _quoted(grantee)
+        await conn.execute(text(f"REVOKE ALL ON TABLE {_quoted(SCHEMA)}.{AUDIT_LOG} FROM {target}"))
 
 
 async def create_bi_role(

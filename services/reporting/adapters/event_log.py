@@ -8,18 +8,21 @@ each service in its own schema) is paged through with SQLAlchemy.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import text
+from sqlalchemy import bindparam, text
 
 from shared.db import create_engine, is_sqlite
 
 # position, event_type, schema_version, payload (JSON text)
 RawRow = tuple[int, str, int, str]
 _COLUMNS = "position, event_type, schema_version, payload"
+# event_id, event_type, schema_version, payload (JSON text): for the audit log
+AuditedRow = tuple[str, str, int, str]
+_AUDITED = "SELECT event_id, event_type, schema_version, payload FROM {table} WHERE event_type IN ({types})"
 
 
 class EventLog(Protocol):
@@ -30,6 +33,9 @@ class EventLog(Protocol):
 
     def batches(self, size: int) -> AsyncIterator[list[RawRow]]:
         """Every event, in position order, in batches."""
+
+    def audited(self, event_types: Collection[str]) -> AsyncIterator[list[AuditedRow]]:
+        """The (few) events of these types, with their ids, in position order."""
 
 
 @dataclass
@@ -54,6 +60,19 @@ class SqliteEventLog:
         db = self._connect()
         try:
             cursor = db.execute(f"SELECT {_COLUMNS} FROM event_store ORDER BY position")
+            while rows := cursor.fetchmany(size):
+                yield rows
+        finally:
+            db.close()
+
+    async def audited(self, event_types: Collection[str], size: int = 5_000) -> AsyncIterator[list[AuditedRow]]:
+        if not self.path.exists() or not event_types:
+            return
+        db = self._connect()
+        try:
+            types = list(event_types)
+            query = _AUDITED.format(table="event_store", types=", ".join("?" * len(types)))
+            cursor = db.execute(query + " ORDER BY position", types)
             while rows := cursor.fetchmany(size):
                 yield rows
         finally:
@@ -92,6 +111,21 @@ class SqlEventLog:
                 if not rows:
                     return
                 after = rows[-1][0]
+                yield rows  # type: ignore[misc]
+        finally:
+            await engine.dispose()
+
+    async def audited(self, event_types: Collection[str]) -> AsyncIterator[list[AuditedRow]]:
+        if not event_types:
+            return
+        engine = create_engine(self.url, schema=self.schema)
+        query = text(
+            _AUDITED.format(table=self._table, types=":types") + " ORDER BY position"
+        ).bindparams(bindparam("types", expanding=True))
+        try:
+            async with engine.connect() as conn:
+                rows = [tuple(r) for r in await conn.execute(query, {"types": list(event_types)})]
+            if rows:
                 yield rows  # type: ignore[misc]
         finally:
             await engine.dispose()

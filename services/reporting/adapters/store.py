@@ -15,11 +15,14 @@ from services.reporting.adapters.aggregates import (
     rebuild_aggregates,
     take_dirty_days,
 )
+from services.reporting.adapters.audit_log import AUDIT_TABLE, restore_own_entries
+from services.reporting.adapters.bi_role import seal_audit_log
 from services.reporting.adapters.bulk import reset_consumer
 from services.reporting.adapters.cost_store import materialize_costs
 from services.reporting.adapters.dimensions import update_dimensions, write_catalog_dimensions
 from services.reporting.adapters.tables import FACT_TABLES
 from services.reporting.adapters.views_sql import view_statements
+from services.reporting.domain.audit import OWN_AUDITED
 from services.reporting.domain.costs import CostConfig
 from shared.catalog import Catalog
 from shared.db import create_tables
@@ -51,17 +54,21 @@ async def init_store(
 ) -> None:
     """The service's own start-up (tables, or Alembic on PostgreSQL), then the views,
     the catalog dimensions and the derived tables. A store written by an older version
-    (a fact column missing) is dropped first: it is a projection, rebuilt from the logs."""
+    (a fact column or the audit log missing) is dropped first: it is a projection, rebuilt
+    from the logs; the audit entries of reporting's own events (exports) come back from
+    its own event store here, which a rebuild never drops."""
     async with engine.begin() as conn:
         if await _stale(conn):
             await _drop(conn, tables)
     await migrate()
     await create_tables(engine, tables, SCHEMA)  # no-op unless dropped above
+    await restore_own_entries(engine, OWN_AUDITED)
     async with engine.begin() as conn:
         await use_schema(conn)
         for statement in view_statements():
             await conn.execute(text(statement))
         await write_catalog_dimensions(conn, catalog)
+        await seal_audit_log(conn)
     await refresh(engine, costs, force=True)
 
 
@@ -70,11 +77,12 @@ async def _stale(conn: AsyncConnection) -> bool:
 
     def missing_columns(sync_conn) -> bool:
         found = inspect(sync_conn)
+        has_facts = found.has_table(FACT_TABLES[0].name, schema=schema)
         return any(
             found.has_table(t.name, schema=schema)
             and set(t.c.keys()) - {c["name"] for c in found.get_columns(t.name, schema=schema)}
-            for t in FACT_TABLES
-        )
+            for t in [*FACT_TABLES, AUDIT_TABLE]
+        ) or (has_facts and not found.has_table(AUDIT_TABLE.name, schema=schema))
 
     return await conn.run_sync(missing_columns)
 

@@ -87,7 +87,7 @@ async def satisfaction(
     return {"rows": analytics.satisfaction(await reader.satisfaction(f, group_by == "office"))}
 
 
-@router.get("/costs/allocation")
+@router.get("/costs/allocation", responses={404: {"description": "no office costs are configured"}})
 async def cost_allocation(
     request: Request, reader: AnalyticsDep, catalog: CatalogDep, f: FilterDep
 ) -> Answer:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
 from pydantic import BaseModel
 
 
@@ -59,3 +62,23 @@ class Summary(BaseModel):
     unclassified: int
     cases_routed: int
     cases_delivered: int
+
+
+class AuditRow(BaseModel):
+    """Who did what, when: ``subject`` is the question id (override, replay), the visit
+    id (erasure) or the table (export)."""
+
+    id: int
+    occurred_at: datetime
+    action: str
+    actor: str
+    subject: str
+    details: dict[str, Any]
+    event_id: str
+
+
+class AuditPage(BaseModel):
+    rows: list[AuditRow]
+    total: int
+    limit: int
+    offset: int

@@ -14,12 +14,29 @@ from zoneinfo import ZoneInfo
 # The producers' event classes must be registered for envelopes to decode: import them.
 from services.agency_gateway.domain import events as _gateway_events  # noqa: F401
 from services.intake.domain import events as _intake_events  # noqa: F401
+from services.reporting.domain import events as _reporting_events  # noqa: F401
+from services.reporting.domain.audit import AUDITED, OWN_AUDITED
 from services.reporting.domain.fold import APPLIERS
 from services.reporting.handlers.apply import apply_event
+from services.reporting.handlers.audit import record_audit
 from services.routing.domain import events as _routing_events  # noqa: F401
 
 Handler = Callable[..., Awaitable[None]]
 
 
+def _both(first: Handler, second: Handler) -> Handler:
+    async def handle(*args, **kwargs) -> None:
+        await first(*args, **kwargs)
+        await second(*args, **kwargs)
+
+    return handle
+
+
 def event_handlers(tz: ZoneInfo) -> dict[str, Handler]:
-    return {event_type: partial(apply_event, tz=tz) for event_type in APPLIERS}
+    """The fold's types update the facts; audited types (an override is both) add an
+    audit entry in the same transaction."""
+    handlers: dict[str, Handler] = {t: partial(apply_event, tz=tz) for t in APPLIERS}
+    for event_type in AUDITED - OWN_AUDITED:
+        found = handlers.get(event_type)
+        handlers[event_type] = _both(found, record_audit) if found else record_audit
+    return handlers

@@ -1,0 +1,29 @@
+"""The admin's erasure route: crypto-shred a visit's personal data. Who erased is the
+token's subject, never a name from the request, so the recorded event can be trusted."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+
+from services.intake import handlers
+from services.intake.entrypoints.schemas import PersonalDataErasure
+from shared.events import utc_now
+from shared.security import Principal, require
+
+router = APIRouter(prefix="/visits", tags=["intake"])
+Eraser = Annotated[Principal, Depends(require("personal_data:erase"))]
+
+
+@router.delete("/{visit_id}/personal-data", response_model=PersonalDataErasure)
+async def erase_personal_data(visit_id: str, request: Request, principal: Eraser) -> PersonalDataErasure:
+    """Destroy the visit's data key and record ``intake.PersonalDataErased``."""
+    runtime = request.app.state.runtime
+    erased_at = utc_now()
+    destroyed = await handlers.erase_personal_data(
+        visit_id, principal.subject, runtime.uow_factory(), runtime.extras["vault"], now=erased_at
+    )
+    return PersonalDataErasure(
+        visit_id=visit_id, key_destroyed=destroyed, erased_by=principal.subject, erased_at=erased_at
+    )

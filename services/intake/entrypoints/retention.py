@@ -1,0 +1,105 @@
+"""The retention worker: erases personal data ``SK_RETENTION_DAYS`` days after a visit's
+data key was made.
+
+Each visit is erased through the same handler as an admin's erasure, with the actor
+``retention``, so every automatic erasure is an ``intake.PersonalDataErased`` event (and an
+audit row in reporting). A database outage ends the round, not the worker: it waits and
+tries again; one visit that cannot be erased is logged and skipped, never blocks the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from datetime import datetime
+
+import structlog
+
+from services.intake import handlers
+from services.intake.unit_of_work import SqlIntakeUnitOfWork
+from shared.db import is_transient
+from shared.errors import NotFound
+from shared.events import utc_now
+from shared.vault import Vault
+from shared.waiting import wait_for_wakeup
+
+log = structlog.get_logger(__name__)
+
+ACTOR = "retention"
+
+
+class RetentionWorker:
+    def __init__(
+        self,
+        uow_factory: Callable[[], SqlIntakeUnitOfWork],
+        vault: Vault,
+        days: int,
+        interval_seconds: float = 3600.0,
+        clock: Callable[[], datetime] = utc_now,
+        batch: int = 500,
+        retry_seconds: float = 30.0,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.vault = vault
+        self.days = days
+        self.interval = interval_seconds
+        self.clock = clock
+        self.batch = batch
+        self.retry_seconds = min(retry_seconds, interval_seconds)
+        self.wakeup = asyncio.Event()
+        self.erased = 0
+        self.failed_rounds = 0
+        # Visits whose erasure an outage interrupted: the key may be gone already (the
+        # vault answered, intake's commit did not), so the vault would not list them
+        # again; they are tried first in the next round, until their event is recorded.
+        self.unfinished: dict[str, None] = {}
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    async def run_once(self) -> list[str]:
+        """Erase one batch of visits past their time; return their ids. Raises on an
+        outage (the caller waits and tries again)."""
+        done: list[str] = []
+        listed = await self.vault.keys_older_than(self.days, self.clock(), self.batch)
+        for visit_id in [*self.unfinished, *(v for v in listed if v not in self.unfinished)]:
+            try:
+                await handlers.erase_personal_data(visit_id, ACTOR, self.uow_factory(), self.vault)
+            except NotFound:
+                # A key without a visit (its question was refused after sealing): nothing
+                # to record an event on; destroy the key so it is not found again.
+                await self.vault.erase(visit_id)
+                log.warning("retention_orphan_key_destroyed")
+            except Exception as error:
+                if is_transient(error):
+                    self.unfinished[visit_id] = None
+                    self.erased += len(done)
+                    raise
+                log.exception("retention_erasure_failed", visit_id=visit_id)
+            else:
+                done.append(visit_id)
+            self.unfinished.pop(visit_id, None)
+        self.erased += len(done)
+        return done
+
+    async def run(self) -> None:
+        """Until cancelled: a round, then wait ``interval`` (sooner after an outage, at
+        once while full batches keep coming)."""
+        log.info("retention_worker_started", days=self.days, interval_seconds=self.interval)
+        while True:
+            self.wakeup.clear()
+            wait = self.interval
+            try:
+                erased = await self.run_once()
+                if erased:
+                    log.info("retention_erased", visits=len(erased))
+                if len(erased) >= self.batch:
+                    continue
+            except Exception as error:  # noqa: BLE001 - never end the worker
+                self.failed_rounds += 1
+                wait = self.retry_seconds
+                if is_transient(error):
+                    log.warning("retention_waiting_for_database", error=type(error).__name__)
+                else:
+                    log.exception("retention_round_failed")
+            await wait_for_wakeup(self.wakeup, wait)
