@@ -4,7 +4,6 @@ rebuild of the store has created the table again (default privileges would grant
 
 from __future__ import annotations
 
-import os
 import uuid
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from tests.integration.test_reporting_postgres import (  # noqa: F401 - fixtures
     drop_database,
     filled,
     plain,
+    role_creator,
     server_url,
 )
 
@@ -30,19 +30,9 @@ async def test_the_audit_log_on_postgresql_and_the_bi_role_never_reads_it(
 ) -> None:
     import asyncpg
 
-    admin_url = os.environ.get("SK_ADMIN_DATABASE_URL")
-    owner = await asyncpg.connect(plain(server_url))
-    can_create = await owner.fetchval("SELECT rolcreaterole OR rolsuper FROM pg_roles WHERE rolname = current_user")
-    await owner.close()
-    if not (can_create or admin_url):
-        pytest.skip("creating a role needs CREATEROLE: set SK_ADMIN_DATABASE_URL")
+    admin_url, admin = await role_creator(server_url)
     runtime, history = await filled(database, tmp_path)
     role, password = f"sk_bi_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    admin = None
-    if admin_url:
-        from shared.db import create_engine
-
-        admin = create_engine(admin_url)
     try:
         async with api_client(runtime, "admin") as client:
             overrides = (await client.get("/v1/audit", params={"action": "override"})).json()

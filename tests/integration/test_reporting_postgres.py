@@ -101,7 +101,8 @@ async def test_the_same_store_and_views_on_postgresql(database: str, tmp_path: P
         await db.close()
 
 
-async def test_the_bi_role_reads_but_never_writes(database: str, server_url: str, tmp_path: Path) -> None:
+async def role_creator(server_url: str):
+    """(SK_ADMIN_DATABASE_URL, an engine on it or None); skip when no one may create roles."""
     import asyncpg
 
     admin_url = os.environ.get("SK_ADMIN_DATABASE_URL")
@@ -110,13 +111,19 @@ async def test_the_bi_role_reads_but_never_writes(database: str, server_url: str
     await owner.close()
     if not (can_create or admin_url):
         pytest.skip("creating a role needs CREATEROLE: set SK_ADMIN_DATABASE_URL")
+    if not admin_url:
+        return None, None
+    from shared.db import create_engine
+
+    return admin_url, create_engine(admin_url)
+
+
+async def test_the_bi_role_reads_but_never_writes(database: str, server_url: str, tmp_path: Path) -> None:
+    import asyncpg
+
+    admin_url, admin = await role_creator(server_url)
     runtime, history = await filled(database, tmp_path)
     role, password = f"sk_bi_{uuid.uuid4().hex[:8]}", uuid.uuid4().hex
-    admin = None
-    if admin_url:
-        from shared.db import create_engine
-
-        admin = create_engine(admin_url)
     try:
         await create_bi_role(runtime.engine, role, password, admin)
         await create_bi_role(runtime.engine, role, password, admin)  # safe to run again
