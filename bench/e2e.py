@@ -10,6 +10,12 @@ from the POST of the question to the simulator's receipt. Two phases per mode:
 throughput (closed loop, --concurrency clients) and latency at a fixed rate
 (--rate, open loop). Peak RSS per process is VmHWM from /proc. Writes
 bench/results/e2e.json.
+
+The benchmark is a kiosk client: its requests carry a kiosk bearer token (the embedded
+system's credentials.json; on Kafka + PostgreSQL one signed with the system's key). The
+per-client rate limit (SK_RATE_LIMIT, 6000/minute by default) would cap one kiosk token at
+100 requests a second and so measure the limit, not the pipeline: the systems under test
+run without it unless --rate-limit says otherwise (the output says which).
 """
 
 from __future__ import annotations
@@ -52,6 +58,7 @@ def percentile(values: list[float], p: float) -> float:
 
 
 async def post_question(client: httpx.AsyncClient, intake: str, sent: dict) -> None:
+    """``client`` carries the kiosk's Authorization header."""
     visit = (await client.post(f"{intake}/v1/visits", json={"office_id": "umea", "channel": "kiosk"})).json()
     started = time.time()
     q = await client.post(f"{intake}/v1/visits/{visit['visit_id']}/questions", json={"text": TEXT})
@@ -59,10 +66,10 @@ async def post_question(client: httpx.AsyncClient, intake: str, sent: dict) -> N
     sent[q.json()["question_id"]] = started
 
 
-async def closed_loop(intake: str, n: int, concurrency: int) -> dict:
+async def closed_loop(intake: str, n: int, concurrency: int, headers: dict[str, str]) -> dict:
     sent: dict[str, float] = {}
     queue = iter(range(n))
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=60, headers=headers) as client:
         async def worker():
             for _ in queue:
                 await post_question(client, intake, sent)
@@ -70,9 +77,9 @@ async def closed_loop(intake: str, n: int, concurrency: int) -> dict:
     return sent
 
 
-async def open_loop(intake: str, n: int, rate: float) -> dict:
+async def open_loop(intake: str, n: int, rate: float, headers: dict[str, str]) -> dict:
     sent: dict[str, float] = {}
-    async with httpx.AsyncClient(timeout=60) as client:
+    async with httpx.AsyncClient(timeout=60, headers=headers) as client:
         tasks, start = [], time.monotonic()
         for i in range(n):
             await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
@@ -109,10 +116,10 @@ def measure(sent: dict, sim_db: Path, timeout: float) -> dict:
     }
 
 
-async def run_phases(intake: str, sim_db: Path, args) -> dict:
-    await closed_loop(intake, 50, 8)  # warm-up
-    throughput = measure(await closed_loop(intake, args.questions, args.concurrency), sim_db, 600)
-    latency = measure(await open_loop(intake, args.questions // 2, args.rate), sim_db, 600)
+async def run_phases(intake: str, sim_db: Path, args, kiosk: dict[str, str]) -> dict:
+    await closed_loop(intake, 50, 8, kiosk)  # warm-up
+    throughput = measure(await closed_loop(intake, args.questions, args.concurrency, kiosk), sim_db, 600)
+    latency = measure(await open_loop(intake, args.questions // 2, args.rate, kiosk), sim_db, 600)
     return {"throughput": throughput, "at_fixed_rate": {**latency, "target_rate": args.rate}}
 
 
@@ -124,13 +131,24 @@ def bench_embedded(args) -> dict:
     cmd = [sys.executable, "-m", "servicekontor.cli", "up", "--data-dir", str(work)]
     for name, port in ports.items():
         cmd += [f"--{name}-port", str(port)]
-    env = {**os.environ, "SK_LOG_LEVEL": "WARNING"}
+    env = {**os.environ, "SK_LOG_LEVEL": "WARNING", "SK_RATE_LIMIT": args.rate_limit}
     env.pop("SK_KAFKA_BOOTSTRAP_SERVERS", None)
     with (work / "up.log").open("wb") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{ports['reporting']}/ready").status_code == 200, 60)
-        result = asyncio.run(run_phases(f"http://127.0.0.1:{ports['intake']}", work / "agency_simulator.db", args))
+        credentials = work / "credentials.json"  # written by `up` on first start
+
+        def started() -> bool:
+            if proc.poll() is not None:
+                raise SystemExit(f"servicekontor up exited: {(work / 'up.log').read_text()[-2000:]}")
+            return credentials.exists()
+
+        wait_until(started, 60)
+        tokens = json.loads(credentials.read_text())
+        ops = {"Authorization": f"Bearer {tokens['supervisor']}"}
+        kiosk = {"Authorization": f"Bearer {tokens['kiosk']}"}
+        wait_until(lambda: httpx.get(f"http://127.0.0.1:{ports['reporting']}/ready", headers=ops).status_code == 200, 60)
+        result = asyncio.run(run_phases(f"http://127.0.0.1:{ports['intake']}", work / "agency_simulator.db", args, kiosk))
         result["peak_rss_mb"] = {"servicekontor up (all services)": round(peak_rss_mb(proc.pid), 1)}
         return result
     finally:
@@ -140,12 +158,15 @@ def bench_embedded(args) -> dict:
 
 def bench_distributed(args, servers) -> dict:
     work = Path(mkdtemp(prefix="sk-bench-"))
-    system = DistributedSystem(servers, asyncio.run(servers.fresh_database()), work)
+    system = DistributedSystem(
+        servers, asyncio.run(servers.fresh_database()), work, extra_env={"SK_RATE_LIMIT": args.rate_limit}
+    )
     system.migrate()
     try:
         for service in ("agency_simulator", "intake", "routing", "agency_gateway", "reporting"):
             system.start(service)
-        result = asyncio.run(run_phases(system.first("intake").url(), work / "agency_simulator.db", args))
+        kiosk = system.headers("kiosk", subject="bench-kiosk")
+        result = asyncio.run(run_phases(system.first("intake").url(), work / "agency_simulator.db", args, kiosk))
         result["peak_rss_mb"] = {p.name: round(peak_rss_mb(p.popen.pid), 1) for p in system.processes}
         return result
     finally:
@@ -186,8 +207,13 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--rate", type=float, default=150.0, help="fixed rate for the latency phase")
     parser.add_argument("--modes", default="embedded,distributed")
+    parser.add_argument("--rate-limit", default="", help='SK_RATE_LIMIT of the systems under test ("": none)')
     args = parser.parse_args()
-    results: dict = {"questions": args.questions, "concurrency": args.concurrency, "cores": os.cpu_count()}
+    results: dict = {
+        "questions": args.questions, "concurrency": args.concurrency, "cores": os.cpu_count(),
+        "auth": "bearer token (kiosk) on every request",
+        "rate_limit": args.rate_limit or 'off (SK_RATE_LIMIT="")',
+    }
     modes = args.modes.split(",")
     if "embedded" in modes:
         results["embedded"] = bench_embedded(args)
@@ -208,7 +234,8 @@ def main() -> None:
 
 
 def print_table(results: dict) -> None:
-    print(f"\n{'mode':<16}{'phase':<16}{'q/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    print(f"\nrequests: {results['auth']}; per-client rate limit: {results['rate_limit']}")
+    print(f"{'mode':<16}{'phase':<16}{'q/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
     for mode in ("embedded", "kafka_postgres"):
         for phase in ("throughput", "at_fixed_rate"):
             if mode in results:

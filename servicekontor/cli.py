@@ -92,6 +92,12 @@ def migrate(
         raise typer.Exit(2)
     settings = CommonSettings()
     configure_logging(settings.log_level, settings.log_format)
+    if settings.environment == "development" and not (settings.auth_public_key or settings.auth_public_key_file):
+        # Before any service starts: the key pair and credentials.json under the data dir,
+        # so services sharing it (docker-compose.yml) verify with one key, made once.
+        from shared.auth import ensure_credentials
+
+        typer.echo(f"credentials: {ensure_credentials(settings.data_dir.resolve())}")
     for name, revision in asyncio.run(migrate_services([service] if service else list(SERVICES))):
         typer.echo(f"{name}: {revision}")
 
@@ -168,12 +174,24 @@ def demo(
     concurrency: Annotated[int, typer.Option(min=1, max=64)] = 8,
     seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run")] = None,
     wait_seconds: Annotated[float, typer.Option(help="How long to wait for deliveries at the end")] = 60.0,
+    data_dir: Annotated[Path | None, typer.Option(help="The running system's data directory, whose credentials.json holds the tokens [SK_DATA_DIR, ./data]")] = None,
 ) -> None:
     """Drive realistic traffic against a running system and print a summary."""
-    from servicekontor.demo import DemoTargets, run_demo
+    from servicekontor.demo import (
+        CredentialsMissing,
+        DemoError,
+        DemoTargets,
+        load_credentials,
+        run_demo,
+    )
 
     targets = DemoTargets(host, intake_port, routing_port, agency_gateway_port, reporting_port)
-    ok = asyncio.run(run_demo(visits, targets, concurrency, seed, wait_seconds))
+    try:
+        credentials = load_credentials((data_dir or CommonSettings().data_dir).resolve())
+        ok = asyncio.run(run_demo(visits, targets, concurrency, seed, wait_seconds, credentials))
+    except DemoError as error:  # no credentials, the system refuses them, or it is not there
+        typer.echo(f"demo: {error}", err=True)
+        raise typer.Exit(2 if isinstance(error, CredentialsMissing) else 1) from error
     raise typer.Exit(0 if ok else 1)
 
 

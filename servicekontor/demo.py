@@ -4,15 +4,24 @@ Each visit: register (kiosk or desk), called to a desk, one to three questions, 
 resolved after reading routing's decision (complex ones are forwarded), end of visit with
 the three satisfaction answers. At the end it waits for every complex case to be
 delivered to its agency and prints a summary.
+
+Every request carries the bearer token of the client that would make it, from the
+running system's ``<data_dir>/credentials.json`` (written by ``servicekontor up``): the
+kiosk registers kiosk visits, records the questions and takes the satisfaction answers;
+the desk registers walk-ins at the desk, calls visitors and resolves questions; a
+supervisor reads routing's decisions and the deliveries; the BI role reads the figures.
+A 429 is honoured as a real client would: wait ``Retry-After``, then ask again.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import httpx
 from rich.console import Console
@@ -41,10 +50,62 @@ class Tally:
     levels: Counter = field(default_factory=Counter)
     complex_questions: list[str] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
+    throttled: int = 0  # answers 429 (rate limit) that were waited out and retried
 
 
 class DemoError(Exception):
     pass
+
+
+class CredentialsMissing(DemoError):
+    pass
+
+
+ROLES = ("kiosk", "desk", "supervisor", "bi")
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """The bearer token of each client role the demo plays."""
+
+    tokens: dict[str, str]
+
+    def headers(self, role: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[role]}"}
+
+
+def load_credentials(data_dir: Path) -> Credentials:
+    """The tokens ``servicekontor up`` wrote to ``<data_dir>/credentials.json``."""
+    path = data_dir / "credentials.json"
+    try:
+        found = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CredentialsMissing(
+            f"no credentials at {path}: start the system with `servicekontor up` first "
+            "(or point --data-dir / SK_DATA_DIR at the data directory it uses)"
+        ) from None
+    except (OSError, ValueError) as error:
+        raise CredentialsMissing(f"cannot read the credentials at {path}: {error}") from error
+    missing = [role for role in ROLES if not isinstance(found.get(role), str)]
+    if missing:
+        raise CredentialsMissing(
+            f"{path} holds no token for {', '.join(missing)}: move it away and start "
+            "`servicekontor up` again to write a new one"
+        )
+    return Credentials({role: found[role] for role in ROLES})
+
+
+async def send(
+    client: httpx.AsyncClient, method: str, url: str, tally: Tally | None = None, **kwargs
+) -> httpx.Response:
+    """One request; over the rate limit (429) wait ``Retry-After`` and try again."""
+    while True:
+        response = await client.request(method, url, **kwargs)
+        if response.status_code != 429:
+            return response
+        if tally is not None:
+            tally.throttled += 1
+        await asyncio.sleep(float(response.headers.get("retry-after", "1")))
 
 
 async def until(fetch, done, deadline_seconds: float, interval: float = 0.05):
@@ -58,14 +119,21 @@ async def until(fetch, done, deadline_seconds: float, interval: float = 0.05):
 
 
 class Visitor:
-    def __init__(self, client: httpx.AsyncClient, targets: DemoTargets, rng: random.Random) -> None:
+    def __init__(
+        self, client: httpx.AsyncClient, targets: DemoTargets, rng: random.Random,
+        credentials: Credentials, tally: Tally,
+    ) -> None:
         self.client, self.targets, self.rng = client, targets, rng
+        self.credentials, self.tally = credentials, tally
         self.weights = case_type_weights()
 
-    async def post(self, port: int, path: str, body: dict, expect: int) -> dict:
-        response = await self.client.post(self.targets.url(port) + path, json=body)
+    async def post(self, role: str, port: int, path: str, body: dict, expect: int) -> dict:
+        response = await send(
+            self.client, "POST", self.targets.url(port) + path, self.tally,
+            json=body, headers=self.credentials.headers(role),
+        )
         if response.status_code != expect:
-            raise DemoError(f"POST {path}: {response.status_code} {response.text[:200]}")
+            raise DemoError(f"POST {path} (as {role}): {response.status_code} {response.text[:200]}")
         return response.json()
 
     async def visit(self, tally: Tally) -> None:
@@ -74,12 +142,13 @@ class Visitor:
         channel = rng.choice(["kiosk", "kiosk", "desk"])
         first_agency = keys[0].split("/")[0] if channel == "kiosk" and rng.random() < 0.6 else None
         body = {"office_id": rng.choice(OFFICES), "channel": channel, "agency": first_agency}
-        visit = await self.post(t.intake_port, "/v1/visits", body, 201)
+        # A kiosk visit is registered by the kiosk, a walk-in by the desk that takes it.
+        visit = await self.post(channel, t.intake_port, "/v1/visits", body, 201)
         vid = visit["visit_id"]
-        await self.post(t.intake_port, f"/v1/visits/{vid}/call", {"desk": f"D{rng.randint(1, 6)}"}, 200)
+        await self.post("desk", t.intake_port, f"/v1/visits/{vid}/call", {"desk": f"D{rng.randint(1, 6)}"}, 200)
         for key in keys:
             await self.ask(vid, key, tally)
-        await self.post(t.intake_port, f"/v1/visits/{vid}/end", {"satisfaction": self.satisfaction()}, 200)
+        await self.post("kiosk", t.intake_port, f"/v1/visits/{vid}/end", {"satisfaction": self.satisfaction()}, 200)
         tally.visits += 1
 
     async def ask(self, vid: str, key: str, tally: Tally) -> None:
@@ -89,19 +158,24 @@ class Visitor:
             body["personal_identity_number"] = synthetic_pin(rng)
         if rng.random() < 0.3:
             body["agency"] = key.split("/")[0]
-        question = await self.post(t.intake_port, f"/v1/visits/{vid}/questions", body, 201)
+        question = await self.post("kiosk", t.intake_port, f"/v1/visits/{vid}/questions", body, 201)
         qid = question["question_id"]
         tally.questions += 1
         url = f"{t.url(t.routing_port)}/v1/questions/{qid}/decision"
-        response = await until(lambda: self.client.get(url), lambda r: r.status_code == 200, 15.0)
+        supervisor = self.credentials.headers("supervisor")
+        response = await until(
+            lambda: send(self.client, "GET", url, self.tally, headers=supervisor),
+            lambda r: r.status_code not in (404, 503), 15.0,
+        )
         if response.status_code != 200:
-            raise DemoError(f"no decision for {qid} within 15 s")
+            detail = "" if response.status_code == 404 else f": {response.status_code} {response.text[:200]}"
+            raise DemoError(f"no decision for {qid} within 15 s{detail}")
         level = response.json()["level"]
         tally.levels[level] += 1
         if level == "complex":
             tally.complex_questions.append(qid)
         outcome = {"complex": "forwarded", "in_depth": rng.choice(["answered", "referred"])}.get(level, "answered")
-        await self.post(t.intake_port, f"/v1/questions/{qid}/resolution", {"outcome": outcome}, 200)
+        await self.post("desk", t.intake_port, f"/v1/questions/{qid}/resolution", {"outcome": outcome}, 200)
 
     def satisfaction(self) -> dict:
         r = self.rng.random
@@ -112,7 +186,28 @@ class Visitor:
         }
 
 
-async def run_demo(visits: int, targets: DemoTargets, concurrency: int, seed: int | None, wait_seconds: float) -> bool:
+async def check_access(client: httpx.AsyncClient, targets: DemoTargets, credentials: Credentials) -> None:
+    """Before any traffic: does the system accept these tokens? (Else: which data dir.)"""
+    probes = [
+        ("bi", f"{targets.url(targets.reporting_port)}/v1/stats/summary"),
+        ("supervisor", f"{targets.url(targets.intake_port)}/ready"),
+    ]
+    for role, url in probes:
+        try:
+            response = await send(client, "GET", url, headers=credentials.headers(role))
+        except httpx.HTTPError as error:
+            raise DemoError(f"cannot reach {url}: {error!r}; is `servicekontor up` running?") from error
+        if response.status_code in (401, 403):
+            raise CredentialsMissing(
+                f"{url} refused the {role} token from credentials.json ({response.status_code}: "
+                f"{response.text[:200]}); was the system started with the same --data-dir?"
+            )
+
+
+async def run_demo(
+    visits: int, targets: DemoTargets, concurrency: int, seed: int | None, wait_seconds: float,
+    credentials: Credentials,
+) -> bool:
     console = Console()
     rng = random.Random(seed)
     tally = Tally()
@@ -122,13 +217,15 @@ async def run_demo(visits: int, targets: DemoTargets, concurrency: int, seed: in
         queue.put_nowait(n)
     limits = httpx.Limits(max_connections=concurrency * 2)
     summary_url = f"{targets.url(targets.reporting_port)}/v1/stats/summary"
+    bi = credentials.headers("bi")
     async with httpx.AsyncClient(timeout=30.0, limits=limits) as client:
-        before = await fetch_json(client, summary_url) or {}
+        await check_access(client, targets, credentials)
+        before = await fetch_json(client, summary_url, bi) or {}
         with Progress(TextColumn("visits"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console) as bar:
             task = bar.add_task("visits", total=visits)
 
             async def worker() -> None:
-                visitor = Visitor(client, targets, random.Random(rng.random()))
+                visitor = Visitor(client, targets, random.Random(rng.random()), credentials, tally)
                 while not queue.empty():
                     queue.get_nowait()
                     try:
@@ -139,9 +236,11 @@ async def run_demo(visits: int, targets: DemoTargets, concurrency: int, seed: in
 
             await asyncio.gather(*(worker() for _ in range(concurrency)))
         traffic_seconds = time.monotonic() - started
-        delivered = await wait_for_deliveries(client, targets, tally.complex_questions, wait_seconds)
+        delivered = await wait_for_deliveries(
+            client, targets, tally.complex_questions, wait_seconds, credentials.headers("supervisor")
+        )
         after = await until(
-            lambda: fetch_json(client, summary_url),
+            lambda: fetch_json(client, summary_url, bi),
             lambda s: s is not None and caught_up(this_run(before, s), tally, delivered),
             wait_seconds,
         )
@@ -150,14 +249,16 @@ async def run_demo(visits: int, targets: DemoTargets, concurrency: int, seed: in
     return not tally.errors and delivered == len(tally.complex_questions)
 
 
-async def wait_for_deliveries(client: httpx.AsyncClient, targets: DemoTargets, ids: list[str], seconds: float) -> int:
+async def wait_for_deliveries(
+    client: httpx.AsyncClient, targets: DemoTargets, ids: list[str], seconds: float, headers: dict[str, str]
+) -> int:
     base = f"{targets.url(targets.gateway_port)}/v1/deliveries/"
     deadline = time.monotonic() + seconds
     delivered = 0
     for qid in ids:
         remaining = max(0.1, deadline - time.monotonic())
         response = await until(
-            lambda qid=qid: client.get(base + qid),
+            lambda qid=qid: send(client, "GET", base + qid, headers=headers),
             lambda r: r.status_code == 200 and r.json()["status"] == "delivered",
             remaining,
         )
@@ -184,9 +285,9 @@ def caught_up(run: dict, tally: Tally, delivered: int) -> bool:
     )
 
 
-async def fetch_json(client: httpx.AsyncClient, url: str) -> dict | None:
+async def fetch_json(client: httpx.AsyncClient, url: str, headers: dict[str, str]) -> dict | None:
     try:
-        response = await client.get(url)
+        response = await send(client, "GET", url, headers=headers)
         return response.json() if response.status_code == 200 else None
     except httpx.HTTPError:
         return None
@@ -205,6 +306,8 @@ def print_summary(console: Console, tally: Tally, delivered: int, traffic_s: flo
         table.add_row(f"  {level}", str(tally.levels[level]), str(by_level.get(level, "-")))
     table.add_row("complex cases delivered", f"{delivered} of {len(tally.complex_questions)}", str(report.get("cases_delivered", "-")))
     table.add_row("errors", str(sum(tally.errors.values())), "")
+    if tally.throttled:
+        table.add_row("rate-limited (429), waited and retried", str(tally.throttled), "")
     table.add_row("time taken", f"{total_s:.1f} s (traffic {traffic_s:.1f} s)", "")
     table.add_row("visits per second", f"{tally.visits / traffic_s:.1f}" if traffic_s else "-", "")
     console.print(table)

@@ -1,7 +1,9 @@
-"""Start ``servicekontor up`` as a user would: a subprocess on free ports."""
+"""Start ``servicekontor up`` as a user would: a subprocess on free ports. The tests then
+act as its clients, with the bearer tokens ``up`` wrote to ``<data_dir>/credentials.json``."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -32,20 +34,37 @@ class RunningSystem:
         args = [sys.executable, "-m", "servicekontor.cli", "up", "--data-dir", str(self.data_dir)]
         for service, port in self.ports.items():
             args += [f"--{service.replace('_', '-')}-port", str(port)]
-        env = {**os.environ, "SK_LOG_LEVEL": "WARNING"}
-        env.pop("SK_KAFKA_BOOTSTRAP_SERVERS", None)
-        env.pop("SK_AGENCY_ENDPOINTS", None)
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=log, env=env)
+        self.process = subprocess.Popen(args, stdout=log, stderr=log, env=self.env())
         wait_until(self.all_ready, timeout=60)
+
+    @staticmethod
+    def env() -> dict[str, str]:
+        """The embedded default: no Kafka, no PostgreSQL, the simulator for the agencies."""
+        env = {**os.environ, "SK_LOG_LEVEL": "WARNING"}
+        for name in ("SK_KAFKA_BOOTSTRAP_SERVERS", "SK_AGENCY_ENDPOINTS", "SK_DATABASE_URL", "SK_VAULT_DATABASE_URL"):
+            env.pop(name, None)
+        return env
 
     def all_ready(self) -> bool:
         if self.process and self.process.poll() is not None:
             raise AssertionError(f"servicekontor up exited: {self.log_tail()}")
+        if not (self.data_dir / "credentials.json").exists():
+            return False  # written on first start, before the servers listen
+        ops = self.headers("supervisor")
         return all(
-            httpx.get(self.url(s, "/ready" if s != "agency_simulator" else "/health"), timeout=2).status_code == 200
+            httpx.get(self.url(s, "/ready" if s != "agency_simulator" else "/health"), headers=ops, timeout=2).status_code
+            == 200
             for s in SERVICES
         )
+
+    def credentials(self) -> dict:
+        """The tokens ``up`` wrote on first start (one per role and per agency)."""
+        return json.loads((self.data_dir / "credentials.json").read_text())
+
+    def headers(self, role: str) -> dict[str, str]:
+        """The Authorization header of the ``role`` client (kiosk, desk, supervisor, bi, admin)."""
+        return {"Authorization": f"Bearer {self.credentials()[role]}"}
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
         assert self.process is not None

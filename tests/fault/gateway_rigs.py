@@ -4,6 +4,8 @@ backends (Kafka + PostgreSQL) plug in as another factory in ``RIGS``.
 A rig says where the gateway's database is, which environment and arguments the gateway
 process needs, and how the test feeds ``routing.CaseRoutedToAgency`` events to it.
 ``Processes`` starts and kills the simulator and the gateway as separate processes.
+Both run with ``SK_DATA_DIR`` at the test's directory: its ``auth/`` key pair verifies the
+test's bearer tokens at the gateway (``Processes.headers``) and signs the simulator's.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ from shared.events import EventEnvelope
 from shared.eventstore import SqlEventStore
 from shared.tables import SHARED_TABLES
 from shared.topics import ROUTING
-from tests.helpers import free_port
+from tests.helpers import auth, free_port
 from tests.integration.gateway_support import routed
 
 Feed = Callable[[list[EventEnvelope]], Awaitable[None]]
@@ -112,6 +114,11 @@ class Processes:
     sim_port: int = field(default_factory=free_port)
     gateway_port: int = field(default_factory=free_port)
     running: dict[str, subprocess.Popen] = field(default_factory=dict)
+    role: str = "supervisor"  # reads deliveries, the agencies' breakers and /ready
+
+    def __post_init__(self) -> None:
+        # Signing the test's token makes the key pair, before either process could.
+        self.headers = auth(self.tmp_path, self.role)
 
     @property
     def sim_url(self) -> str:
@@ -132,7 +139,7 @@ class Processes:
 
     def _start(self, name: str, args: list[str], env: dict[str, str]) -> None:
         log = (self.tmp_path / f"{name}.log").open("ab")
-        environment = {**os.environ, "SK_LOG_LEVEL": "WARNING", **env}
+        environment = {**os.environ, "SK_LOG_LEVEL": "WARNING", "SK_DATA_DIR": str(self.tmp_path), **env}
         self.running[name] = subprocess.Popen(
             [sys.executable, *args], stdout=log, stderr=log, env=environment
         )

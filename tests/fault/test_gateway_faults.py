@@ -2,7 +2,8 @@
 of requests with a 5xx and holds 5 % past the gateway's timeout (having taken the case),
 one agency goes fully down for 10 seconds, and in the second test the gateway itself is
 SIGKILLed mid-run. Every case must end delivered, once in the agency's system, with the
-reference the agency gave; and the outage must not slow the other agencies.
+reference the agency gave; and the outage must not slow the other agencies. The test
+reads the gateway as a supervisor would, with a bearer token (the simulator is open).
 
 Parametrised by ``RIGS`` (``gateway_rigs``): the embedded default here; another backend
 is one more factory there.
@@ -129,7 +130,7 @@ async def test_every_case_is_delivered_once_through_errors_timeouts_and_an_outag
     processes.start_gateway()
     cases: list[EventEnvelope] = []
     began = time.monotonic()
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(timeout=10, headers=processes.headers) as http:
         await eventually(lambda: answers(http, f"{processes.sim_url}/health", processes), bool, 30)
         await gateway_up(http, processes)
         for batch in range(65):  # 325 cases over 13 s, all eight agencies in turn
@@ -174,7 +175,7 @@ async def test_a_gateway_killed_mid_run_resumes_and_still_delivers_each_case_onc
     processes.start_gateway()
     cases: list[EventEnvelope] = []
     began = time.monotonic()
-    async with httpx.AsyncClient(timeout=10) as http:
+    async with httpx.AsyncClient(timeout=10, headers=processes.headers) as http:
         await eventually(lambda: answers(http, f"{processes.sim_url}/health", processes), bool, 30)
         await gateway_up(http, processes)
         for batch in range(5):  # 100 cases in half a second
