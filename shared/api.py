@@ -3,7 +3,6 @@ size limit, request logging with request ids, ``/health``, ``/ready`` and ``/met
 
 from __future__ import annotations
 
-import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -19,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import Forbidden, Unauthenticated
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
+from shared.input_checks import refuse_nul_characters
 from shared.metrics import install_metrics
 from shared.security import RateLimited, install_security, require
 
@@ -137,40 +137,6 @@ def _with_documented_errors(app: FastAPI) -> Callable[[], dict[str, Any]]:
     return openapi
 
 
-def _nul_in(value: Any, location: tuple[Any, ...]) -> tuple[Any, ...] | None:
-    """Where in a JSON value (keys included) a string holds a NUL character, if anywhere."""
-    if isinstance(value, str):
-        return location if "\x00" in value else None
-    items = value.items() if isinstance(value, dict) else enumerate(value) if isinstance(value, list) else ()
-    for key, item in items:
-        found = _nul_in(key, (*location, key)) or _nul_in(item, (*location, key))
-        if found:
-            return found
-    return None
-
-
-async def refuse_nul_characters(request: Request) -> None:
-    """PostgreSQL's text cannot hold NUL (0x00): refuse it anywhere in the input with a
-    422, instead of a database error (500) here or a failing consumer downstream."""
-    places: list[tuple[Any, ...]] = [
-        ("path", name) for name, value in request.path_params.items() if "\x00" in str(value)
-    ]
-    places += [
-        ("query", name) for name, value in request.query_params.multi_items() if "\x00" in name + value
-    ]
-    if request.method in ("POST", "PUT", "PATCH") and b"\\u0000" in await request.body():
-        try:
-            found = _nul_in(json.loads(await request.body()), ("body",))
-        except (ValueError, RecursionError):  # not JSON: the route's own parsing refuses it
-            found = None
-        if found:
-            places.append(found)
-    if places:
-        raise RequestValidationError(
-            [{"loc": place, "msg": "NUL characters (0x00) are not allowed", "type": "string_nul"} for place in places]
-        )
-
-
 async def _unexpected_error(_request: Request, error: Exception) -> JSONResponse:
     log.exception("unhandled_error", error_type=type(error).__name__)
     return JSONResponse(error_body("internal_error", "internal error"), 500)
@@ -265,7 +231,9 @@ def create_app(
     """``security``: the service's settings, to require tokens (``shared.security``);
     None leaves the app open (the agency simulator, which stands in for the agencies)."""
     app = FastAPI(
-        title=title, version="0.1.0", lifespan=lifespan, dependencies=[Depends(refuse_nul_characters)]
+        title=title, version="0.1.0", lifespan=lifespan,
+        # With security, ``require`` checks the input after the token (401 comes first).
+        dependencies=[] if security is not None else [Depends(refuse_nul_characters)],
     )
     app.openapi = _with_documented_errors(app)  # type: ignore[method-assign]
     ops: list[Any] = []

@@ -21,6 +21,7 @@ from limits.strategies import MovingWindowRateLimiter
 
 from shared.auth import Forbidden, Principal, TokenVerifier, Unauthenticated, ensure_keys
 from shared.errors import DomainError
+from shared.input_checks import refuse_nul_characters
 
 # The API description is public (the project is open source); the dashboard's page is a
 # shell without data: its script asks the stats API with the token the user gives it.
@@ -96,6 +97,7 @@ def require(scope: str) -> Callable[..., Awaitable[Principal]]:
         limit.hit(f"{found.role}:{found.subject}")
         found.require(scope)
         request.state.principal = found
+        await refuse_nul_characters(request)
         return found
 
     principal.required_scope = scope  # type: ignore[attr-defined]

@@ -151,3 +151,16 @@ async def test_a_client_over_its_rate_limit_gets_429_and_others_do_not(tmp_path)
         assert (await call(runtime, "GET", "/v1/questions/q-1/decision", other)).status_code == 404
     finally:
         await runtime.close()
+
+
+async def test_the_token_is_checked_before_the_input(tmp_path):
+    runtime = bootstrap_service("intake", service_settings("intake", {"data_dir": tmp_path}), None)
+    await runtime.init_db()
+    try:
+        path = "/v1/visits/a%00b"
+        assert (await call(runtime, "GET", path, {})).status_code == 401
+        assert (await call(runtime, "GET", path, auth(tmp_path, "kiosk"))).status_code == 403
+        refused = await call(runtime, "GET", path, auth(tmp_path, "desk"))
+        assert refused.status_code == 422 and refused.json()["error"]["code"] == "validation_error"
+    finally:
+        await runtime.close()
