@@ -29,6 +29,10 @@ class EventStore(Protocol):
     async def load(self, stream_id: str) -> list[EventEnvelope]:
         """All envelopes of one stream, in version order."""
 
+    async def load_many(self, stream_ids: Sequence[str]) -> dict[str, list[EventEnvelope]]:
+        """The envelopes of several streams (one query), by stream id; a stream with no
+        events is left out."""
+
     def append(self, envelopes: Sequence[EventEnvelope]) -> None:
         """Stage envelopes; they are written when the unit of work commits."""
 
@@ -84,6 +88,22 @@ class SqlEventStore:
         staged = [e for e in self.staged if e.stream_id == stream_id]
         return [from_row(row) for row in rows.scalars()] + staged
 
+    async def load_many(self, stream_ids: Sequence[str]) -> dict[str, list[EventEnvelope]]:
+        streams: dict[str, list[EventEnvelope]] = {}
+        wanted = set(stream_ids)
+        if wanted:
+            rows = await self.session.exec(
+                select(StoredEvent)
+                .where(StoredEvent.stream_id.in_(sorted(wanted)))
+                .order_by(StoredEvent.stream_id, StoredEvent.stream_version)
+            )
+            for row in rows.scalars():
+                streams.setdefault(row.stream_id, []).append(from_row(row))
+        for envelope in self.staged:
+            if envelope.stream_id in wanted:
+                streams.setdefault(envelope.stream_id, []).append(envelope)
+        return streams
+
     def append(self, envelopes: Sequence[EventEnvelope]) -> None:
         self.staged.extend(envelopes)
 
@@ -125,6 +145,14 @@ class InMemoryEventStore:
 
     async def load(self, stream_id: str) -> list[EventEnvelope]:
         return [e for e in self.log if e.stream_id == stream_id]
+
+    async def load_many(self, stream_ids: Sequence[str]) -> dict[str, list[EventEnvelope]]:
+        wanted = set(stream_ids)
+        streams: dict[str, list[EventEnvelope]] = {}
+        for envelope in self.log:
+            if envelope.stream_id in wanted:
+                streams.setdefault(envelope.stream_id, []).append(envelope)
+        return streams
 
     def append(self, envelopes: Sequence[EventEnvelope]) -> None:
         self.staged.extend(envelopes)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -14,7 +15,9 @@ import pytest
 from services.agency_gateway.bootstrap import bootstrap
 from services.agency_gateway.config import GatewaySettings
 from services.agency_gateway.domain.signing import dev_secret, signed_headers
+from shared import topics
 from shared.runtime import ServiceRuntime
+from shared.tracking import Checkpoint
 from tests.integration.gateway_support import (
     delivered,
     feed,
@@ -129,3 +132,39 @@ async def test_a_case_the_agency_refuses_is_dead_lettered(gateway, simulator):
     assert (result["status"], result["attempts"]) == ("dead_lettered", 1)
     assert result["last_error"].startswith("HTTP 404")
     assert (await gateway_events(gateway, envelope.stream_id))[-1] == "gateway.CaseDeadLettered"
+
+
+async def test_two_replicas_on_one_database_never_send_a_case_twice(tmp_path, simulator):
+    """Both workers claim batches from the same table at once (on SQLite, the second
+    writer of a stale snapshot is refused; on PostgreSQL, ``SKIP LOCKED``): every case
+    reaches the agency exactly once, and each outcome is recorded once."""
+    settings = gateway_settings(tmp_path, simulator, agency_max_in_flight_per_agency=8)
+    async with started(settings) as first, started(settings) as second:
+        cases = [routed() for _ in range(60)]
+        await first.consumers[0].handle_batch(
+            [(c, Checkpoint(topics.ROUTING, 0, i)) for i, c in enumerate(cases, 1)]
+        )
+        first.extras["worker"].wake()
+        second.extras["worker"].wake()
+        for case in cases:
+            assert (await delivered(first, case.stream_id))["status"] == "delivered"
+
+    stats = (await simulator.get("/v1/received")).json()
+    assert (stats["unique_cases"], stats["total_requests"], stats["duplicates"]) == (60, 60, 0)
+    log = await first_log_counts(tmp_path)
+    assert log == {"gateway.CaseQueuedForDelivery": 60, "gateway.CaseForwarded": 60}
+
+
+async def first_log_counts(tmp_path) -> dict[str, int]:
+    runtime = bootstrap(gateway_settings_for_reading(tmp_path))
+    try:
+        return dict(Counter(e.envelope.event_type for e in await runtime.read_log(0, 10_000)))
+    finally:
+        await runtime.close()
+
+
+def gateway_settings_for_reading(tmp_path) -> GatewaySettings:
+    return GatewaySettings(
+        data_dir=tmp_path / "gateway",
+        agency_gateway_database_url=f"sqlite+aiosqlite:///{tmp_path / 'gateway' / 'agency_gateway.db'}",
+    )

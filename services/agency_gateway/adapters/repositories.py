@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import func
+from sqlalchemy import func, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -19,6 +19,9 @@ class Deliveries(Protocol):
     async def get(self, question_id: str) -> DeliveryRow | None:
         """The delivery of one question, or None."""
 
+    async def get_many(self, question_ids: Collection[str]) -> dict[str, DeliveryRow]:
+        """The deliveries of several questions (one query), by question id."""
+
     def add(self, row: DeliveryRow) -> None:
         """Insert or update; written when the unit of work commits."""
 
@@ -27,6 +30,14 @@ class Deliveries(Protocol):
     ) -> list[DeliveryRow]:
         """Open deliveries whose next attempt has come, oldest first. On PostgreSQL the
         rows are locked (``SKIP LOCKED``) so replicas never pick the same one."""
+
+    async def lease(
+        self, question_ids: Collection[str], now: datetime, until: datetime
+    ) -> set[str]:
+        """Move the next attempt of those still open and due at ``now`` to ``until``, in
+        one statement; returns the ones moved. A compare-and-set: a delivery another
+        worker leased since it was read is not among them (on SQLite, where ``due``
+        locks nothing, this is what keeps two workers from taking one delivery)."""
 
     async def next_due_at(self, skip_agencies: Collection[str] = ()) -> datetime | None:
         """When the earliest open delivery falls due."""
@@ -43,6 +54,12 @@ class SqlDeliveries:
 
     async def get(self, question_id: str) -> DeliveryRow | None:
         return await self.session.get(DeliveryRow, question_id)
+
+    async def get_many(self, question_ids: Collection[str]) -> dict[str, DeliveryRow]:
+        if not question_ids:
+            return {}
+        query = select(DeliveryRow).where(col(DeliveryRow.question_id).in_(sorted(question_ids)))
+        return {row.question_id: row for row in (await self.session.exec(query)).all()}
 
     def add(self, row: DeliveryRow) -> None:
         self.session.add(row)
@@ -66,6 +83,24 @@ class SqlDeliveries:
             .with_for_update(skip_locked=True)
         )
         return list((await self.session.exec(query)).all())
+
+    async def lease(
+        self, question_ids: Collection[str], now: datetime, until: datetime
+    ) -> set[str]:
+        if not question_ids:
+            return set()
+        table = DeliveryRow.__table__
+        statement = (
+            update(table)
+            .where(
+                table.c.question_id.in_(sorted(question_ids)),
+                table.c.status.in_(OPEN),
+                table.c.next_attempt_at <= now,
+            )
+            .values(next_attempt_at=until)
+            .returning(table.c.question_id)
+        )
+        return set((await self.session.exec(statement)).scalars())
 
     async def next_due_at(self, skip_agencies: Collection[str] = ()) -> datetime | None:
         query = self._open(skip_agencies).order_by(col(DeliveryRow.next_attempt_at)).limit(1)
@@ -105,6 +140,10 @@ class InMemoryDeliveries:
         row = self._current().get(question_id)
         return _copy(row) if row else None
 
+    async def get_many(self, question_ids: Collection[str]) -> dict[str, DeliveryRow]:
+        current = self._current()
+        return {q: _copy(current[q]) for q in question_ids if q in current}
+
     def add(self, row: DeliveryRow) -> None:
         self.staged[row.question_id] = row
 
@@ -122,6 +161,20 @@ class InMemoryDeliveries:
         due = [r for r in self._open(skip_agencies) if r.next_attempt_at <= now]
         due.sort(key=lambda r: r.next_attempt_at)
         return [_copy(r) for r in due[:limit]]
+
+    async def lease(
+        self, question_ids: Collection[str], now: datetime, until: datetime
+    ) -> set[str]:
+        current = self._current()
+        taken = set()
+        for question_id in question_ids:
+            row = current.get(question_id)
+            if row and row.status in OPEN and row.next_attempt_at and row.next_attempt_at <= now:
+                self.staged[question_id] = DeliveryRow(
+                    **{**row.model_dump(), "next_attempt_at": until}
+                )
+                taken.add(question_id)
+        return taken
 
     async def next_due_at(self, skip_agencies: Collection[str] = ()) -> datetime | None:
         times = [r.next_attempt_at for r in self._open(skip_agencies)]

@@ -7,10 +7,9 @@ never the body."""
 from __future__ import annotations
 
 import time
-
-import structlog
 from typing import Annotated
 
+import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
@@ -21,8 +20,8 @@ from services.agency_gateway.domain.commands import RecordAgencyUpdate
 from services.agency_gateway.entrypoints.deps import SettingsDep, UowDep
 from services.agency_gateway.entrypoints.schemas import CallbackAccepted, CallbackIn
 from shared.api import error_body
-from shared.catalog import load_catalog
 from shared.auth import Principal
+from shared.catalog import load_catalog
 from shared.errors import NotFound
 from shared.security import check_own_agency, require
 

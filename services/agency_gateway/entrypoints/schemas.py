@@ -11,7 +11,6 @@ from services.agency_gateway.domain.events import AgencyStatus
 from services.agency_gateway.domain.model import Status
 
 
-
 class DeliveryPublic(BaseModel):
     question_id: str
     status: Status

@@ -15,6 +15,13 @@ version). The retry schedule lives in the table, so a restart resumes it.
 One agency's trouble stays its own: at most ``max_in_flight`` calls per agency, and a
 circuit breaker per agency (``domain.traffic``) stops calling an agency that keeps
 failing until a probe succeeds; its due cases wait in the table meanwhile.
+
+Outcomes are recorded in batches (``SK_AGENCY_OUTCOME_BATCH``): a call's slot is free as
+soon as its answer is in, and its outcome waits for the one recording transaction running
+(every outcome that arrived meanwhile goes into the next). The delivery stays this
+worker's until its outcome is recorded (it is not claimed again here, and its lease still
+runs); one that cannot be recorded is left to its lease, as before. The cap still counts
+calls to the agency, which is what it protects.
 """
 
 from __future__ import annotations
@@ -29,9 +36,15 @@ import structlog
 
 from services.agency_gateway.adapters.agency_client import AgencyClient
 from services.agency_gateway.config import GatewaySettings
-from services.agency_gateway.domain.outcomes import Outcome, Rejected
+from services.agency_gateway.domain.outcomes import Accepted, Outcome, Rejected
 from services.agency_gateway.domain.traffic import Traffic
-from services.agency_gateway.handlers import Claimed, claim_due, record_outcome
+from services.agency_gateway.handlers import (
+    Attempted,
+    Claimed,
+    claim_due,
+    record_outcome,
+    record_outcomes,
+)
 from services.agency_gateway.unit_of_work import GatewayUnitOfWork
 from shared.events import utc_now
 
@@ -72,13 +85,20 @@ class DeliveryWorker:
             settings.new_breaker,
         )
         self.wakeup = asyncio.Event()
-        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.tasks: dict[str, asyncio.Task[None]] = {}  # until the outcome is recorded
+        self.batch = settings.agency_outcome_batch
+        self.unrecorded: list[tuple[Attempted, asyncio.Future[None]]] = []
+        self.recorder: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Called after a case is queued or replayed (and when a slot frees)."""
         self.wakeup.set()
 
     def free_slots(self) -> int:
+        """Calls that may start now. None while a full batch of outcomes and more waits
+        to be recorded: then the database, not the agencies, is behind."""
+        if len(self.unrecorded) > max(self.batch, self.traffic.total_cap):
+            return 0
         return self.traffic.free_slots()
 
     async def start_due(self) -> list[asyncio.Task[None]]:
@@ -93,7 +113,7 @@ class DeliveryWorker:
             self.free_slots(),
             lambda agency: self.traffic.room(agency, now),
             self.traffic.blocked(now),
-            self.traffic.in_flight.keys(),
+            self.tasks.keys(),  # in flight, or its outcome not yet recorded
         )
         return [self._start(c) for c in claimed]
 
@@ -110,9 +130,9 @@ class DeliveryWorker:
             while True:
                 self.wakeup.clear()
                 try:
-                    started = await self.start_due()
-                    if started and self.free_slots() > 0:
-                        continue
+                    await self.start_due()
+                    # Not "claim again at once": what is left is capped, blocked or not
+                    # due, and the next due time (from the same skip list) says when.
                     timeout = await self._seconds_until_due()
                 except Exception:  # a database outage must not end the worker: try again
                     log.exception("delivery_worker_error")
@@ -159,20 +179,62 @@ class DeliveryWorker:
             else:
                 case = await self._opened(claimed.case, claimed.agency)
                 outcome = await self.agency.send(target, claimed.question_id, case)
-            await record_outcome(
-                claimed.question_id,
-                outcome,
-                self.uow_factory(),
-                target.policy,
-                self.rand,
-                self.clock(),
-            )
+            if self.batch == 1:
+                await record_outcome(
+                    claimed.question_id,
+                    outcome,
+                    self.uow_factory(),
+                    target.policy,
+                    self.rand,
+                    self.clock(),
+                )
+            else:
+                self._finished(claimed, outcome)  # the agency is done: free the slot
+                await self._record(Attempted(claimed.question_id, outcome, target.policy))
         except Exception:  # unrecorded: the lease runs out and the case is sent again
             log.exception("delivery_outcome_not_recorded", question_id=claimed.question_id)
         finally:
-            self.traffic.finished(claimed.question_id, outcome, self.monotonic())
             self.tasks.pop(claimed.question_id, None)
+            self._finished(claimed, outcome)  # wakes the loop if the slot was still taken
+            if not isinstance(outcome, Accepted | Rejected):
+                self.wakeup.set()  # a retry time is recorded now (or the lease stands)
+
+    def _finished(self, claimed: Claimed, outcome: Outcome | None) -> None:
+        """The call has ended (the second report of the same call is ignored)."""
+        if claimed.question_id in self.traffic.in_flight:
+            self.traffic.finished(claimed.question_id, outcome, self.monotonic())
             self.wakeup.set()
+
+    async def _record(self, attempt: Attempted) -> None:
+        """Queue the outcome for the next recording transaction and wait until it is
+        recorded (raises what kept it from being recorded)."""
+        recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self.unrecorded.append((attempt, recorded))
+        if self.recorder is None or self.recorder.done():
+            self.recorder = asyncio.create_task(self._record_waiting(), name="record-outcomes")
+        await recorded
+
+    async def _record_waiting(self) -> None:
+        """Record the waiting outcomes, ``batch`` at a time, until none waits."""
+        while self.unrecorded:
+            batch, self.unrecorded = self.unrecorded[: self.batch], self.unrecorded[self.batch :]
+            try:
+                failed = await record_outcomes(
+                    [attempt for attempt, _ in batch], self.uow_factory, self.rand, self.clock()
+                )
+            except asyncio.CancelledError:
+                for _, recorded in batch + self.unrecorded:
+                    recorded.cancel()
+                raise
+            except Exception as error:  # noqa: BLE001 - each waiting delivery reports it
+                failed = {attempt.question_id: error for attempt, _ in batch}
+            for attempt, recorded in batch:
+                if recorded.done():  # its delivery was cancelled meanwhile
+                    continue
+                if (error := failed.get(attempt.question_id)) is not None:
+                    recorded.set_exception(error)
+                else:
+                    recorded.set_result(None)
 
     async def _opened(self, case: dict, receiver: str) -> dict:
         """Open the sealed identity number, only for the agency responsible for the case
@@ -185,8 +247,11 @@ class DeliveryWorker:
         return {**case, PIN_FIELD: await self.vault.decrypt(sealed)}
 
     async def _stop(self) -> None:
-        """Cancel calls in flight: their leases run out and they are resent, same key."""
+        """Cancel calls in flight and outcomes not yet recorded: their leases run out
+        and they are resent, same key."""
         tasks = list(self.tasks.values())
+        if self.recorder is not None:
+            tasks.append(self.recorder)
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)

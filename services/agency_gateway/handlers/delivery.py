@@ -3,13 +3,15 @@
 ``queue_case`` is the consumer handler for ``routing.CaseRoutedToAgency``; ``claim_due``
 and ``record_outcome`` are the two short transactions around each HTTP call the
 delivery worker makes (it never holds a database session open while it waits).
+``record_outcomes`` records the outcomes of several calls in one transaction: per
+delivery, the transactions (not the agencies) were what limited the worker.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -36,6 +38,15 @@ class Claimed:
     question_id: str
     agency: str
     case: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Attempted:
+    """One call to an agency that has ended, its outcome not yet recorded."""
+
+    question_id: str
+    outcome: Outcome
+    policy: RetryPolicy
 
 
 def case_of(event: CaseRoutedToAgency) -> dict[str, Any]:
@@ -103,22 +114,26 @@ async def claim_due(
     restarted) resumes them after the lease with the same Idempotency-Key. Deliveries
     still ``in_flight`` here (a lease outlived by a slow commit) are not taken twice."""
     taken: Counter[str] = Counter()
-    claimed: list[Claimed] = []
+    picked: list[DeliveryRow] = []
     async with uow:
         # Look further than ``limit``: one agency's backlog must not hide the others.
         for row in await uow.deliveries.due(now, min(500, limit * 4), blocked):
-            if len(claimed) >= limit:
+            if len(picked) >= limit:
                 break
             if taken[row.agency] >= room(row.agency) or row.question_id in in_flight:
                 continue
             taken[row.agency] += 1
-            row.next_attempt_at = now + lease
-            uow.deliveries.add(row)
-            case = json.loads(row.case_payload or "{}")
-            claimed.append(Claimed(row.question_id, row.agency, case))
-        if claimed:
-            await uow.commit()
-    return claimed
+            picked.append(row)
+        if not picked:
+            return []
+        # One statement and one lease for the batch; only what it moved is ours.
+        leased = await uow.deliveries.lease([r.question_id for r in picked], now, now + lease)
+        await uow.commit()
+    return [
+        Claimed(row.question_id, row.agency, json.loads(row.case_payload or "{}"))
+        for row in picked
+        if row.question_id in leased
+    ]
 
 
 @retry_on_conflict
@@ -144,16 +159,74 @@ async def record_outcome(
         uow.deliveries.add(row)
         uow.save(delivery, cause=envelopes[-1])
         await uow.commit()
+    _log_recorded(delivery)
+    return delivery
+
+
+async def record_outcomes(
+    attempts: Sequence[Attempted],
+    uow_factory: Callable[[], GatewayUnitOfWork],
+    rand: Callable[[], float],
+    now: datetime | None = None,
+) -> dict[str, Exception]:
+    """Record several attempts' outcomes in one transaction (two queries to load, one
+    commit). If that fails (a stream changed by another writer, a row missing, the
+    database), each is recorded on its own as ``record_outcome`` does, so one bad outcome
+    costs only itself. Returns the outcomes not recorded, with why: their leases run out
+    and those cases are sent again, with the same key."""
+    if len(attempts) > 1:
+        try:
+            await _record_together(attempts, uow_factory(), rand, now)
+            return {}
+        except Exception as error:  # noqa: BLE001 - every failure falls back to one by one
+            log.info("outcome_batch_falls_back", size=len(attempts), error=repr(error))
+    failed: dict[str, Exception] = {}
+    for a in attempts:
+        try:
+            await record_outcome(a.question_id, a.outcome, uow_factory(), a.policy, rand, now)
+        except Exception as error:  # noqa: BLE001 - reported to the caller, per delivery
+            failed[a.question_id] = error
+    return failed
+
+
+async def _record_together(
+    attempts: Sequence[Attempted],
+    uow: GatewayUnitOfWork,
+    rand: Callable[[], float],
+    now: datetime | None,
+) -> None:
+    ids = [a.question_id for a in attempts]
+    recorded: list[Delivery] = []
+    async with uow:
+        streams = await uow.events.load_many(ids)
+        rows = await uow.deliveries.get_many(ids)
+        for a in attempts:
+            envelopes, row = streams.get(a.question_id), rows.get(a.question_id)
+            if not envelopes or row is None:
+                raise NotFound(f"no delivery {a.question_id}")
+            delivery = Delivery.rehydrate(a.question_id, [e.event() for e in envelopes])
+            if delivery.is_final:  # another worker recorded an outcome first
+                continue
+            delivery.record(a.outcome, now or utc_now(), a.policy, rand())
+            sync_row(row, delivery)
+            uow.deliveries.add(row)
+            uow.save(delivery, cause=envelopes[-1])
+            recorded.append(delivery)
+        await uow.commit()
+    for delivery in recorded:
+        _log_recorded(delivery)
+
+
+def _log_recorded(delivery: Delivery) -> None:
     s = delivery.state
     log.info(
         f"delivery_{s.status}",
-        question_id=question_id,
+        question_id=delivery.id,
         agency=s.agency,
         attempt=s.attempts,
         error=s.last_error if s.status != "delivered" else None,
         retry_at=s.retry_at.isoformat() if s.retry_at else None,
     )
-    return delivery
 
 
 def sync_row(row: DeliveryRow, delivery: Delivery) -> None:

@@ -10,7 +10,6 @@ from fastapi import APIRouter, Query
 
 from services.reporting import views
 from services.reporting.entrypoints.deps import CatalogDep, FilterDep, StatsDep
-from shared.security import needs
 from services.reporting.entrypoints.schemas import (
     AgencyVisitsRow,
     CaseTypeRow,
@@ -20,6 +19,7 @@ from services.reporting.entrypoints.schemas import (
     Summary,
     VisitStats,
 )
+from shared.security import needs
 
 router = APIRouter(prefix="/v1/stats", tags=["reporting"], dependencies=needs("stats:read"))
 _ROW_TYPES = {"day": DayVisitsRow, "office": OfficeVisitsRow, "agency": AgencyVisitsRow}
