@@ -156,10 +156,11 @@ def agency_sim(
     import uvicorn
 
     from services.agency_simulator.app import build_simulator
+    from shared.auth import auth_dir
 
     settings = CommonSettings()
     configure_logging(settings.log_level, settings.log_format)
-    app_ = build_simulator(data_dir, port, auth_dir=data_dir.resolve() / "auth")
+    app_ = build_simulator(data_dir, port, keys_dir=auth_dir(data_dir))
     uvicorn.run(app_, host=host, port=port, log_config=None, access_log=False)
 
 

@@ -22,6 +22,7 @@ from typing import Any
 import structlog
 import uvicorn
 
+from shared.auth import auth_dir
 from shared.bus import EmbeddedBus
 from shared.runtime import ServiceRuntime
 
@@ -63,7 +64,7 @@ def simulator_app(data_dir: Path, port: int, callback_url: str | None = None):
         "not to any agency. Set SK_AGENCY_ENDPOINTS for real endpoints.",
         port=port,
     )
-    return build_simulator(data_dir, port, callback_url=callback_url, auth_dir=data_dir.resolve() / "auth")
+    return build_simulator(data_dir, port, callback_url=callback_url, keys_dir=auth_dir(data_dir))
 
 
 async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None = None) -> None:

@@ -38,17 +38,9 @@ def status_of(error: DomainError) -> int:
     return 400
 
 
-def _headers_of(error: DomainError) -> dict[str, str] | None:
-    if isinstance(error, Unauthenticated):
-        return {"WWW-Authenticate": 'Bearer realm="servicekontor"'}
-    if isinstance(error, RateLimited):
-        return {"Retry-After": str(error.retry_after)}
-    return None
-
-
 async def _domain_error(_request: Request, error: DomainError) -> JSONResponse:
     body = error_body(error.code, error.message, error.details)
-    return JSONResponse(body, status_of(error), headers=_headers_of(error))
+    return JSONResponse(body, status_of(error), headers=error.headers)
 
 
 async def _validation_error(_request: Request, error: RequestValidationError) -> JSONResponse:

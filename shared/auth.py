@@ -46,6 +46,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
 
 class Unauthenticated(DomainError):
     code = "unauthenticated"
+    headers = {"WWW-Authenticate": 'Bearer realm="servicekontor"'}
 
 
 class Forbidden(DomainError):
@@ -117,6 +118,11 @@ def _write_private(path: Path, data: bytes) -> None:
     os.chmod(path, 0o600)
 
 
+def auth_dir(data_dir: Path) -> Path:
+    """Where an installation keeps its signing key pair and master key (development)."""
+    return Path(data_dir).resolve() / "auth"
+
+
 def ensure_keys(auth_dir: Path) -> tuple[bytes, bytes]:
     """The signing key pair of an embedded installation, made on first use (0600)."""
     private_path, public_path = auth_dir / "private.pem", auth_dir / "public.pem"
@@ -134,7 +140,7 @@ def ensure_keys(auth_dir: Path) -> tuple[bytes, bytes]:
 def ensure_credentials(data_dir: Path) -> Path:
     """``<data_dir>/credentials.json`` (0600): one token per role and one per agency."""
     path = data_dir / "credentials.json"
-    private_pem, _ = ensure_keys(data_dir / "auth")
+    private_pem, _ = ensure_keys(auth_dir(data_dir))
     if path.exists():
         return path
     issuer = TokenIssuer(private_pem)

@@ -9,6 +9,8 @@ class DomainError(Exception):
     """Base class: a request that the domain refuses. Never a server fault."""
 
     code = "domain_error"
+    # Response headers the refusal carries (e.g. WWW-Authenticate, Retry-After).
+    headers: dict[str, str] | None = None
 
     def __init__(self, message: str, details: Any = None) -> None:
         super().__init__(message)

@@ -19,7 +19,7 @@ from limits import parse
 from limits.storage import MemoryStorage
 from limits.strategies import MovingWindowRateLimiter
 
-from shared.auth import Forbidden, Principal, TokenVerifier, Unauthenticated, ensure_keys
+from shared.auth import Forbidden, Principal, TokenVerifier, Unauthenticated, auth_dir, ensure_keys
 from shared.errors import DomainError
 from shared.input_checks import refuse_nul_characters
 
@@ -38,6 +38,7 @@ class RateLimited(DomainError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message, {"retry_after_seconds": retry_after})
         self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
 
 
 class ClientRateLimit:
@@ -66,7 +67,7 @@ def load_public_key(settings: Any) -> bytes:
         return Path(settings.auth_public_key_file).read_bytes()
     if settings.environment == "production":
         raise SystemExit("production needs SK_AUTH_PUBLIC_KEY or SK_AUTH_PUBLIC_KEY_FILE")
-    return ensure_keys(settings.data_dir.resolve() / "auth")[1]
+    return ensure_keys(auth_dir(settings.data_dir))[1]
 
 
 def install_security(app: FastAPI, settings: Any) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy import Column, DateTime, LargeBinary, delete, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel
 
+from shared.auth import auth_dir
 from shared.db import create_engine, create_tables, session_maker, sqlite_url
 from shared.events import utc_now
 
@@ -155,7 +156,7 @@ def build_vault(settings) -> Vault:
     url = settings.vault_database_url or settings.database_url
     if url is None:
         url = sqlite_url(settings.data_dir.resolve() / "vault.db")
-    key = load_master_key(settings.master_key, settings.data_dir.resolve() / "auth" / "master.key")
+    key = load_master_key(settings.master_key, auth_dir(settings.data_dir) / "master.key")
     return Vault(create_engine(url, schema="vault"), key, schema="vault")
 
 

@@ -55,11 +55,10 @@ def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: floa
 
 def token(data_dir, role: str = "admin", agency: str | None = None, subject: str | None = None) -> str:
     """A bearer token signed with the installation's key under ``<data_dir>/auth``."""
-    from pathlib import Path
 
-    from shared.auth import TokenIssuer, ensure_keys
+    from shared.auth import TokenIssuer, auth_dir, ensure_keys
 
-    private_pem, _ = ensure_keys(Path(data_dir).resolve() / "auth")
+    private_pem, _ = ensure_keys(auth_dir(data_dir))
     return TokenIssuer(private_pem).issue(subject or f"test-{role}", role, agency)
 
 

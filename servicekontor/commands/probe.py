@@ -20,7 +20,7 @@ from typing import Annotated
 import httpx
 import typer
 
-from shared.auth import TokenIssuer
+from shared.auth import TokenIssuer, auth_dir
 from shared.settings import CommonSettings
 
 PROBE_ROLE = "monitor"
@@ -45,7 +45,7 @@ def probe_token(settings: CommonSettings) -> str:
             "SK_PROBE_TOKEN is not set: production has no private key to sign with. Set it to "
             "a monitor token (servicekontor token monitor --key-file private.pem --days 365)."
         )
-    private = settings.data_dir.resolve() / "auth" / "private.pem"
+    private = auth_dir(settings.data_dir) / "private.pem"
     if not private.is_file():
         raise FileNotFoundError(
             f"no signing key at {private} yet (the service creates it on its first start); "

@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from shared.auth import ROLE_SCOPES, TokenIssuer, ensure_keys
+from shared.auth import ROLE_SCOPES, TokenIssuer, auth_dir, ensure_keys
 from shared.catalog import load_catalog
 from shared.settings import CommonSettings
 
@@ -17,7 +17,7 @@ def private_key(data_dir: Path | None, key_file: Path | None) -> bytes:
     (made on first use; on a distributed system keep it where tokens are issued only)."""
     if key_file is not None:
         return key_file.read_bytes()
-    return ensure_keys((data_dir or CommonSettings().data_dir).resolve() / "auth")[0]
+    return ensure_keys(auth_dir(data_dir or CommonSettings().data_dir))[0]
 
 
 def register(app: typer.Typer) -> None:

@@ -20,7 +20,7 @@ from services.agency_simulator.faults import FaultPlan
 from services.agency_simulator.state import SimulatorState
 from services.agency_simulator.store import SimulatorStore
 from shared.api import create_app
-from shared.auth import TokenIssuer, ensure_keys
+from shared.auth import TokenIssuer, auth_dir, ensure_keys
 from shared.db import ping
 from shared.settings import CommonSettings
 
@@ -60,9 +60,9 @@ def build_simulator(
     callback_url: str | None = None,
     callback_delay: float | None = None,
     seed: int | None = None,
-    auth_dir: Path | None = None,
+    keys_dir: Path | None = None,
 ) -> FastAPI:
-    """``auth_dir``: the installation's key directory, to sign the callbacks' tokens
+    """``keys_dir``: the installation's key directory, to sign the callbacks' tokens
     (default ``<SK_DATA_DIR>/auth``)."""
     settings = SimulatorSettings()
     if settings.environment == "production":
@@ -78,7 +78,7 @@ def build_simulator(
     plan = plan or FaultPlan()
     if seed is not None:
         plan.rng = random.Random(seed)
-    tokens = agency_tokens(auth_dir or settings.data_dir.resolve() / "auth")
+    tokens = agency_tokens(keys_dir or auth_dir(settings.data_dir))
     sender = CallbackSender(callback_url, secret_for, callback_delay, tokens) if callback_url else None
     state = SimulatorState(plan, secret_for, require_signature, sender)
 

@@ -16,7 +16,6 @@ from typing import Any, Literal
 from services.reporting.domain.fold import ts
 
 Action = Literal["override", "replay", "erasure", "export"]
-ACTIONS: tuple[Action, ...] = ("override", "replay", "erasure", "export")
 Payload = dict[str, Any]
 UNAUTHENTICATED = "unauthenticated"
 
