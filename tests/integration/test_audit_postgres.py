@@ -15,7 +15,7 @@ from services.reporting.config import ReportingSettings
 from tests.helpers import api_client
 from tests.integration.test_reporting_postgres import (  # noqa: F401 - fixtures
     database,
-    drop_database,
+    drop_database_and_role,
     filled,
     plain,
     role_creator,
@@ -69,11 +69,4 @@ async def test_the_audit_log_on_postgresql_and_the_bi_role_never_reads_it(
         assert await bi_reads("reporting_visits") and not await bi_reads("audit_log")
     finally:
         await runtime.close()
-        owner = await asyncpg.connect(plain(server_url))
-        await drop_database(owner, database.rsplit("/", 1)[1])
-        await owner.close()
-        cleanup = await asyncpg.connect(plain(admin_url or server_url))
-        await cleanup.execute(f'DROP ROLE IF EXISTS "{role}"')
-        await cleanup.close()
-        if admin is not None:
-            await admin.dispose()
+        await drop_database_and_role(server_url, database, role, admin_url, admin)

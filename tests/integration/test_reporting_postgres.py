@@ -118,6 +118,20 @@ async def role_creator(server_url: str):
     return admin_url, create_engine(admin_url)
 
 
+async def drop_database_and_role(server_url: str, database: str, role: str, admin_url, admin) -> None:
+    """The role's grants live in the test's database: drop it first, then the role."""
+    import asyncpg
+
+    owner = await asyncpg.connect(plain(server_url))
+    await drop_database(owner, database.rsplit("/", 1)[1])
+    await owner.close()
+    cleanup = await asyncpg.connect(plain(admin_url or server_url))
+    await cleanup.execute(f'DROP ROLE IF EXISTS "{role}"')
+    await cleanup.close()
+    if admin is not None:
+        await admin.dispose()
+
+
 async def test_the_bi_role_reads_but_never_writes(database: str, server_url: str, tmp_path: Path) -> None:
     import asyncpg
 
@@ -143,12 +157,4 @@ async def test_the_bi_role_reads_but_never_writes(database: str, server_url: str
             await bi.close()
     finally:
         await runtime.close()
-        # The role's grants live in the test's database: drop it first, then the role.
-        owner = await asyncpg.connect(plain(server_url))
-        await drop_database(owner, database.rsplit("/", 1)[1])
-        await owner.close()
-        cleanup = await asyncpg.connect(plain(admin_url or server_url))
-        await cleanup.execute(f'DROP ROLE IF EXISTS "{role}"')
-        await cleanup.close()
-        if admin is not None:
-            await admin.dispose()
+        await drop_database_and_role(server_url, database, role, admin_url, admin)
