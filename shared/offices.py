@@ -120,3 +120,58 @@ def load_offices() -> OfficeRegistry:
 def get(office_id: str | None) -> Office | None:
     """The office with this id, or None when the registry does not know it."""
     return load_offices().get(office_id)
+
+
+@dataclass(frozen=True)
+class QueueService:
+    """A service the visitor picks at the kiosk, served as one queue (Qmatic's
+    service/queue). ``letter`` starts its tickets (``A001``); ``agency`` is the agency
+    whose own officials serve it, or None for the generalist service handlers.
+    ``priority``: lower is called first by a desk that serves several queues (booked
+    appointments before walk-ins)."""
+
+    queue: str
+    letter: str
+    name_sv: str
+    name_en: str
+    agency: str | None = None
+    priority: int = 1
+
+
+GENERAL_QUEUE = "general"
+
+# The agencies' own desks: queue code = agency code; one letter each, none shared with
+# the office's common services below.
+_AGENCY_LETTERS = {
+    "forsakringskassan": "F", "skatteverket": "S", "pensionsmyndigheten": "P",
+    "arbetsformedlingen": "R", "migrationsverket": "M", "kronofogden": "K",
+    "polisen": "L", "trafikverket": "T",
+}
+
+
+def queue_services(office: Office) -> list[QueueService]:
+    """The queues an office offers, from what the registry says it has: general service
+    and the customer workstation everywhere; booked appointments, ID cards and the
+    newcomers' meeting place where offered; one queue per agency desk present."""
+    from shared.catalog import load_catalog
+
+    names = load_catalog().agency_names
+    services = [
+        QueueService(GENERAL_QUEUE, "A", "Allmän service", "General service"),
+        QueueService("self_service", "D", "Kundarbetsplats – e-tjänster", "Self-service workstation – e-services"),
+    ]
+    if office.booked_meetings:
+        services.append(QueueService("booked", "B", "Bokad tid", "Booked appointment", priority=0))
+    if office.id_cards:
+        services.append(QueueService("id_card", "I", "Id-kort", "ID card", "skatteverket"))
+    if office.newcomer_meeting_place:
+        services.append(QueueService("newcomers", "N", "Ny i Sverige", "New in Sweden"))
+    for agency in sorted(office.desks):
+        services.append(
+            QueueService(agency, _AGENCY_LETTERS[agency], names[agency], f"{names[agency]} (agency desk)", agency)
+        )
+    return services
+
+
+def queue_service(office: Office, queue: str) -> QueueService | None:
+    return next((s for s in queue_services(office) if s.queue == queue), None)

@@ -9,7 +9,9 @@ from pydantic import BaseModel, ConfigDict
 
 from shared.events import DomainEvent
 
-Channel = Literal["kiosk", "desk"]
+# kiosk: a ticket from the kiosk; desk: registered by a handler; self_service: a visitor
+# at a customer workstation (*kundarbetsplats*) for digital self-service.
+Channel = Literal["kiosk", "desk", "self_service"]
 Outcome = Literal["answered", "forwarded", "referred"]
 
 
@@ -27,6 +29,9 @@ class Satisfaction(BaseModel):
 
 
 class VisitRegistered(IntakeEvent):
+    """A visitor took a ticket in ``queue`` (a queue code of the office registry).
+    ``queue`` defaults to the general queue for events recorded before queues existed."""
+
     visit_id: str
     office_id: str
     channel: Channel
@@ -34,12 +39,67 @@ class VisitRegistered(IntakeEvent):
     ticket: str
     service_day: str
     registered_at: datetime
+    queue: str = "general"
 
 
 class VisitCalled(IntakeEvent):
+    """A desk called the visitor (call-next, or a call by visit id). ``office_id`` and
+    ``queue`` are empty on events recorded before queues existed."""
+
     visit_id: str
     desk: str
     called_at: datetime
+    office_id: str = ""
+    queue: str = ""
+
+
+class VisitRecalled(IntakeEvent):
+    """The desk called the same visitor again (shown again on the display)."""
+
+    visit_id: str
+    office_id: str
+    desk: str
+    recalled_at: datetime
+
+
+class VisitMarkedNoShow(IntakeEvent):
+    """The called visitor did not come to the desk: the visit ends without service."""
+
+    visit_id: str
+    office_id: str
+    desk: str
+    queue: str
+    marked_at: datetime
+
+
+class VisitTransferred(IntakeEvent):
+    """The visit waits again, in another queue or for one desk. It keeps its place by
+    its original arrival time (Qmatic's "sorted by waiting time")."""
+
+    visit_id: str
+    office_id: str
+    from_queue: str
+    to_queue: str
+    to_desk: str | None
+    by_desk: str | None
+    transferred_at: datetime
+
+
+class DeskOpened(IntakeEvent):
+    """A service point opened with its work profile: the queues it calls from, in order.
+    Stream: ``desk:<office_id>:<desk>``."""
+
+    office_id: str
+    desk: str
+    queues: list[str]
+    handler: str
+    opened_at: datetime
+
+
+class DeskClosed(IntakeEvent):
+    office_id: str
+    desk: str
+    closed_at: datetime
 
 
 class QuestionRecorded(IntakeEvent):

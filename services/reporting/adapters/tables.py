@@ -25,7 +25,7 @@ class ReportingVisit(SQLModel, table=True):
 
     visit_id: str = Field(primary_key=True, max_length=36)
     office_id: str | None = Field(default=None, index=True, max_length=60)
-    channel: str | None = Field(default=None, max_length=10)
+    channel: str | None = Field(default=None, max_length=20)
     agency_hint: str | None = Field(default=None, max_length=40)
     service_day: str | None = Field(default=None, index=True, max_length=10)
     registered_hour: int | None = None
