@@ -27,14 +27,16 @@ ISSUER = AUDIENCE = "servicekontor"
 
 _DESK = {
     "visits:write", "visits:call", "visits:read", "questions:write", "questions:resolve",
-    "decisions:read", "decisions:override", "deliveries:read",
+    "decisions:read", "decisions:override", "deliveries:read", "offices:read", "queue:read",
 }
 ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "kiosk": frozenset({"visits:write", "questions:write"}),
+    "kiosk": frozenset({"visits:write", "questions:write", "offices:read", "queue:read"}),
     "desk": frozenset(_DESK),
+    # The office's screen: the queue without visit ids, nothing else.
+    "display": frozenset({"offices:read", "queue:read"}),
     "supervisor": frozenset(_DESK | {"audit:read", "dead_letters:read", "stats:read", "ops:read"}),
-    "agency": frozenset({"callbacks:write", "deliveries:read"}),
-    "bi": frozenset({"stats:read", "exports:read"}),
+    "agency": frozenset({"callbacks:write", "deliveries:read", "offices:read"}),
+    "bi": frozenset({"stats:read", "exports:read", "offices:read"}),
     # Probes and metric scrapers: /ready and /metrics, nothing else.
     "monitor": frozenset({"ops:read"}),
     "admin": frozenset(
