@@ -24,4 +24,15 @@ class QuestionIndex(SQLModel, table=True):
     visit_id: str = Field(index=True, max_length=36)
 
 
-INTAKE_TABLES = [TicketCounter.__table__, QuestionIndex.__table__]
+class QueueTicketCounter(SQLModel, table=True):
+    """Last ticket number issued per office, service day and queue (``A001``, ``B001``)."""
+
+    __tablename__ = "intake_queue_tickets"
+
+    office_id: str = Field(primary_key=True, max_length=60)
+    service_day: str = Field(primary_key=True, max_length=10)
+    queue: str = Field(primary_key=True, max_length=40)
+    last_number: int = 0
+
+
+INTAKE_TABLES = [TicketCounter.__table__, QuestionIndex.__table__, QueueTicketCounter.__table__]
