@@ -45,10 +45,14 @@ def build_runtime(
     topic: str | None = None,
     consumers: Callable[[Callable[[], Any]], list[EventConsumer]] = lambda _factory: [],
     extras: dict[str, Any] | None = None,
+    commit_hooks: list[Callable[[], Any]] = (),
 ) -> ServiceRuntime:
+    """``commit_hooks`` run after every commit of the service's units of work (the bus's
+    wake-up is one; a service may add its own, e.g. intake's queue board)."""
     engine = create_engine(settings.resolved_database_url(), schema=name)
     sessions = session_maker(engine)
     hooks = [bus.notifier(topic)] if bus and topic else []
+    hooks.extend(commit_hooks)
     uow_factory = partial(uow_class, sessions, hooks)
     runtime = ServiceRuntime(
         name=name,

@@ -1,19 +1,23 @@
-"""Wire intake: its database, unit of work, topic, API and (with ``SK_RETENTION_DAYS``)
-the retention worker."""
+"""Wire intake: its database, unit of work, topic, API, the queue board and its feed,
+and (with ``SK_RETENTION_DAYS``) the retention worker."""
 
 from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
+from services.intake.adapters.board_feed import BoardFeed
 from services.intake.adapters.tables import INTAKE_TABLES
 from services.intake.config import IntakeSettings
+from services.intake.domain.queue_board import QueueBoard
 from services.intake.entrypoints.api import router
 from services.intake.entrypoints.retention import RetentionWorker
+from services.intake.queue_handlers import OfficeDay
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared import topics
 from shared.bootstrap import build_runtime
 from shared.bus import Bus
 from shared.catalog import load_catalog
+from shared.offices import load_offices, queue_services
 from shared.runtime import ServiceRuntime
 from shared.vault import build_vault
 
@@ -21,6 +25,7 @@ from shared.vault import build_vault
 def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
     settings = settings or IntakeSettings()
     vault = build_vault(settings)
+    day = build_office_day(ZoneInfo(settings.timezone), settings.queue_poll_seconds)
     runtime = build_runtime(
         "intake",
         settings,
@@ -30,7 +35,11 @@ def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) ->
         router=router,
         topic=topics.INTAKE,
         extras={"catalog": load_catalog(), "tz": ZoneInfo(settings.timezone), "vault": vault},
+        commit_hooks=[day.feed.notify],
     )
+    day.feed.follow(runtime.read_log)
+    runtime.extras["office_day"] = day
+    runtime.workers.append(day.feed.run)
     runtime.initializers.append(vault.init_db)
     runtime.closers.append(vault.engine.dispose)
     if settings.retention_days is not None:
@@ -40,3 +49,12 @@ def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) ->
         runtime.extras["retention"] = retention
         runtime.workers.append(retention.run)
     return runtime
+
+
+def build_office_day(tz: ZoneInfo, poll_seconds: float = 0.25) -> OfficeDay:
+    """The registry, an empty board and its feed; ``day.feed.follow(read_log)`` binds the
+    feed to the event log it folds."""
+    offices = load_offices()
+    priorities = {o.id: {s.queue: s.priority for s in queue_services(o)} for o in offices}
+    board = QueueBoard(priorities)
+    return OfficeDay(offices, board, BoardFeed(board, poll_seconds), tz)

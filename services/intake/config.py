@@ -18,3 +18,6 @@ class IntakeSettings(ServiceSettings):
     retention_days: int | None = Field(default=None, ge=1)
     # How often the retention worker looks for keys past their time (seconds).
     retention_interval_seconds: float = Field(default=3600.0, gt=0)
+    # SK_QUEUE_POLL_SECONDS: how often the queue board reads the event log for changes
+    # made by other intake replicas (this process's own commits wake it at once).
+    queue_poll_seconds: float = Field(default=0.25, gt=0)

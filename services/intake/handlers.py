@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from services.intake.domain.commands import (
     CallVisit,
     EndVisit,
     RecordQuestion,
-    RegisterVisit,
     ResolveQuestion,
 )
-from services.intake.domain.events import QuestionRecorded, VisitRegistered
+from services.intake.domain.events import QuestionRecorded
 from services.intake.domain.model import Visit, check_hints
 from services.intake.unit_of_work import SqlIntakeUnitOfWork as IntakeUnitOfWork
 from shared.catalog import Catalog
@@ -22,35 +20,6 @@ from shared.handlers import retry_on_conflict
 from shared.personal_data import normalise_pin, scrub_text
 from shared.unit_of_work import new_id
 from shared.vault import Vault
-
-
-def ticket_label(number: int) -> str:
-    """``A001`` … ``A999``, then ``A1000``: one queue per office and day."""
-    return f"A{number:03d}"
-
-
-async def register_visit(
-    cmd: RegisterVisit, uow: IntakeUnitOfWork, catalog: Catalog, tz: ZoneInfo
-) -> Visit:
-    agency = check_hints(catalog, cmd.agency, None)
-    now = utc_now()
-    service_day = now.astimezone(tz).date().isoformat()
-    async with uow:
-        number = await uow.tickets.next_number(cmd.office_id, service_day)
-        visit = Visit.register(
-            VisitRegistered(
-                visit_id=new_id(),
-                office_id=cmd.office_id,
-                channel=cmd.channel,
-                agency=agency,
-                ticket=ticket_label(number),
-                service_day=service_day,
-                registered_at=now,
-            )
-        )
-        uow.save(visit)
-        await uow.commit()
-    return visit
 
 
 async def load_visit(uow: IntakeUnitOfWork, visit_id: str) -> Visit:

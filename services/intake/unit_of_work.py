@@ -12,6 +12,7 @@ from services.intake.adapters.repositories import (
     SqlTicketCounters,
     TicketCounters,
 )
+from shared.eventstore import LoggedEvent
 from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
 
 
@@ -37,6 +38,10 @@ class FakeIntakeUnitOfWork(InMemoryUnitOfWork):
         super().__init__(state)
         self.tickets = tickets or InMemoryTicketCounters()
         self.questions = questions or InMemoryQuestionVisits()
+
+    async def read_log(self, after: int, limit: int) -> list[LoggedEvent]:
+        """The fake store's log, numbered from 1 like a real one (for the board's feed)."""
+        return [LoggedEvent(i, e) for i, e in enumerate(self.state.events.log, 1)][after : after + limit]
 
     def fresh(self) -> FakeIntakeUnitOfWork:
         """A new unit of work over the same fake database (the factory for handlers)."""

@@ -29,6 +29,16 @@ SCOPES: dict[str, dict[tuple[str, str], str]] = {
         ("POST", "/v1/visits/{visit_id}/end"): "visits:write",
         ("GET", "/v1/visits/{visit_id}"): "visits:read",
         ("DELETE", "/v1/visits/{visit_id}/personal-data"): "personal_data:erase",
+        ("GET", "/v1/offices"): "offices:read",
+        ("GET", "/v1/offices/{office_id}"): "offices:read",
+        ("POST", "/v1/offices/{office_id}/desks/{desk}/open"): "visits:call",
+        ("POST", "/v1/offices/{office_id}/desks/{desk}/close"): "visits:call",
+        ("POST", "/v1/offices/{office_id}/desks/{desk}/call-next"): "visits:call",
+        ("POST", "/v1/visits/{visit_id}/recall"): "visits:call",
+        ("POST", "/v1/visits/{visit_id}/no-show"): "visits:call",
+        ("POST", "/v1/visits/{visit_id}/transfer"): "visits:call",
+        ("GET", "/v1/offices/{office_id}/queue"): "queue:read",
+        ("GET", "/v1/offices/{office_id}/queue/stream"): "queue:read",
     },
     "routing": {
         ("GET", "/v1/questions/{question_id}/decision"): "decisions:read",
@@ -55,7 +65,12 @@ SCOPES: dict[str, dict[tuple[str, str], str]] = {
     },
 }
 OPS = {("GET", "/ready"): "ops:read", ("GET", "/metrics"): "ops:read"}
-SAMPLE = {"visit_id": "v-1", "question_id": "q-1", "agency": "polisen", "table": "fact_questions"}
+# ``office_id`` names no office, so an admitted call to the queue stream answers 404 at
+# once instead of streaming forever.
+SAMPLE = {
+    "visit_id": "v-1", "question_id": "q-1", "agency": "polisen", "table": "fact_questions",
+    "office_id": "no-such-office", "desk": "3",
+}
 
 
 @pytest.fixture(params=list(SCOPES))

@@ -2,7 +2,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.intake import handlers
+from services.intake import handlers, queue_handlers
+from services.intake.bootstrap import build_office_day
 from services.intake.domain.commands import (
     CallVisit,
     EndVisit,
@@ -21,13 +22,21 @@ VAULT = InMemoryVault()
 TZ = ZoneInfo("Europe/Stockholm")
 
 
+def office_day(uow: FakeIntakeUnitOfWork):
+    """The office day over the fake store's log (one per test's fake database)."""
+    if not hasattr(uow, "day"):
+        uow.day = build_office_day(TZ)
+        uow.day.feed.follow(uow.read_log)
+    return uow.day
+
+
 @pytest.fixture
 def uow() -> FakeIntakeUnitOfWork:
     return FakeIntakeUnitOfWork()
 
 
 async def register(uow, office="kiruna", channel="kiosk", agency=None):
-    return await handlers.register_visit(RegisterVisit(office, channel, agency), uow.fresh(), CATALOG, TZ)
+    return await queue_handlers.register_visit(RegisterVisit(office, channel, agency), uow.fresh(), CATALOG, office_day(uow))
 
 
 async def test_tickets_count_up_per_office_and_day(uow):

@@ -11,7 +11,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from services.intake import handlers
+from services.intake import handlers, queue_handlers
+from services.intake.bootstrap import build_office_day
 from services.intake.domain.commands import RecordQuestion, RegisterVisit
 from services.intake.entrypoints.retention import RetentionWorker
 from services.intake.unit_of_work import FakeIntakeUnitOfWork
@@ -44,13 +45,21 @@ def vault(clock: Clock) -> InMemoryVault:
     return InMemoryVault(clock=clock)
 
 
+def office_day(uow: FakeIntakeUnitOfWork):
+    """The office day over the fake store's log (one per test's fake database)."""
+    if not hasattr(uow, "day"):
+        uow.day = build_office_day(TZ)
+        uow.day.feed.follow(uow.read_log)
+    return uow.day
+
+
 @pytest.fixture
 def uow() -> FakeIntakeUnitOfWork:
     return FakeIntakeUnitOfWork()
 
 
 async def visit_with_pin(uow: FakeIntakeUnitOfWork, vault: InMemoryVault) -> str:
-    visit = await handlers.register_visit(RegisterVisit("kiruna", "desk"), uow.fresh(), CATALOG, TZ)
+    visit = await queue_handlers.register_visit(RegisterVisit("kiruna", "desk"), uow.fresh(), CATALOG, office_day(uow))
     cmd = RecordQuestion(visit.id, "Id-kort", None, None, PIN)
     await handlers.record_question(cmd, uow.fresh(), CATALOG, vault)
     return visit.id

@@ -9,12 +9,12 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake.adapters.tables import QuestionIndex, TicketCounter
+from services.intake.adapters.tables import QuestionIndex, QueueTicketCounter
 
 
 class TicketCounters(Protocol):
-    async def next_number(self, office_id: str, service_day: str) -> int:
-        """The next ticket number of the office that day, starting at 1."""
+    async def next_number(self, office_id: str, service_day: str, queue: str) -> int:
+        """The next ticket number of the office's queue that day, starting at 1."""
 
 
 class QuestionVisits(Protocol):
@@ -26,15 +26,15 @@ class SqlTicketCounters:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def next_number(self, office_id: str, service_day: str) -> int:
+    async def next_number(self, office_id: str, service_day: str, queue: str) -> int:
         """One atomic upsert, so concurrent first tickets of a day never collide."""
         insert = pg_insert if self.session.bind.dialect.name == "postgresql" else sqlite_insert
-        table = TicketCounter.__table__
+        table = QueueTicketCounter.__table__
         statement = (
             insert(table)
-            .values(office_id=office_id, service_day=service_day, last_number=1)
+            .values(office_id=office_id, service_day=service_day, queue=queue, last_number=1)
             .on_conflict_do_update(
-                index_elements=[table.c.office_id, table.c.service_day],
+                index_elements=[table.c.office_id, table.c.service_day, table.c.queue],
                 set_={"last_number": table.c.last_number + 1},
             )
             .returning(table.c.last_number)
@@ -56,10 +56,10 @@ class SqlQuestionVisits:
 
 @dataclass
 class InMemoryTicketCounters:
-    counters: dict[tuple[str, str], int] = field(default_factory=dict)
+    counters: dict[tuple[str, str, str], int] = field(default_factory=dict)
 
-    async def next_number(self, office_id: str, service_day: str) -> int:
-        key = (office_id, service_day)
+    async def next_number(self, office_id: str, service_day: str, queue: str) -> int:
+        key = (office_id, service_day, queue)
         self.counters[key] = self.counters.get(key, 0) + 1
         return self.counters[key]
 

@@ -5,16 +5,6 @@ from __future__ import annotations
 from sqlmodel import Field, SQLModel
 
 
-class TicketCounter(SQLModel, table=True):
-    """Last ticket number issued per office and service day."""
-
-    __tablename__ = "intake_ticket_counters"
-
-    office_id: str = Field(primary_key=True, max_length=60)
-    service_day: str = Field(primary_key=True, max_length=10)
-    last_number: int = 0
-
-
 class QuestionIndex(SQLModel, table=True):
     """Which visit a question belongs to, for routes that only name the question."""
 
@@ -35,4 +25,4 @@ class QueueTicketCounter(SQLModel, table=True):
     last_number: int = 0
 
 
-INTAKE_TABLES = [TicketCounter.__table__, QuestionIndex.__table__, QueueTicketCounter.__table__]
+INTAKE_TABLES = [QuestionIndex.__table__, QueueTicketCounter.__table__]

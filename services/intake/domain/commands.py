@@ -12,6 +12,7 @@ class RegisterVisit:
     office_id: str
     channel: Channel
     agency: str | None = None
+    queue: str | None = None  # None: the office's general queue
 
 
 @dataclass(frozen=True)
@@ -40,3 +41,43 @@ class ResolveQuestion:
 class EndVisit:
     visit_id: str
     satisfaction: Satisfaction | None = None
+
+
+@dataclass(frozen=True)
+class OpenDesk:
+    office_id: str
+    desk: str
+    queues: tuple[str, ...]
+    handler: str
+
+
+@dataclass(frozen=True)
+class CloseDesk:
+    office_id: str
+    desk: str
+
+
+@dataclass(frozen=True)
+class CallNext:
+    office_id: str
+    desk: str
+    queues: tuple[str, ...] | None = None  # None: the desk's work profile
+
+
+@dataclass(frozen=True)
+class RecallVisit:
+    visit_id: str
+    desk: str | None = None
+
+
+@dataclass(frozen=True)
+class MarkNoShow:
+    visit_id: str
+    desk: str | None = None
+
+
+@dataclass(frozen=True)
+class TransferVisit:
+    visit_id: str
+    queue: str | None = None
+    desk: str | None = None

@@ -10,13 +10,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.intake.domain.events import (
+    DeskClosed,
+    DeskOpened,
     PersonalDataErased,
     QuestionRecorded,
     QuestionResolved,
     Satisfaction,
     VisitCalled,
     VisitEnded,
+    VisitMarkedNoShow,
+    VisitRecalled,
     VisitRegistered,
+    VisitTransferred,
 )
 from shared.aggregate import Aggregate
 from shared.catalog import Catalog
@@ -43,10 +48,15 @@ class VisitState:
     channel: str = ""
     agency: str | None = None
     ticket: str = ""
+    queue: str = ""
+    # waiting (for a desk) -> called -> ended | no_show; a transfer makes it wait again
+    status: str = "waiting"
+    to_desk: str | None = None
     service_day: str = ""
     registered_at: datetime | None = None
     desk: str | None = None
-    called_at: datetime | None = None
+    called_at: datetime | None = None  # the first call: waiting time ends here
+    last_called_at: datetime | None = None
     ended_at: datetime | None = None
     satisfaction: Satisfaction | None = None
     questions: dict[str, Question] = field(default_factory=dict)
@@ -65,8 +75,50 @@ class Visit(Aggregate):
         return visit
 
     def call(self, desk: str, at: datetime) -> None:
+        """A call by visit id (the desk knows whom it wants), in any open state."""
         self.check_open()
-        self.trigger(VisitCalled(visit_id=self.id, desk=desk, called_at=at))
+        self.trigger(self._called(desk, at))
+
+    def call_next(self, desk: str, at: datetime) -> None:
+        """Call-next: only a visit still waiting may be taken, so two desks that race
+        for it cannot both succeed (the second one's append conflicts or fails here)."""
+        if self.state.status != "waiting":
+            raise Conflict(f"visit {self.id} is not waiting ({self.state.status})")
+        self.trigger(self._called(desk, at))
+
+    def _called(self, desk: str, at: datetime) -> VisitCalled:
+        s = self.state
+        return VisitCalled(visit_id=self.id, desk=desk, called_at=at, office_id=s.office_id, queue=s.queue)
+
+    def recall(self, desk: str | None, at: datetime) -> None:
+        self.check_called()
+        desk = desk or self.state.desk or ""
+        self.trigger(VisitRecalled(visit_id=self.id, office_id=self.state.office_id, desk=desk, recalled_at=at))
+
+    def mark_no_show(self, desk: str | None, at: datetime) -> None:
+        self.check_called()
+        s = self.state
+        self.trigger(
+            VisitMarkedNoShow(
+                visit_id=self.id, office_id=s.office_id, desk=desk or s.desk or "", queue=s.queue, marked_at=at
+            )
+        )
+
+    def transfer(self, queue: str | None, desk: str | None, by_desk: str | None, at: datetime) -> None:
+        """Wait again: in ``queue`` (default: the same queue) or for one ``desk``."""
+        self.check_open()
+        s = self.state
+        self.trigger(
+            VisitTransferred(
+                visit_id=self.id, office_id=s.office_id, from_queue=s.queue, to_queue=queue or s.queue,
+                to_desk=desk, by_desk=by_desk or s.desk, transferred_at=at,
+            )
+        )
+
+    def check_called(self) -> None:
+        self.check_open()
+        if self.state.status != "called":
+            raise Conflict(f"visit {self.id} has not been called ({self.state.status})")
 
     def record_question(self, event: QuestionRecorded) -> None:
         self.check_open()
@@ -95,7 +147,7 @@ class Visit(Aggregate):
 
     def check_open(self) -> None:
         if self.state.ended_at is not None:
-            raise Conflict(f"visit {self.id} has ended")
+            raise Conflict(f"visit {self.id} has ended ({self.state.status})")
 
     def apply(self, event: DomainEvent) -> None:
         s = self.state
@@ -103,10 +155,17 @@ class Visit(Aggregate):
             case VisitRegistered():
                 s.office_id, s.channel, s.agency = event.office_id, event.channel, event.agency
                 s.ticket, s.service_day = event.ticket, event.service_day
-                s.registered_at = event.registered_at
+                s.registered_at, s.queue = event.registered_at, event.queue
             case VisitCalled():
-                s.desk = event.desk
+                s.desk, s.status, s.to_desk = event.desk, "called", None
                 s.called_at = s.called_at or event.called_at
+                s.last_called_at = event.called_at
+            case VisitRecalled():
+                s.desk = event.desk
+            case VisitTransferred():
+                s.queue, s.to_desk, s.status = event.to_queue, event.to_desk, "waiting"
+            case VisitMarkedNoShow():
+                s.status, s.ended_at = "no_show", event.marked_at
             case QuestionRecorded():
                 s.questions[event.question_id] = Question(
                     question_id=event.question_id,
@@ -121,10 +180,48 @@ class Visit(Aggregate):
                 question.outcome, question.note = event.outcome, event.note
                 question.resolved_at = event.resolved_at
             case VisitEnded():
-                s.ended_at, s.satisfaction = event.ended_at, event.satisfaction
+                s.ended_at, s.satisfaction, s.status = event.ended_at, event.satisfaction, "ended"
             case PersonalDataErased():
                 for question in s.questions.values():
                     question.has_personal_identity_number = False
+
+
+@dataclass
+class DeskState:
+    open: bool = False
+    queues: tuple[str, ...] = ()
+    handler: str = ""
+
+
+class Desk(Aggregate):
+    """A service point of an office. Stream ``desk:<office_id>:<desk>``."""
+
+    state: DeskState
+
+    def init_state(self) -> None:
+        self.state = DeskState()
+
+    @staticmethod
+    def stream_id(office_id: str, desk: str) -> str:
+        return f"desk:{office_id}:{desk}"
+
+    def open(self, office_id: str, desk: str, queues: list[str], handler: str, at: datetime) -> None:
+        """Open, or change the work profile of an open desk."""
+        self.trigger(DeskOpened(office_id=office_id, desk=desk, queues=queues, handler=handler, opened_at=at))
+
+    def close(self, office_id: str, desk: str, at: datetime) -> bool:
+        """False when it was not open (closing twice changes nothing)."""
+        if not self.state.open:
+            return False
+        self.trigger(DeskClosed(office_id=office_id, desk=desk, closed_at=at))
+        return True
+
+    def apply(self, event: DomainEvent) -> None:
+        match event:
+            case DeskOpened():
+                self.state = DeskState(True, tuple(event.queues), event.handler)
+            case DeskClosed():
+                self.state = DeskState()
 
 
 def check_hints(catalog: Catalog, agency: str | None, case_type: str | None) -> str | None:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from fastapi import APIRouter, Request
 
-from fastapi import APIRouter, Depends, Request
-
-from services.intake import handlers
+from services.intake import handlers, queue_handlers
 from services.intake.domain.commands import (
     CallVisit,
     EndVisit,
@@ -16,7 +14,8 @@ from services.intake.domain.commands import (
 )
 from services.intake.domain.events import Satisfaction
 from services.intake.domain.model import Visit
-from services.intake.entrypoints import erasure
+from services.intake.entrypoints import erasure, office_day
+from services.intake.entrypoints.deps import OfficeDayDep, UowDep
 from services.intake.entrypoints.schemas import (
     Ack,
     CallCreate,
@@ -29,29 +28,29 @@ from services.intake.entrypoints.schemas import (
     VisitEnd,
     VisitPublic,
 )
-from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared.security import needs
 
 router = APIRouter(prefix="/v1", tags=["intake"])
 router.include_router(erasure.router)  # DELETE /v1/visits/{visit_id}/personal-data
-
-
-async def get_uow(request: Request) -> SqlIntakeUnitOfWork:
-    """Async on purpose: a sync dependency would cost a worker-thread hop per request."""
-    return request.app.state.runtime.uow_factory()
-
-
-UowDep = Annotated[SqlIntakeUnitOfWork, Depends(get_uow)]
+router.include_router(office_day.router)  # offices, desks, call-next, the live queue
 
 
 @router.post("/visits", status_code=201, response_model=VisitCreated, dependencies=needs("visits:write"))
-async def register_visit(body: VisitCreate, uow: UowDep, request: Request) -> VisitCreated:
-    deps = request.app.state.runtime.extras
-    visit = await handlers.register_visit(
-        RegisterVisit(body.office_id, body.channel, body.agency), uow, deps["catalog"], deps["tz"]
-    )
+async def register_visit(
+    body: VisitCreate, uow: UowDep, day: OfficeDayDep, request: Request
+) -> VisitCreated:
+    """A ticket in ``queue`` (default: general), with the visitor's place and estimated
+    wait; an unknown office or a queue the office does not offer is a 422."""
+    catalog = request.app.state.runtime.extras["catalog"]
+    cmd = RegisterVisit(body.office_id, body.channel, body.agency, body.queue)
+    visit = await queue_handlers.register_visit(cmd, uow, catalog, day)
+    s = visit.state
+    position = day.board.position(visit.id)
+    estimate = day.board.estimate(s.office_id, s.queue, position, s.registered_at) if position else None
     return VisitCreated(
-        visit_id=visit.id, ticket=visit.state.ticket, registered_at=visit.state.registered_at
+        visit_id=visit.id, ticket=s.ticket, queue=s.queue, position=position,
+        estimated_wait_minutes=None if estimate is None else round(estimate, 1),
+        registered_at=s.registered_at,
     )
 
 
@@ -108,6 +107,8 @@ def to_public(visit: Visit) -> VisitPublic:
         channel=s.channel,
         agency=s.agency,
         ticket=s.ticket,
+        queue=s.queue,
+        status=s.status,
         service_day=s.service_day,
         registered_at=s.registered_at,
         desk=s.desk,

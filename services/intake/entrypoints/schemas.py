@@ -17,13 +17,17 @@ class Strict(BaseModel):
 
 class VisitCreate(Strict):
     office_id: OfficeId
-    channel: Literal["kiosk", "desk"]
+    channel: Literal["kiosk", "desk", "self_service"]
     agency: Code | None = None
+    queue: Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")] | None = None
 
 
 class VisitCreated(BaseModel):
     visit_id: str
     ticket: str
+    queue: str
+    position: int | None
+    estimated_wait_minutes: float | None
     registered_at: datetime
 
 
@@ -80,6 +84,8 @@ class VisitPublic(BaseModel):
     channel: str
     agency: str | None
     ticket: str
+    queue: str
+    status: str
     service_day: str
     registered_at: datetime
     desk: str | None
@@ -98,3 +104,111 @@ class PersonalDataErasure(BaseModel):
     key_destroyed: bool
     erased_by: str
     erased_at: datetime
+
+
+DeskName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,19}$")]
+QueueCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
+
+
+class QueueServicePublic(BaseModel):
+    queue: str
+    letter: str
+    name_sv: str
+    name_en: str
+    agency: str | None
+
+
+class OfficePublic(BaseModel):
+    office_id: str
+    name: str
+    municipality: str
+    county: str
+    lead_agency: str
+    size: str
+    opening_hours: dict[str, str]
+    id_cards: bool
+    newcomer_meeting_place: bool
+    video_meetings: bool
+    booked_meetings: bool
+    agency_desks: list[str]
+    services: list[QueueServicePublic]
+
+
+class OfficesPublic(BaseModel):
+    offices: list[OfficePublic]
+
+
+class DeskOpen(Strict):
+    queues: list[QueueCode] = Field(default_factory=list, max_length=20)
+
+
+class DeskPublic(BaseModel):
+    office_id: str
+    desk: str
+    open: bool
+    queues: list[str]
+    handler: str
+
+
+class CallNextRequest(Strict):
+    queues: list[QueueCode] | None = Field(default=None, max_length=20)
+
+
+class VisitCalledPublic(BaseModel):
+    visit_id: str
+    ticket: str
+    queue: str
+    desk: str
+    called_at: datetime
+
+
+class DeskRef(Strict):
+    desk: DeskName | None = None
+
+
+class TransferRequest(Strict):
+    queue: QueueCode | None = None
+    desk: DeskName | None = None
+
+
+class TicketPublic(BaseModel):
+    ticket: str
+    registered_at: datetime
+    waiting_minutes: float
+    visit_id: str | None = None  # not for the display role
+
+
+class QueuePublic(BaseModel):
+    queue: str
+    letter: str
+    name_sv: str
+    name_en: str
+    agency: str | None
+    waiting: int
+    tickets: list[TicketPublic]
+    longest_wait_minutes: float
+    estimated_wait_minutes: float | None
+    desks_open: int
+
+
+class CalledPublic(BaseModel):
+    ticket: str
+    queue: str
+    desk: str
+    called_at: datetime
+    recall: bool
+
+
+class DeskOnBoard(BaseModel):
+    desk: str
+    queues: list[str]
+    serving: str | None
+
+
+class OfficeQueuePublic(BaseModel):
+    office_id: str
+    service_day: str
+    updated_at: datetime
+    queues: list[QueuePublic]
+    recently_called: list[CalledPublic]
+    desks: list[DeskOnBoard]

@@ -1,0 +1,91 @@
+"""Keeps the queue board current by following intake's own event log, and tells
+listeners (the SSE streams) which office changed.
+
+Every intake process folds the same log, so with several replicas on one PostgreSQL
+database each one sees every change: a commit in this process wakes the feed at once;
+another replica's commits are read by polling the log (``SK_QUEUE_POLL_SECONDS``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+import structlog
+
+from services.intake.domain.queue_board import QueueBoard
+from shared.eventstore import LoggedEvent
+from shared.waiting import wait_for_wakeup
+
+log = structlog.get_logger(__name__)
+
+LogReader = Callable[[int, int], Awaitable[list[LoggedEvent]]]
+
+# Event types that change a board; everything else in the log is skipped undecoded.
+BOARD_EVENTS = frozenset(
+    f"intake.{name}"
+    for name in (
+        "VisitRegistered", "VisitCalled", "VisitRecalled", "VisitTransferred",
+        "VisitMarkedNoShow", "VisitEnded", "DeskOpened", "DeskClosed",
+    )
+)
+
+
+class BoardFeed:
+    def __init__(self, board: QueueBoard, poll_seconds: float = 0.25, read_log: LogReader | None = None) -> None:
+        self.read_log = read_log  # set by ``follow`` when the log exists after the feed
+        self.board = board
+        self.poll_seconds = poll_seconds
+        self.position = 0
+        self._lock = asyncio.Lock()
+        self._wakeup = asyncio.Event()
+        self._listeners: dict[str, set[asyncio.Queue[int]]] = {}
+
+    def follow(self, read_log: LogReader) -> None:
+        self.read_log = read_log
+
+    def notify(self) -> None:
+        """Commit hook: something was written; catch up now."""
+        self._wakeup.set()
+
+    async def catch_up(self) -> None:
+        """Fold every event written so far. Callers that need their own write on the
+        board (a position, a call) await this after their commit."""
+        async with self._lock:
+            changed: set[str] = set()
+            while batch := await self.read_log(self.position, 1000):
+                for item in batch:
+                    if item.envelope.event_type not in BOARD_EVENTS:
+                        continue
+                    event = item.envelope.event()
+                    if event and (office := self.board.apply(event, item.envelope.stream_id)):
+                        changed.add(office)
+                self.position = batch[-1].position
+            for office in changed:
+                self._announce(office)
+
+    def _announce(self, office_id: str) -> None:
+        version = self.board.office(office_id).version
+        for listener in self._listeners.get(office_id, ()):
+            if listener.full():  # a slow reader only needs the newest state
+                listener.get_nowait()
+            listener.put_nowait(version)
+
+    def listen(self, office_id: str) -> asyncio.Queue[int]:
+        queue: asyncio.Queue[int] = asyncio.Queue(maxsize=1)
+        self._listeners.setdefault(office_id, set()).add(queue)
+        return queue
+
+    def unlisten(self, office_id: str, queue: asyncio.Queue[int]) -> None:
+        self._listeners.get(office_id, set()).discard(queue)
+
+    async def run(self) -> None:
+        """Follow the log until cancelled (a worker of intake's runtime)."""
+        while True:
+            self._wakeup.clear()
+            try:
+                await self.catch_up()
+            except Exception as error:  # noqa: BLE001 - an outage must not end the feed
+                log.warning("queue_feed_waiting", error=type(error).__name__)
+                await asyncio.sleep(1.0)
+            await wait_for_wakeup(self._wakeup, self.poll_seconds)

@@ -1,0 +1,246 @@
+"""The queue board: every office's queues, desks and recent calls, as a projection of
+intake's events (rebuilt by folding the event log from the start; nothing else is kept).
+
+Pure: it takes decoded events and their times, and answers questions about the present
+("who is next for this desk", "where is this visitor", "how long will it take").
+
+Estimated wait (docs/office-day.md): ``((p - 1) / n + 1/2) * s`` for position ``p``, with
+``n`` the open desks that serve the queue and ``s`` the mean time a desk spent per visit of
+that queue in the last hour (else the office's, else ``DEFAULT_SERVICE_MINUTES``). The
+half is the expected rest of the visit the desk is busy with when one's turn comes.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from services.intake.domain.events import (
+    DeskClosed,
+    DeskOpened,
+    VisitCalled,
+    VisitEnded,
+    VisitMarkedNoShow,
+    VisitRecalled,
+    VisitRegistered,
+    VisitTransferred,
+)
+from shared.events import DomainEvent
+
+DEFAULT_SERVICE_MINUTES = 8.0
+SERVICE_WINDOW = timedelta(hours=1)
+RECENT_CALLS = 8
+
+
+@dataclass
+class Waiting:
+    visit_id: str
+    ticket: str
+    queue: str
+    service_day: str
+    arrived_at: datetime  # first registration: a transfer keeps the visitor's place
+    to_desk: str | None = None
+
+
+@dataclass
+class Serving:
+    visit_id: str
+    ticket: str
+    queue: str
+    desk: str
+    called_at: datetime
+
+
+@dataclass(frozen=True)
+class Call:
+    ticket: str
+    queue: str
+    desk: str
+    called_at: datetime
+    recall: bool = False
+
+
+@dataclass
+class Desk:
+    desk: str
+    queues: tuple[str, ...]
+    handler: str
+    opened_at: datetime
+
+    def serves(self, queue: str) -> bool:
+        return not self.queues or queue in self.queues
+
+
+@dataclass
+class OfficeBoard:
+    office_id: str
+    waiting: dict[str, Waiting] = field(default_factory=dict)
+    serving: dict[str, Serving] = field(default_factory=dict)
+    desks: dict[str, Desk] = field(default_factory=dict)
+    recent: deque[Call] = field(default_factory=lambda: deque(maxlen=RECENT_CALLS))
+    # (queue, finished_at, minutes a desk spent on the visit), for the estimate
+    done: deque[tuple[str, datetime, float]] = field(default_factory=lambda: deque(maxlen=500))
+    version: int = 0  # bumped on every change: streams send one message per change
+
+    def waiting_today(self, service_day: str) -> list[Waiting]:
+        return sorted(
+            (w for w in self.waiting.values() if w.service_day == service_day),
+            key=lambda w: (w.arrived_at, w.ticket),
+        )
+
+
+class QueueBoard:
+    def __init__(self, priorities: dict[str, dict[str, int]] | None = None) -> None:
+        self.offices: dict[str, OfficeBoard] = {}
+        self.visit_office: dict[str, str] = {}
+        self.tickets: dict[str, tuple[str, str, datetime, str]] = {}  # visit -> ticket, queue, arrived, day
+        # office -> queue -> priority (lower first); queues not named count as 1
+        self.priorities = priorities or {}
+
+    def office(self, office_id: str) -> OfficeBoard:
+        return self.offices.setdefault(office_id, OfficeBoard(office_id))
+
+    # -- the fold -----------------------------------------------------------------------
+    def apply(self, event: DomainEvent, stream_id: str) -> str | None:
+        """Fold one event; the office whose board changed, or None."""
+        match event:
+            case VisitRegistered():
+                return self._registered(event)
+            case VisitCalled():
+                return self._called(event.visit_id, event.desk, event.called_at)
+            case VisitRecalled():
+                return self._recalled(event)
+            case VisitTransferred():
+                return self._transferred(event)
+            case VisitMarkedNoShow():
+                return self._finished(event.visit_id, event.marked_at)
+            case VisitEnded():
+                return self._finished(event.visit_id, event.ended_at)
+            case DeskOpened():
+                board = self.office(event.office_id)
+                board.desks[event.desk] = Desk(event.desk, tuple(event.queues), event.handler, event.opened_at)
+                return self._changed(board)
+            case DeskClosed():
+                board = self.office(event.office_id)
+                board.desks.pop(event.desk, None)
+                return self._changed(board)
+        return None
+
+    def _changed(self, board: OfficeBoard) -> str:
+        board.version += 1
+        return board.office_id
+
+    def _registered(self, e: VisitRegistered) -> str:
+        board = self.office(e.office_id)
+        # A new day: yesterday's unserved tickets leave the queue (the day boundary).
+        for stale in [w for w in board.waiting.values() if w.service_day < e.service_day]:
+            self._forget(board.waiting.pop(stale.visit_id).visit_id)
+        self.visit_office[e.visit_id] = e.office_id
+        self.tickets[e.visit_id] = (e.ticket, e.queue, e.registered_at, e.service_day)
+        board.waiting[e.visit_id] = Waiting(e.visit_id, e.ticket, e.queue, e.service_day, e.registered_at)
+        return self._changed(board)
+
+    def _called(self, visit_id: str, desk: str, at: datetime) -> str | None:
+        office_id = self.visit_office.get(visit_id)
+        if office_id is None:
+            return None
+        board = self.office(office_id)
+        ticket, queue, *_ = self.tickets[visit_id]
+        waiting = board.waiting.pop(visit_id, None)
+        queue = waiting.queue if waiting else queue
+        if previous := board.serving.get(visit_id):
+            queue = previous.queue
+        board.serving[visit_id] = Serving(visit_id, ticket, queue, desk, at)
+        board.recent.appendleft(Call(ticket, queue, desk, at))
+        return self._changed(board)
+
+    def _recalled(self, e: VisitRecalled) -> str | None:
+        board = self.offices.get(e.office_id)
+        serving = board.serving.get(e.visit_id) if board else None
+        if board is None or serving is None:
+            return None
+        serving.desk = e.desk
+        board.recent.appendleft(Call(serving.ticket, serving.queue, e.desk, e.recalled_at, recall=True))
+        return self._changed(board)
+
+    def _transferred(self, e: VisitTransferred) -> str | None:
+        office_id = self.visit_office.get(e.visit_id)
+        if office_id is None:
+            return None
+        board = self.office(office_id)
+        ticket, _, arrived, day = self.tickets[e.visit_id]
+        self._end_service(board, e.visit_id, e.transferred_at)
+        board.waiting.pop(e.visit_id, None)
+        board.waiting[e.visit_id] = Waiting(e.visit_id, ticket, e.to_queue, day, arrived, e.to_desk)
+        return self._changed(board)
+
+    def _finished(self, visit_id: str, at: datetime) -> str | None:
+        office_id = self.visit_office.get(visit_id)
+        if office_id is None:
+            return None
+        board = self.office(office_id)
+        self._end_service(board, visit_id, at)
+        board.waiting.pop(visit_id, None)
+        self._forget(visit_id)
+        return self._changed(board)
+
+    def _end_service(self, board: OfficeBoard, visit_id: str, at: datetime) -> None:
+        serving = board.serving.pop(visit_id, None)
+        if serving is not None:
+            minutes = max((at - serving.called_at).total_seconds() / 60, 0.0)
+            board.done.append((serving.queue, at, minutes))
+
+    def _forget(self, visit_id: str) -> None:
+        self.visit_office.pop(visit_id, None)
+        self.tickets.pop(visit_id, None)
+
+    # -- questions about the present ------------------------------------------------------
+    def desk_queues(self, office_id: str, desk: str) -> tuple[str, ...] | None:
+        board = self.offices.get(office_id)
+        found = board.desks.get(desk) if board else None
+        return found.queues if found else None
+
+    def candidates(self, office_id: str, queues: list[str], desk: str, service_day: str) -> list[Waiting]:
+        """Who this desk calls next, in order: visits transferred to this desk, then by
+        queue priority (booked appointments first), then the longest wait."""
+        board = self.offices.get(office_id)
+        if board is None:
+            return []
+        priority = self.priorities.get(office_id, {})
+        wanted = set(queues)
+        eligible = [
+            w for w in board.waiting_today(service_day)
+            if (w.to_desk == desk) or (w.to_desk is None and w.queue in wanted)
+        ]
+        return sorted(
+            eligible, key=lambda w: (w.to_desk != desk, priority.get(w.queue, 1), w.arrived_at, w.ticket)
+        )
+
+    def position(self, visit_id: str) -> int | None:
+        """1 = next in its queue; None when the visit does not wait."""
+        office_id = self.visit_office.get(visit_id)
+        board = self.offices.get(office_id) if office_id else None
+        me = board.waiting.get(visit_id) if board else None
+        if board is None or me is None:
+            return None
+        ahead = [
+            w for w in board.waiting_today(me.service_day)
+            if w.queue == me.queue and w.to_desk == me.to_desk
+        ]
+        return next(i for i, w in enumerate(ahead, 1) if w.visit_id == visit_id)
+
+    def service_minutes(self, office_id: str, queue: str, now: datetime) -> float:
+        board = self.offices.get(office_id)
+        recent = [(q, m) for q, at, m in (board.done if board else ()) if now - at <= SERVICE_WINDOW]
+        of_queue = [m for q, m in recent if q == queue]
+        sample = of_queue or [m for _, m in recent]
+        return sum(sample) / len(sample) if sample else DEFAULT_SERVICE_MINUTES
+
+    def estimate(self, office_id: str, queue: str, position: int, now: datetime) -> float | None:
+        """Minutes until a visitor at ``position`` is called; None while no desk is open."""
+        board = self.offices.get(office_id)
+        if board is None or not board.desks:
+            return None
+        desks = max(1, sum(d.serves(queue) for d in board.desks.values()))
+        return ((position - 1) / desks + 0.5) * self.service_minutes(office_id, queue, now)

@@ -1,0 +1,175 @@
+"""The office day's routes: offices and their queues, desks, call-next, recall, no-show,
+transfer, and the live queue (JSON and Server-Sent Events)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import asdict
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Request, Response
+from fastapi.encoders import jsonable_encoder
+from sse_starlette import EventSourceResponse
+
+from services.intake import queue_handlers
+from services.intake.domain.commands import (
+    CallNext,
+    CloseDesk,
+    MarkNoShow,
+    OpenDesk,
+    RecallVisit,
+    TransferVisit,
+)
+from services.intake.entrypoints.deps import OfficeDayDep, UowDep
+from services.intake.entrypoints.schemas import (
+    Ack,
+    CallNextRequest,
+    DeskOpen,
+    DeskPublic,
+    DeskRef,
+    OfficePublic,
+    OfficeQueuePublic,
+    OfficesPublic,
+    QueueServicePublic,
+    TransferRequest,
+    VisitCalledPublic,
+)
+from services.intake.queue_handlers import OfficeDay
+from services.intake.views import office_queue
+from shared.errors import NotFound
+from shared.events import utc_now
+from shared.offices import Office, queue_services
+from shared.security import Principal, needs, require
+
+router = APIRouter(tags=["office day"])
+OfficeId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,59}$")]
+Desk = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,19}$")]
+Caller = Annotated[Principal, Depends(require("visits:call"))]
+QueueReader = Annotated[Principal, Depends(require("queue:read"))]
+
+
+def office_public(office: Office) -> OfficePublic:
+    return OfficePublic(
+        office_id=office.id, name=office.name, municipality=office.municipality,
+        county=office.county, lead_agency=office.lead_agency, size=office.size,
+        opening_hours=dict(office.opening_hours), id_cards=office.id_cards,
+        newcomer_meeting_place=office.newcomer_meeting_place,
+        video_meetings=office.video_meetings, booked_meetings=office.booked_meetings,
+        agency_desks=sorted(office.desks),
+        services=[QueueServicePublic(**asdict(s)) for s in queue_services(office)],
+    )
+
+
+def known_office(day: OfficeDay, office_id: str) -> Office:
+    office = day.offices.get(office_id)
+    if office is None:
+        raise NotFound(f"no office {office_id!r}")
+    return office
+
+
+@router.get("/offices", response_model=OfficesPublic, dependencies=needs("offices:read"))
+async def list_offices(day: OfficeDayDep) -> OfficesPublic:
+    return OfficesPublic(offices=[office_public(o) for o in day.offices])
+
+
+@router.get("/offices/{office_id}", response_model=OfficePublic, dependencies=needs("offices:read"))
+async def get_office(office_id: OfficeId, day: OfficeDayDep) -> OfficePublic:
+    return office_public(known_office(day, office_id))
+
+
+@router.post("/offices/{office_id}/desks/{desk}/open", response_model=DeskPublic)
+async def open_desk(
+    office_id: OfficeId, desk: Desk, body: DeskOpen, uow: UowDep, day: OfficeDayDep, caller: Caller
+) -> DeskPublic:
+    """Open a service point with its work profile (the queues it calls from; none: all)."""
+    known_office(day, office_id)
+    found = await queue_handlers.open_desk(OpenDesk(office_id, desk, tuple(body.queues), caller.subject), uow, day)
+    return DeskPublic(office_id=office_id, desk=desk, open=True, queues=list(found.state.queues),
+                      handler=found.state.handler)
+
+
+@router.post("/offices/{office_id}/desks/{desk}/close", response_model=DeskPublic)
+async def close_desk(office_id: OfficeId, desk: Desk, uow: UowDep, day: OfficeDayDep, caller: Caller) -> DeskPublic:
+    known_office(day, office_id)
+    await queue_handlers.close_desk(CloseDesk(office_id, desk), uow, day)
+    return DeskPublic(office_id=office_id, desk=desk, open=False, queues=[], handler=caller.subject)
+
+
+@router.post(
+    "/offices/{office_id}/desks/{desk}/call-next",
+    response_model=VisitCalledPublic,
+    responses={204: {"description": "nobody waits in these queues"}},
+    dependencies=needs("visits:call"),
+)
+async def call_next(
+    office_id: OfficeId, desk: Desk, request: Request, day: OfficeDayDep, body: CallNextRequest | None = None
+) -> VisitCalledPublic | Response:
+    """The longest-waiting visit of the desk's queues (visits transferred to this desk
+    and booked appointments first); 204 when nobody waits."""
+    known_office(day, office_id)
+    queues = tuple(body.queues) if body and body.queues else None
+    visit = await queue_handlers.call_next(
+        CallNext(office_id, desk, queues), request.app.state.runtime.uow_factory, day
+    )
+    if visit is None:
+        return Response(status_code=204)
+    s = visit.state
+    return VisitCalledPublic(visit_id=visit.id, ticket=s.ticket, queue=s.queue, desk=desk,
+                             called_at=s.last_called_at)
+
+
+@router.post("/visits/{visit_id}/recall", response_model=Ack, dependencies=needs("visits:call"))
+async def recall(visit_id: str, uow: UowDep, day: OfficeDayDep, body: DeskRef | None = None) -> Ack:
+    await queue_handlers.recall_visit(RecallVisit(visit_id, body.desk if body else None), uow, day)
+    return Ack(visit_id=visit_id, status="recalled")
+
+
+@router.post("/visits/{visit_id}/no-show", response_model=Ack, dependencies=needs("visits:call"))
+async def no_show(visit_id: str, uow: UowDep, day: OfficeDayDep, body: DeskRef | None = None) -> Ack:
+    await queue_handlers.mark_no_show(MarkNoShow(visit_id, body.desk if body else None), uow, day)
+    return Ack(visit_id=visit_id, status="no_show")
+
+
+@router.post("/visits/{visit_id}/transfer", response_model=Ack, dependencies=needs("visits:call"))
+async def transfer(visit_id: str, body: TransferRequest, uow: UowDep, day: OfficeDayDep) -> Ack:
+    """To another queue (``{"queue"}``) or to one desk (``{"desk"}``); the visitor keeps
+    the place their arrival time gives them."""
+    await queue_handlers.transfer_visit(TransferVisit(visit_id, body.queue, body.desk), uow, day)
+    return Ack(visit_id=visit_id, status="transferred")
+
+
+def _queue_document(day: OfficeDay, office: Office, principal: Principal) -> dict:
+    now = utc_now()
+    return office_queue(day.board, office, now, day.service_day(now), "visits:read" in principal.scopes)
+
+
+@router.get("/offices/{office_id}/queue", response_model=OfficeQueuePublic, response_model_exclude_unset=True)
+async def get_queue(office_id: OfficeId, day: OfficeDayDep, principal: QueueReader) -> dict:
+    """Waiting counts, tickets in order, waits and estimates per queue, recent calls and
+    open desks. The display role gets no visit ids."""
+    office = known_office(day, office_id)
+    await day.feed.catch_up()
+    return _queue_document(day, office, principal)
+
+
+@router.get(
+    "/offices/{office_id}/queue/stream",
+    responses={200: {"content": {"text/event-stream": {}}, "description": "one `queue` event per change"}},
+)
+async def stream_queue(office_id: OfficeId, request: Request, day: OfficeDayDep, principal: QueueReader):
+    """Server-Sent Events: the queue document at once, then again on every change."""
+    office = known_office(day, office_id)
+    await day.feed.catch_up()
+    return EventSourceResponse(_changes(request, day, office, principal), ping=15)
+
+
+async def _changes(request: Request, day: OfficeDay, office: Office, principal: Principal) -> AsyncIterator[dict]:
+    changes = day.feed.listen(office.id)
+    try:
+        while True:
+            document = jsonable_encoder(_queue_document(day, office, principal))
+            yield {"event": "queue", "data": json.dumps(document, ensure_ascii=False)}
+            await changes.get()
+    finally:
+        day.feed.unlisten(office.id, changes)

@@ -1,0 +1,57 @@
+"""Read-side views of intake: an office's live queue, shaped from the queue board."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.intake.domain.queue_board import QueueBoard
+from shared.offices import Office, queue_services
+
+
+def _minutes(seconds: float) -> float:
+    return round(max(seconds, 0.0) / 60, 1)
+
+
+def office_queue(
+    board: QueueBoard, office: Office, now: datetime, service_day: str, with_visit_ids: bool
+) -> dict:
+    """The office's queue as ``GET /v1/offices/{id}/queue`` and its stream serve it.
+    Without ``with_visit_ids`` (the display role) nothing in it names a visit."""
+    state = board.office(office.id)
+    waiting = state.waiting_today(service_day)
+    queues = []
+    for service in queue_services(office):
+        mine = [w for w in waiting if w.queue == service.queue]
+        tickets = [
+            {
+                "ticket": w.ticket,
+                "registered_at": w.arrived_at,
+                "waiting_minutes": _minutes((now - w.arrived_at).total_seconds()),
+                **({"visit_id": w.visit_id} if with_visit_ids else {}),
+            }
+            for w in mine
+        ]
+        estimate = board.estimate(office.id, service.queue, len(mine) + 1, now)
+        queues.append({
+            "queue": service.queue, "letter": service.letter, "name_sv": service.name_sv,
+            "name_en": service.name_en, "agency": service.agency, "waiting": len(mine),
+            "tickets": tickets,
+            "longest_wait_minutes": max((t["waiting_minutes"] for t in tickets), default=0.0),
+            "estimated_wait_minutes": None if estimate is None else round(estimate, 1),
+            "desks_open": sum(d.serves(service.queue) for d in state.desks.values()),
+        })
+    serving_by_desk = {s.desk: s.ticket for s in state.serving.values()}
+    return {
+        "office_id": office.id,
+        "service_day": service_day,
+        "updated_at": now,
+        "queues": queues,
+        "recently_called": [
+            {"ticket": c.ticket, "queue": c.queue, "desk": c.desk, "called_at": c.called_at, "recall": c.recall}
+            for c in state.recent
+        ],
+        "desks": [
+            {"desk": d.desk, "queues": list(d.queues), "serving": serving_by_desk.get(d.desk)}
+            for d in sorted(state.desks.values(), key=lambda d: d.desk)
+        ],
+    }
