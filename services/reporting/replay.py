@@ -34,14 +34,14 @@ from services.reporting.adapters.bulk import (
     index_facts,
     record_run,
     reset_consumer,
+    write_day,
     write_records,
 )
 from services.reporting.adapters.event_log import EventLog
 from services.reporting.adapters.store import exclusive, rebuild_derived
 from services.reporting.domain.audit import AUDITED, OWN_AUDITED
 from services.reporting.domain.costs import CostConfig
-from services.reporting.domain.fold import APPLIERS
-from services.reporting.domain.memory import Fold
+from services.reporting.domain.memory import EVENT_TYPES, Fold
 from shared.events import EventEnvelope, event_class, utc_now
 
 Progress = Callable[[int], None]
@@ -97,7 +97,7 @@ async def fold_logs(
     for log in logs:
         async for batch in log.batches(20_000):
             for _position, event_type, version, text in batch:
-                if event_type not in APPLIERS:
+                if event_type not in EVENT_TYPES:
                     continue
                 if parts > 1 and hash(_visit_id(text)) % parts != index:
                     continue
@@ -141,6 +141,7 @@ async def replay(
             result.fold_seconds += time.perf_counter() - clock
             clock = time.perf_counter()
             await write_records(conn, fold.visits.values(), fold.questions.values())
+            await write_day(conn, fold)
             result.write_seconds += time.perf_counter() - clock
             del fold
         clock = time.perf_counter()

@@ -8,6 +8,12 @@ from typing import Self
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.reporting.adapters.audit_log import AuditLog, InMemoryAuditLog, SqlAuditLog
+from services.reporting.adapters.day_repository import (
+    DayRepository,
+    InMemoryDay,
+    InMemoryDayStore,
+    SqlDay,
+)
 from services.reporting.adapters.repositories import (
     InMemoryReports,
     InMemoryReportStore,
@@ -21,44 +27,52 @@ from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
 class SqlReportingUnitOfWork(SqlUnitOfWork):
     reports: ReportRepository
     audit: AuditLog
+    day: DayRepository
 
     def open_repositories(self, session: AsyncSession) -> None:
         self.reports = SqlReports(session)
         self.audit = SqlAuditLog(session)
+        self.day = SqlDay(session)
 
 
 class FakeReportingUnitOfWork(InMemoryUnitOfWork):
-    """In-memory; report rows, audit entries, events, inbox and positions commit and roll
-    back together."""
+    """In-memory; report rows, the day's rows, audit entries, events, inbox and positions
+    commit and roll back together."""
 
     def __init__(
         self,
         state: InMemoryState | None = None,
         store: InMemoryReportStore | None = None,
         audit_store: dict[str, AuditEntry] | None = None,
+        day_store: InMemoryDayStore | None = None,
     ) -> None:
         super().__init__(state)
         self.store = store or InMemoryReportStore()
         self.audit_store = {} if audit_store is None else audit_store
+        self.day_store = day_store or InMemoryDayStore()
         self.reports = InMemoryReports(self.store)
         self.audit = InMemoryAuditLog(self.audit_store)
+        self.day = InMemoryDay(self.day_store)
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.reports = InMemoryReports(self.store)
         self.audit = InMemoryAuditLog(self.audit_store)
+        self.day = InMemoryDay(self.day_store)
         return self
 
     async def _commit(self) -> None:
         await super()._commit()
         self.reports.flush()
         self.audit.flush()
+        self.day.flush()
 
     async def rollback(self) -> None:
         await super().rollback()
         self.reports.discard()
         self.audit.discard()
+        self.day.discard()
 
     def fresh(self) -> FakeReportingUnitOfWork:
         """A new unit of work over the same fake database (the consumer's factory)."""
-        return FakeReportingUnitOfWork(self.state, self.store, self.audit_store)
+        return FakeReportingUnitOfWork(self.state, self.store, self.audit_store, self.day_store)

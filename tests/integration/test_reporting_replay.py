@@ -17,6 +17,7 @@ import pytest
 from services.intake.bootstrap import bootstrap as intake_bootstrap
 from services.intake.config import IntakeSettings
 from services.reporting.adapters.event_log import SqliteEventLog
+from services.reporting.adapters.tables import FACT_TABLES
 from services.reporting.bootstrap import bootstrap as reporting_bootstrap
 from services.reporting.config import ReportingSettings
 from services.reporting.replay import replay
@@ -35,6 +36,9 @@ PIN = "19811218-9876"
 QUESTIONS = ["Jag vill ansöka om id-kort", "Hur ansöker jag om bostadsbidrag?",
              f"Mitt personnummer är {PIN}, när kommer föräldrapenningen?",
              "Jag har flyttat till Sverige och vill folkbokföra mig", "Hur deklarerar jag?"]
+
+
+DAY_TABLES = [t.name for t in FACT_TABLES[2:]]
 
 
 class Crash(BaseException):
@@ -57,11 +61,29 @@ async def pump(consumer: EventConsumer, producers: dict[str, ServiceRuntime]) ->
             position = batch[-1].position
 
 
+OFFICES = ("lulea", "umea", "ostersund")
+
+
 async def drive(client: httpx.AsyncClient, rng: random.Random, visits: int) -> None:
+    """Visits through a whole office day: desks open and close, some visitors are called
+    again, some transferred to another queue, some never come to the desk."""
+    for office in OFFICES:
+        opened = await client.post(f"/v1/offices/{office}/desks/D1/open", json={"queues": ["general"]})
+        assert opened.status_code == 200, opened.text
     for n in range(visits):
-        body = {"office_id": f"office-{n % 3}", "channel": rng.choice(["kiosk", "desk"])}
+        body = {"office_id": OFFICES[n % 3], "channel": rng.choice(["kiosk", "desk", "self_service"])}
         vid = (await client.post("/v1/visits", json=body)).json()["visit_id"]
         assert (await client.post(f"/v1/visits/{vid}/call", json={"desk": "D1"})).status_code == 200
+        roll = rng.random()
+        if roll < 0.5:
+            assert (await client.post(f"/v1/visits/{vid}/recall", json={"desk": "D1"})).status_code == 200
+        if roll < 0.2:
+            assert (await client.post(f"/v1/visits/{vid}/no-show", json={"desk": "D1"})).status_code == 200
+            continue
+        if roll > 0.7:
+            moved = await client.post(f"/v1/visits/{vid}/transfer", json={"queue": "self_service"})
+            assert moved.status_code == 200, moved.text
+            assert (await client.post(f"/v1/visits/{vid}/call", json={"desk": "D2"})).status_code == 200
         for _ in range(rng.randint(1, 3)):
             question = {"text": rng.choice(QUESTIONS)}
             if rng.random() < 0.5:
@@ -69,6 +91,8 @@ async def drive(client: httpx.AsyncClient, rng: random.Random, visits: int) -> N
             assert (await client.post(f"/v1/visits/{vid}/questions", json=question)).status_code == 201
         survey = {"treatment": 5, "time": 4, "got_help": True}
         assert (await client.post(f"/v1/visits/{vid}/end", json={"satisfaction": survey})).status_code == 200
+    for office in OFFICES:
+        assert (await client.post(f"/v1/offices/{office}/desks/D1/close")).status_code == 200
 
 
 def accepted(data_dir: Path) -> tuple[Counter, Counter]:
@@ -88,7 +112,7 @@ def store(path: Path) -> dict[str, list[tuple]]:
     with sqlite3.connect(path) as db:
         return {t: sorted(db.execute(f"SELECT * FROM {t}").fetchall(), key=repr)
                 for t in ("reporting_visits", "reporting_questions", "agg_office_day",
-                          "dim_office", "dim_date")}
+                          "dim_office", "dim_date", *DAY_TABLES)}
 
 
 async def summary_and_mix(runtime: ServiceRuntime) -> tuple[dict, Counter]:
@@ -147,6 +171,12 @@ async def test_figures_match_intake_after_a_crash_and_after_a_replay(tmp_path: P
     assert mix == decided
     live = store(tmp_path / "reporting.db")
     assert sum(r[2] for r in live["agg_office_day"]) == 12
+    with sqlite3.connect(tmp_path / "reporting.db") as db:
+        flow = db.execute("SELECT COUNT(*), SUM(no_show), SUM(transfers), SUM(recalls) FROM reporting_visit_flow").fetchone()
+        closed = db.execute("SELECT COUNT(*) FROM reporting_desk_sessions WHERE staffed_seconds >= 0").fetchone()
+    assert flow == (12, kinds["intake.VisitMarkedNoShow"], kinds["intake.VisitTransferred"],
+                    kinds["intake.VisitRecalled"]) and closed == (3,)
+    assert flow[1] and flow[2] and flow[3], "the day had no-shows, transfers and recalls"
 
     result = await replay(restarted.engine, logs(tmp_path), TZ, None)
     assert (result.visits, result.events_invalid) == (12, 0)
@@ -158,7 +188,7 @@ async def test_figures_match_intake_after_a_crash_and_after_a_replay(tmp_path: P
     for runtime in (restarted, intake, routing):
         await runtime.close()
     raw = b"".join(p.read_bytes() for p in tmp_path.glob("reporting.db*"))
-    assert b"office-1" in raw and PIN.encode() not in raw and b"198112189876" not in raw
+    assert b"umea" in raw and PIN.encode() not in raw and b"198112189876" not in raw
 
 
 def shuffled_copy(source: Path, target: Path, rng: random.Random) -> None:

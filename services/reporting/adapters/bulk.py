@@ -12,7 +12,15 @@ from sqlalchemy import Table, delete, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.adapters.bi_tables import ReplayRun
+from services.reporting.adapters.day_tables import (
+    ReportingDeskSession,
+    ReportingQueueEvent,
+    ReportingServiceStep,
+    ReportingVisitFlow,
+)
 from services.reporting.adapters.tables import FACT_TABLES, ReportingQuestion, ReportingVisit
+from services.reporting.domain.day import DeskSession, QueueEvent, ServiceStep, VisitFlow
+from services.reporting.domain.memory import Fold
 from services.reporting.domain.model import QuestionRecord, VisitRecord
 from shared.tables import InboxEntry, SubscriberPosition
 
@@ -77,6 +85,17 @@ async def write_records(
 ) -> None:
     await _insert(conn, ReportingVisit.__table__, visits, VisitRecord)
     await _insert(conn, ReportingQuestion.__table__, questions, QuestionRecord)
+
+
+async def write_day(conn: AsyncConnection, fold: Fold) -> None:
+    """The office day's rows of a folded batch: queue events, flows, steps, sessions."""
+    derived = fold.derived()
+    events = [e for log in fold.queue_logs.values() for e in log.values()]
+    await _insert(conn, ReportingQueueEvent.__table__, events, QueueEvent)
+    await _insert(conn, ReportingVisitFlow.__table__, [d.flow for d in derived], VisitFlow)
+    steps = [s for d in derived for s in d.steps]
+    await _insert(conn, ReportingServiceStep.__table__, steps, ServiceStep)
+    await _insert(conn, ReportingDeskSession.__table__, fold.sessions(), DeskSession)
 
 
 async def reset_consumer(conn: AsyncConnection, consumer: str, ends: Mapping[str, int]) -> None:

@@ -13,6 +13,8 @@ from datetime import datetime
 from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
+from services.reporting.adapters.day_tables import DAY_TABLES
+
 
 def _moment() -> datetime | None:
     return Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
@@ -77,4 +79,4 @@ class ReportingQuestion(SQLModel, table=True):
     forward_seconds: float | None = None
 
 
-FACT_TABLES = [ReportingVisit.__table__, ReportingQuestion.__table__]
+FACT_TABLES = [ReportingVisit.__table__, ReportingQuestion.__table__, *DAY_TABLES]

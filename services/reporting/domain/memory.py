@@ -1,13 +1,18 @@
 """The fold over records held in memory: the replay's batch, and the live handler's few
-loaded rows. ``apply`` runs the event type's rule from ``fold``."""
+loaded rows. ``apply`` runs the event type's rules from ``fold`` and ``day_fold``."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
+from services.reporting.domain.day import Derived, DeskSession, QueueEvent, derive
+from services.reporting.domain.day_fold import DAY_APPLIERS
 from services.reporting.domain.fold import APPLIERS, Payload
 from services.reporting.domain.model import QuestionRecord, VisitRecord
+
+EVENT_TYPES = frozenset(APPLIERS) | frozenset(DAY_APPLIERS)
 
 
 @dataclass
@@ -17,6 +22,9 @@ class Fold:
     tz: ZoneInfo
     visits: dict[str, VisitRecord] = field(default_factory=dict)
     questions: dict[str, QuestionRecord] = field(default_factory=dict)
+    queue_logs: dict[str, dict[tuple[str, datetime], QueueEvent]] = field(default_factory=dict)
+    desks: dict[tuple[str, str], dict[datetime, DeskSession]] = field(default_factory=dict)
+    touched: list[DeskSession] = field(default_factory=list)
 
     def visit(self, visit_id: str) -> VisitRecord:
         found = self.visits.get(visit_id)
@@ -30,13 +38,30 @@ class Fold:
             found = self.questions[question_id] = QuestionRecord(question_id, visit_id)
         return found
 
+    def queue_log(self, visit_id: str) -> dict[tuple[str, datetime], QueueEvent]:
+        return self.queue_logs.setdefault(visit_id, {})
+
+    def desk_sessions(self, office_id: str, desk: str) -> dict[datetime, DeskSession]:
+        return self.desks.setdefault((office_id, desk), {})
+
+    def touched_session(self, session: DeskSession) -> None:
+        self.touched.append(session)
+
     def apply(self, event_type: str, payload: Payload) -> bool:
         """Apply one event; False when reporting does not use its type."""
-        applier = APPLIERS.get(event_type)
-        if applier is None:
-            return False
-        applier(payload, self)
-        return True
+        applier, day_applier = APPLIERS.get(event_type), DAY_APPLIERS.get(event_type)
+        if day_applier is not None:
+            day_applier(payload, self)
+        if applier is not None:
+            applier(payload, self)
+        return applier is not None or day_applier is not None
+
+    def derived(self) -> list[Derived]:
+        """Every visit's flow and service steps, from its queue log."""
+        return [derive(v, list(log.values()), self.tz) for v, log in self.queue_logs.items()]
+
+    def sessions(self) -> list[DeskSession]:
+        return [s for sessions in self.desks.values() for s in sessions.values()]
 
     def finish(self) -> None:
         """Every question's visit has a record holding its question count (what the
