@@ -44,7 +44,8 @@ ROUTER = Router(load_policy(CATALOG), REGISTRY, CATALOG)
         ("desk", "forsakringskassan", "sjukpenning", "agency_desk"),
         ("desk", "skatteverket", "id_kort", "agency_desk"),  # ID cards taken here
         ("video", "forsakringskassan", "sjukpenning", "video_meeting"),
-        ("video", "skatteverket", "id_kort", "booked_meeting"),  # an ID card needs the visitor in person
+        # an ID card needs the visitor in person, at an office that takes ID-card applications
+        ("video", "skatteverket", "id_kort", "agency_system"),
         ("booked", "polisen", "pass", "booked_meeting"),
         ("booked", "forsakringskassan", "sjukpenning", "agency_system"),  # no booked meeting needed
         ("bare", "skatteverket", "id_kort", "agency_system"),
@@ -94,3 +95,36 @@ def test_a_policy_naming_an_unknown_case_type_or_desk_kind_is_refused():
         build_policy({"version": "t", "case_types": {"skatteverket/nope": {}}}, CATALOG)
     with pytest.raises(ValueError, match="desk kind"):
         build_policy({"version": "t", "case_types": {"polisen/pass": {"desk": "roof"}}}, CATALOG)
+
+
+def test_an_id_card_question_where_id_cards_are_not_taken_names_the_nearest_offices_that_take_them():
+    registry = parse_offices(
+        {
+            "version": "t",
+            "hours": {"std": {"mon": "09:00-16:00"}},
+            "offices": [
+                office("here", lat=60.0, booked_meetings=True, video_meetings=True),
+                office("far", lat=64.0, id_cards=True),
+                office("near", lat=60.5, id_cards=True),
+                office("middle", lat=61.0, id_cards=True),
+                office("farthest", lat=66.0, id_cards=True),
+                office("nearer", lat=60.2, booked_meetings=True),  # books meetings, no ID cards
+            ],
+        },
+        set(CATALOG.agency_names),
+    )
+    route = Router(load_policy(CATALOG), registry, CATALOG).route("complex", "skatteverket", "id_kort", "here")
+    assert route.destination == "agency_system"
+    assert route.reason.startswith("Here does not take ID-card applications: ")
+    assert route.reason.endswith("Nearest offices that take it: Near (56 km), Middle (111 km), Far (445 km).")
+
+
+def test_the_real_registry_sends_an_id_card_question_from_an_office_without_them_to_the_nearest_that_take_them():
+    router = load_router()
+    here = router.offices.get("pitea")
+    assert here is not None and not here.id_cards and here.booked_meetings
+    route = router.route("complex", "skatteverket", "id_kort", "pitea")
+    assert route.destination == "agency_system" and "Piteå does not take ID-card applications" in route.reason
+    named = route.reason.split("Nearest offices that take it: ", 1)[1].rstrip(".").split(", ")
+    takers = sorted((here.km_to(o), o.name) for o in router.offices if o.id_cards)
+    assert named == [f"{name} ({km} km)" for km, name in takers[:3]]

@@ -108,7 +108,7 @@ async def test_a_routed_case_cannot_be_sent_to_another_agency(uow):
     ("office_id", "destination", "reason"),
     [
         ("ostersund", "agency_desk", "Östersund takes ID-card applications"),
-        ("gallivare", "agency_system", "Nearest office that takes it: Kiruna"),
+        ("gallivare", "agency_system", "Nearest offices that take it: Kiruna"),
         ("atlantis", "agency_system", "'atlantis' is unknown to the office registry"),
     ],
 )

@@ -4,8 +4,10 @@ Non-complex questions stay with the office's service handler (``office``). A com
 goes, in this order, to the first that applies:
 1. ``agency_desk``: the agency's own desk at this office can take this kind of case;
 2. ``video_meeting``: the office offers video meetings and the case can be handled so;
-3. ``booked_meeting``: the case needs a meeting in person and the office books them;
-4. ``agency_system``: otherwise the agency takes it from its own system.
+3. ``booked_meeting``: the case needs a meeting in person and the office books them (an
+   ID-card application only at an office that takes them);
+4. ``agency_system``: otherwise the agency takes it from its own system; the reason names
+   the nearest offices whose desk takes the case.
 Whatever the destination, the case is sent to the agency's system too (the aggregate
 emits ``CaseRoutedToAgency`` for every complex question).
 """
@@ -19,6 +21,7 @@ from shared.catalog import Catalog
 from shared.offices import Office, OfficeRegistry
 
 DESK_KINDS = ("agency_desk", "id_cards", "every_office")
+NEAREST = 3  # how many offices an ``agency_system`` reason names
 
 
 @dataclass(frozen=True)
@@ -88,14 +91,27 @@ class Router:
             return Route("agency_desk", f"{why}.")
         if service.video and office.video_meetings:
             return Route("video_meeting", f"No {name} desk for this at {office.name}; the office offers a video meeting with {name}.")
-        if service.booked and office.booked_meetings:
+        if service.booked and office.booked_meetings and self._meets_here(office, service):
             return Route("booked_meeting", f"{service.name.capitalize()} needs a meeting in person; {office.name} books one with {name}.")
-        nearest = self._nearest(office, key, service)
-        where = f" Nearest office that takes it: {nearest.name} ({office.km_to(nearest)} km)." if nearest else ""
-        return Route(
-            "agency_system",
-            f"{office.name} has no {name} desk, video or booked meeting for {service.name}: {name} takes the case in its own system.{where}",
+        why = (
+            f"{office.name} does not take ID-card applications"
+            if not self._meets_here(office, service)
+            else f"{office.name} has no {name} desk, video or booked meeting for {service.name}"
         )
+        return Route("agency_system", f"{why}: {name} takes the case in its own system.{self._where(office, key, service)}")
+
+    @staticmethod
+    def _meets_here(office: Office, service: Service) -> bool:
+        """Whether a meeting in person can be booked at ``office``: an ID-card application
+        only where the office takes them (the photo and identity check happen there)."""
+        return service.desk != "id_cards" or office.id_cards
+
+    def _where(self, office: Office, key: CaseKey, service: Service) -> str:
+        nearest = self._nearest(office, key, service)
+        if not nearest:
+            return ""
+        named = ", ".join(f"{o.name} ({office.km_to(o)} km)" for o in nearest)
+        return f" Nearest office{'s that take' if len(nearest) > 1 else ' that takes'} it: {named}."
 
     def _desk(self, office: Office, key: CaseKey, service: Service) -> str | None:
         name = self.names.get(key[0], key[0])
@@ -109,6 +125,7 @@ class Router:
             return f"{office.name} has a meeting place for newly arrived people where {name} takes this"
         return None
 
-    def _nearest(self, office: Office, key: CaseKey, service: Service) -> Office | None:
+    def _nearest(self, office: Office, key: CaseKey, service: Service) -> list[Office]:
+        """The ``NEAREST`` closest other offices whose desk takes the case, nearest first."""
         able = [o for o in self.offices if o.id != office.id and self._desk(o, key, service)]
-        return min(able, key=office.km_to, default=None)
+        return sorted(able, key=lambda o: (office.km_to(o), o.id))[:NEAREST]
