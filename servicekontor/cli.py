@@ -166,18 +166,24 @@ def agency_sim(
 
 @app.command()
 def demo(
-    visits: Annotated[int, typer.Option(min=1, max=100_000, help="How many visits to drive")] = 200,
+    visits: Annotated[int | None, typer.Option(min=1, max=100_000, help="Burst mode: N visits as fast as the system takes them, each called by id (load and smoke tests); without it, an office day")] = None,
+    offices: Annotated[int, typer.Option(min=1, max=20, help="Office day: how many offices (chosen among those with the most queues, one with ID cards)")] = 3,
+    office: Annotated[list[str] | None, typer.Option(help="Office day: this office (repeatable) instead of a choice")] = None,
+    day_seconds: Annotated[float, typer.Option(min=5, max=86_400, help="Office day: real seconds for the whole opening day")] = 120.0,
+    visitors_per_office: Annotated[int | None, typer.Option(min=1, max=5_000, help="Office day: visitors per office [by office size: 55, 140, 260]")] = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     intake_port: Annotated[int, typer.Option()] = 8001,
     routing_port: Annotated[int, typer.Option()] = 8002,
     agency_gateway_port: Annotated[int, typer.Option()] = 8003,
     reporting_port: Annotated[int, typer.Option()] = 8004,
-    concurrency: Annotated[int, typer.Option(min=1, max=64)] = 8,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Burst mode: visits in flight")] = 8,
     seed: Annotated[int | None, typer.Option(help="Random seed, for a repeatable run")] = None,
-    wait_seconds: Annotated[float, typer.Option(help="How long to wait for deliveries at the end")] = 60.0,
+    wait_seconds: Annotated[float, typer.Option(help="How long to wait for deliveries and reporting at the end")] = 60.0,
     data_dir: Annotated[Path | None, typer.Option(help="The running system's data directory, whose credentials.json holds the tokens [SK_DATA_DIR, ./data]")] = None,
 ) -> None:
-    """Drive realistic traffic against a running system and print a summary."""
+    """Drive realistic traffic against a running system and print a summary: by default
+    one office day compressed into --day-seconds (desks call the next visitor, waits and
+    service times, no-shows, recalls, transfers); --visits N for a burst of N visits."""
     from servicekontor.demo import (
         CredentialsMissing,
         DemoError,
@@ -185,11 +191,18 @@ def demo(
         load_credentials,
         run_demo,
     )
+    from servicekontor.demo_day import run_day
 
     targets = DemoTargets(host, intake_port, routing_port, agency_gateway_port, reporting_port)
     try:
         credentials = load_credentials((data_dir or CommonSettings().data_dir).resolve())
-        ok = asyncio.run(run_demo(visits, targets, concurrency, seed, wait_seconds, credentials))
+        if visits is not None:
+            ok = asyncio.run(run_demo(visits, targets, concurrency, seed, wait_seconds, credentials))
+        else:
+            ok = asyncio.run(run_day(
+                targets, credentials, offices=offices, office_ids=office or [], day_seconds=day_seconds,
+                visitors_per_office=visitors_per_office, seed=seed, wait_seconds=wait_seconds,
+            ))
     except DemoError as error:  # no credentials, the system refuses them, or it is not there
         typer.echo(f"demo: {error}", err=True)
         raise typer.Exit(2 if isinstance(error, CredentialsMissing) else 1) from error

@@ -236,17 +236,27 @@ async def run_demo(
 
             await asyncio.gather(*(worker() for _ in range(concurrency)))
         traffic_seconds = time.monotonic() - started
-        delivered = await wait_for_deliveries(
-            client, targets, tally.complex_questions, wait_seconds, credentials.headers("supervisor")
-        )
-        after = await until(
-            lambda: fetch_json(client, summary_url, bi),
-            lambda s: s is not None and caught_up(this_run(before, s), tally, delivered),
-            wait_seconds,
-        )
-        summary = this_run(before, after) if after else None
+        delivered, summary = await settle(client, targets, credentials, tally, before, wait_seconds)
     print_summary(console, tally, delivered, traffic_seconds, time.monotonic() - started, summary)
     return not tally.errors and delivered == len(tally.complex_questions)
+
+
+async def settle(
+    client: httpx.AsyncClient, targets: DemoTargets, credentials: Credentials, tally: Tally, before: dict,
+    wait_seconds: float,
+) -> tuple[int, dict | None]:
+    """After the traffic: wait for every complex case's delivery, then for reporting to
+    count what the demo did. The delivered cases and reporting's figures for this run."""
+    delivered = await wait_for_deliveries(
+        client, targets, tally.complex_questions, wait_seconds, credentials.headers("supervisor")
+    )
+    summary_url = f"{targets.url(targets.reporting_port)}/v1/stats/summary"
+    after = await until(
+        lambda: fetch_json(client, summary_url, credentials.headers("bi")),
+        lambda s: s is not None and caught_up(this_run(before, s), tally, delivered),
+        wait_seconds,
+    )
+    return delivered, (this_run(before, after) if after else None)
 
 
 async def wait_for_deliveries(
@@ -293,14 +303,23 @@ async def fetch_json(client: httpx.AsyncClient, url: str, headers: dict[str, str
         return None
 
 
-def print_summary(console: Console, tally: Tally, delivered: int, traffic_s: float, total_s: float, summary: dict | None) -> None:
+def print_summary(
+    console: Console, tally: Tally, delivered: int, traffic_s: float, total_s: float, summary: dict | None,
+    registered: int | None = None,
+) -> None:
+    """The demo's counts beside reporting's. ``registered``: the office day's tickets
+    (reporting's visits), its ended visits beside reporting's ended ones."""
     table = Table(title="Servicekontor demo")
     table.add_column("measure")
     table.add_column("demo saw", justify="right")
     table.add_column("reporting says (this run)", justify="right")
     report = summary or {}
     by_level = report.get("questions_by_level", {})
-    table.add_row("visits", str(tally.visits), str(report.get("visits", "-")))
+    if registered is None:
+        table.add_row("visits", str(tally.visits), str(report.get("visits", "-")))
+    else:
+        table.add_row("visits (tickets)", str(registered), str(report.get("visits", "-")))
+        table.add_row("visits ended after service", str(tally.visits), str(report.get("visits_ended", "-")))
     table.add_row("questions", str(tally.questions), str(report.get("questions", "-")))
     for level in ("general", "in_depth", "complex"):
         table.add_row(f"  {level}", str(tally.levels[level]), str(by_level.get(level, "-")))

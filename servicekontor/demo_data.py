@@ -4,6 +4,7 @@ remainder, split evenly."""
 
 from __future__ import annotations
 
+import math
 import random
 from datetime import date, timedelta
 
@@ -67,3 +68,77 @@ def synthetic_pin(rng: random.Random) -> str:
     stem = born.strftime("%y%m%d") + f"{rng.randrange(0, 1000):03d}"
     check = next(d for d in range(10) if luhn_ok(stem + str(d)))
     return f"{born.year}{stem[2:]}{check}"
+
+
+# --- The office day (``servicekontor demo``, day mode) -----------------------------------
+# Sample behaviour for a simulated day, in office minutes; not measured figures.
+
+# The queue a visitor picks at the kiosk, where the office offers it (renormalised over
+# what it offers). ``agency_desk``: any of the office's agency desk queues.
+QUEUE_WEIGHTS = {
+    "general": 0.64, "id_card": 0.14, "self_service": 0.08, "booked": 0.05,
+    "newcomers": 0.04, "agency_desk": 0.05,
+}
+# What the visitors of a queue ask about (None: the sources' whole mix, case_type_weights).
+QUEUE_TOPICS: dict[str, list[str] | None] = {
+    "general": None,
+    "self_service": None,
+    "booked": None,
+    "id_card": ["skatteverket/id_kort"],
+    "newcomers": [
+        "skatteverket/flytt_till_sverige", "migrationsverket/uppehallstillstand",
+        "arbetsformedlingen/inskrivning", "forsakringskassan/barnbidrag",
+    ],
+}
+# Median service time (office minutes) of one visit by queue; the time is log-normal
+# around it (SERVICE_SIGMA), plus EXTRA_QUESTION_MINUTES for each further question.
+SERVICE_MEDIAN_MINUTES = {
+    "general": 5.0, "self_service": 8.0, "booked": 15.0, "id_card": 7.0, "newcomers": 12.0,
+}
+AGENCY_DESK_MEDIAN_MINUTES = 9.0
+SERVICE_SIGMA = 0.55
+EXTRA_QUESTION_MINUTES = 2.5
+MAX_SERVICE_MINUTES = 45.0
+# Visitors a day and generalist desks by office size (registry: small 2-5 handlers,
+# medium 6-10, large more); an office with ID cards adds an ID-card desk, one with agency
+# desks adds one desk for the agencies' officials.
+VISITORS_BY_SIZE = {"small": 55, "medium": 140, "large": 260}
+GENERALIST_DESKS_BY_SIZE = {"small": 2, "medium": 3, "large": 5}
+
+NO_SHOW_SHARE = 0.07         # called, never came: a no-show (recalled first, mostly)
+SLOW_SHARE = 0.10            # called, came only after a recall
+SURVEY_SHARE = 0.35          # answered the three survey questions at the end
+DESK_CHANNEL_SHARE = 0.08    # walk-ins registered by a handler at the desk
+SELF_SERVICE_CHANNEL_SHARE = 0.7  # of the self_service queue: registered at the workstation
+TRANSFER_SHARE = 0.7         # of complex questions an agency's own desk here can take
+
+
+def arrival_intensity(minute_of_day: float, opens: float, closes: float) -> float:
+    """Relative arrival rate at a clock minute: a base, a morning peak about 45 minutes
+    after opening, a lunch peak around 12:15, and a quieter last half-hour."""
+    def bump(centre: float, width: float, height: float) -> float:
+        return height * math.exp(-(((minute_of_day - centre) / width) ** 2) / 2)
+
+    rate = 1.0 + bump(opens + 45, 35, 1.3) + bump(12 * 60 + 15, 40, 1.6)
+    if minute_of_day > closes - 30:
+        rate *= 0.5
+    return rate
+
+
+def arrival_minutes(rng: random.Random, n: int, opens: float, closes: float) -> list[float]:
+    """``n`` arrival clock minutes in [opens, closes - 5), shaped by arrival_intensity
+    (rejection sampling), in order."""
+    last = closes - 5
+    peak = max(arrival_intensity(m, opens, closes) for m in range(int(opens), int(last) + 1))
+    found: list[float] = []
+    while len(found) < n:
+        minute = rng.uniform(opens, last)
+        if rng.random() * peak <= arrival_intensity(minute, opens, closes):
+            found.append(minute)
+    return sorted(found)
+
+
+def service_minutes(rng: random.Random, queue: str, questions: int, agency_desk: bool = False) -> float:
+    median = AGENCY_DESK_MEDIAN_MINUTES if agency_desk else SERVICE_MEDIAN_MINUTES.get(queue, 6.0)
+    minutes = median * math.exp(rng.gauss(0, SERVICE_SIGMA)) + EXTRA_QUESTION_MINUTES * (questions - 1)
+    return min(MAX_SERVICE_MINUTES, max(1.0, minutes))
