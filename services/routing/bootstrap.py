@@ -1,4 +1,5 @@
-"""Wire routing: database, classifier, the consumer of intake's events, topic and API."""
+"""Wire routing: database, classifier, the consumer of intake's events (recorded questions
+are classified, questions resolved as ``forwarded`` go to their agency), topic and API."""
 
 from __future__ import annotations
 
@@ -25,7 +26,10 @@ def bootstrap(settings: RoutingSettings | None = None, bus: Bus | None = None) -
     def consumers(uow_factory) -> list[EventConsumer]:
         return [
             EventConsumer(
-                "routing", [topics.INTAKE], uow_factory, {"intake.QuestionRecorded": classify}
+                "routing",
+                [topics.INTAKE],
+                uow_factory,
+                {"intake.QuestionRecorded": classify, "intake.QuestionResolved": handlers.forward_resolved},
             )
         ]
 

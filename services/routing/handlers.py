@@ -1,10 +1,11 @@
-"""Routing's handlers: classify recorded questions; apply a handler's override."""
+"""Routing's handlers: classify recorded questions; forward questions the office resolved
+as ``forwarded``; apply a handler's override."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.intake.domain.events import QuestionRecorded
+from services.intake.domain.events import QuestionRecorded, QuestionResolved
 from services.routing.domain.classifier import Classifier
 from services.routing.domain.destination import Router
 from services.routing.domain.model import Decision, QuestionFacts
@@ -39,7 +40,34 @@ async def classify_question(
     )
     result = classifier.classify(event.text, event.agency, event.case_type, office_id=event.office_id)
     uow.facts.add(facts)
-    uow.save(Decision.classify(facts, result, utc_now()), cause=envelope)
+    now = utc_now()
+    decision = Decision.classify(facts, result, now)
+    if await uow.forwards.take(event.question_id):  # resolved as forwarded before this
+        decision.forward(facts, now)
+    uow.save(decision, cause=envelope)
+
+
+async def forward_resolved(event: QuestionResolved, envelope: EventEnvelope, uow: RoutingUnitOfWork) -> None:
+    """Event handler for ``intake.QuestionResolved``. General service includes taking in
+    documents and information for an agency: a question resolved as ``forwarded`` goes to
+    the agency's system (``CaseRoutedToAgency``, destination ``agency_system``) unless it
+    was routed already (a complex one, or a replayed resolution). A resolution that comes
+    before the question's classification (that one failed and waits for a replay) is
+    remembered and carried out when the question is classified."""
+    if event.outcome != "forwarded":
+        return
+    envelopes = await uow.events.load(event.question_id)
+    if not envelopes:
+        await uow.forwards.request(event.question_id, event.visit_id)
+        return
+    decision = Decision.rehydrate(event.question_id, [e.event() for e in envelopes])
+    if decision.state.routed:
+        return
+    facts = await uow.facts.get(event.question_id)
+    if facts is None:
+        raise NotFound(f"no facts kept for question {event.question_id}")
+    decision.forward(facts, utc_now())
+    uow.save(decision, cause=envelope)
 
 
 async def load_decision(uow: RoutingUnitOfWork, question_id: str) -> Decision:

@@ -23,7 +23,17 @@ class QuestionFactsRow(SQLModel, table=True):
     personal_identity_number: str | None = Field(default=None, max_length=200)  # sealed (vault)
 
 
-ROUTING_TABLES = [QuestionFactsRow.__table__]
+class ForwardRequestRow(SQLModel, table=True):
+    """A question the office resolved as ``forwarded`` before routing had classified it
+    (its classification failed and waits for a replay): routed as soon as it is."""
+
+    __tablename__ = "routing_forward_requests"
+
+    question_id: str = Field(primary_key=True, max_length=36)
+    visit_id: str = Field(max_length=36)
+
+
+ROUTING_TABLES = [QuestionFactsRow.__table__, ForwardRequestRow.__table__]
 
 
 class QuestionFactsRepository(Protocol):
@@ -56,3 +66,37 @@ class InMemoryQuestionFacts:
 
     async def get(self, question_id: str) -> QuestionFacts | None:
         return self.rows.get(question_id)
+
+
+class ForwardRequests(Protocol):
+    async def request(self, question_id: str, visit_id: str) -> None: ...
+    async def take(self, question_id: str) -> bool: ...
+
+
+class SqlForwardRequests:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def request(self, question_id: str, visit_id: str) -> None:
+        """Remember the request (once, however often it is asked)."""
+        if await self.session.get(ForwardRequestRow, question_id) is None:
+            self.session.add(ForwardRequestRow(question_id=question_id, visit_id=visit_id))
+
+    async def take(self, question_id: str) -> bool:
+        """Whether a request waits for this question; it is removed (in this unit of work)."""
+        row = await self.session.get(ForwardRequestRow, question_id)
+        if row is None:
+            return False
+        await self.session.delete(row)
+        return True
+
+
+@dataclass
+class InMemoryForwardRequests:
+    rows: dict[str, str] = field(default_factory=dict)
+
+    async def request(self, question_id: str, visit_id: str) -> None:
+        self.rows.setdefault(question_id, visit_id)
+
+    async def take(self, question_id: str) -> bool:
+        return self.rows.pop(question_id, None) is not None

@@ -2,7 +2,9 @@
 
 A question is classified once. A complex question is routed to its agency at the same
 time (``CaseRoutedToAgency``). A handler may override with a reason; an override that
-makes a question complex routes it then, and a case is never routed twice.
+makes a question complex routes it then. A general or in-depth question that the office
+resolves as ``forwarded`` (it took in documents or information for the agency) is routed
+to the agency's system then. A case is never routed twice.
 """
 
 from __future__ import annotations
@@ -93,7 +95,8 @@ class Decision(Aggregate):
             decision.route(facts, at)
         return decision
 
-    def route(self, facts: QuestionFacts, at: datetime) -> None:
+    def route(self, facts: QuestionFacts, at: datetime, destination: str | None = None) -> None:
+        """Send the case to its agency; ``destination`` defaults to the decision's."""
         if self.state.routed:
             raise Conflict(f"question {self.id} is already routed to {self.state.agency}")
         s = self.state
@@ -106,10 +109,21 @@ class Decision(Aggregate):
                 case_type=s.case_type,
                 text=facts.text,
                 personal_identity_number=facts.personal_identity_number,
-                destination=s.destination,
+                destination=destination or s.destination,
                 routed_at=at,
             )
         )
+
+    def forward(self, facts: QuestionFacts, at: datetime) -> bool:
+        """The office resolved the question as ``forwarded``: the agency gets the case in
+        its own system (the office took in what the visitor brought for it). True when
+        this routed it; False when it was already routed (forwarding is idempotent)."""
+        if not self.exists:
+            raise NotFound(f"question {self.id} has no decision yet")
+        if self.state.routed:
+            return False
+        self.route(facts, at, destination="agency_system")
+        return True
 
     def override(
         self,
