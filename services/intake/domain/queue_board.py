@@ -4,10 +4,12 @@ intake's events (rebuilt by folding the event log from the start; nothing else i
 Pure: it takes decoded events and their times, and answers questions about the present
 ("who is next for this desk", "where is this visitor", "how long will it take").
 
-Estimated wait (docs/office-day.md): ``((p - 1) / n + 1/2) * s`` for position ``p``, with
-``n`` the open desks that serve the queue and ``s`` the mean time a desk spent per visit of
-that queue in the last hour (else the office's, else ``DEFAULT_SERVICE_MINUTES``). The
-half is the expected rest of the visit the desk is busy with when one's turn comes.
+Estimated wait (docs/office-day.md): 0 while fewer visitors are ahead than desks of the
+queue are idle, else ``((p - 1 - i) / n + 1/2) * s`` for position ``p``, with ``i`` the
+idle desks, ``n`` the open desks that serve the queue and ``s`` the mean time a desk spent
+per visit of that queue in the last hour (else the office's, else
+``DEFAULT_SERVICE_MINUTES``). The half is the expected rest of the visit a desk is busy
+with when one's turn comes.
 """
 
 from __future__ import annotations
@@ -242,5 +244,10 @@ class QueueBoard:
         board = self.offices.get(office_id)
         if board is None or not board.desks:
             return None
-        desks = max(1, sum(d.serves(queue) for d in board.desks.values()))
-        return ((position - 1) / desks + 0.5) * self.service_minutes(office_id, queue, now)
+        serving = [d for d in board.desks.values() if d.serves(queue)]
+        busy = {s.desk for s in board.serving.values()}
+        idle = sum(d.desk not in busy for d in serving)
+        ahead = position - 1
+        if ahead < idle:
+            return 0.0
+        return ((ahead - idle) / max(1, len(serving)) + 0.5) * self.service_minutes(office_id, queue, now)
