@@ -153,7 +153,7 @@ async def seed_intake(runtime: ServiceRuntime) -> Known:
     transport = httpx.ASGITransport(app=runtime.app)
     async with httpx.AsyncClient(transport=transport, base_url="http://seed", headers=headers) as api:
         visits, questions = [], []
-        for office in ("kiruna", "malmo"):
+        for office in ("kiruna", "lulea"):
             visit = await api.post("/v1/visits", json={"office_id": office, "channel": "desk"})
             visits.append(visit.json()["visit_id"])
             question = await api.post(
