@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 from services.reporting.adapters.analytics import SqlAnalytics
 from services.reporting.adapters.bi_tables import REPORTING_TABLES
 from services.reporting.adapters.cost_config import load_cost_config
+from services.reporting.adapters.day_stats import SqlDayStats
 from services.reporting.adapters.stats import SqlStats
 from services.reporting.adapters.store import init_store, refresh
 from services.reporting.config import ReportingSettings
@@ -22,13 +23,14 @@ from shared.bootstrap import build_runtime
 from shared.bus import Bus
 from shared.catalog import load_catalog
 from shared.consumer import EventConsumer
+from shared.offices import load_offices
 from shared.runtime import ServiceRuntime
 
 
 def bootstrap(settings: ReportingSettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
     settings = settings or ReportingSettings()
     tz = ZoneInfo(settings.timezone)
-    catalog = load_catalog()
+    catalog, offices = load_catalog(), load_offices()
     costs = load_cost_config(settings.reporting_costs_file, catalog)
 
     def consumers(uow_factory) -> list[EventConsumer]:
@@ -42,10 +44,11 @@ def bootstrap(settings: ReportingSettings | None = None, bus: Bus | None = None)
         uow_class=SqlReportingUnitOfWork,
         router=router,
         consumers=consumers,
-        extras={"catalog": catalog, "tz": tz, "costs": costs},
+        extras={"catalog": catalog, "tz": tz, "costs": costs, "offices": offices},
     )
     runtime.extras["stats"] = SqlStats(runtime.engine)
     runtime.extras["analytics"] = SqlAnalytics(runtime.engine)
+    runtime.extras["day_stats"] = SqlDayStats(runtime.engine)
     runtime.extras["refresh"] = partial(refresh, runtime.engine, costs)
     # The store has views and catalog dimensions beside its tables: create them too.
     runtime.init_db = partial(  # type: ignore[method-assign]

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from services.reporting.synthetic_visits import VisitStory, visit_story
+from services.reporting.synthetic_visits import VisitStory, desk_story, no_show_story, visit_story
 from shared.catalog import load_catalog
 from shared.tables import StoredEvent
 
@@ -72,34 +72,49 @@ def write_history(
     days: int = 365, office_count: int = 103, tz: str = "Europe/Stockholm",
     office_names: list[str] | None = None,
 ) -> History:
-    """Write ``visits`` visits (about nine events each) spread over ``days`` days."""
+    """Write ``visits`` visits (about nine events each) spread over ``days`` days, about
+    5 % more that end as no-shows, and two desk sessions per office and day with visits."""
     data_dir.mkdir(parents=True, exist_ok=True)
     connections = {p: _open(data_dir / name) for p, name in FILES.items()}
     rng, zone, history = random.Random(seed), ZoneInfo(tz), History()
     weights = case_weights()
     keys, cumulative = list(weights), list(weights.values())
     names, buffers = office_names or offices(office_count), {p: [] for p in FILES}
+    office_days: dict[str, set[date]] = {}
     for _ in range(visits):
         day = first_day + timedelta(days=rng.randrange(days))
         local = datetime(day.year, day.month, day.day, rng.randint(9, 15), rng.randrange(60),
                          rng.randrange(60), tzinfo=zone)
         story = visit_story(rng, rng.choice(names), local.astimezone(UTC),
                             rng.choices(keys, cumulative, k=rng.choice((1, 1, 2, 2, 3))))
-        history.visits += 1
-        history.questions += len(story.final)
-        history.by_office[story.office_id] += 1
-        history.by_case_type.update(story.final)
-        for producer, row in _rows(story, rng):
-            buffers[producer].append(row)
-            history.events[producer] += 1
-            if len(buffers[producer]) >= 20_000:
-                connections[producer].executemany(_INSERT, buffers[producer])
-                buffers[producer].clear()
+        stories = [story]
+        extra = random.Random(story.events[0][1])  # the visit id: the seeded mix stays
+        if extra.random() < 0.05:
+            stories.append(no_show_story(extra, story.office_id, local.astimezone(UTC)))
+        office_days.setdefault(story.office_id, set()).add(day)
+        for s in stories:
+            history.visits += 1
+            history.questions += len(s.final)
+            history.by_office[s.office_id] += 1
+            history.by_case_type.update(s.final)
+            _buffer(s, rng, history, buffers, connections)
+    for office, seen in sorted(office_days.items()):
+        opening = [datetime(d.year, d.month, d.day, 8, 45, tzinfo=zone).astimezone(UTC) for d in sorted(seen)]
+        _buffer(desk_story(office, opening, timedelta(hours=7, minutes=30)), rng, history, buffers, connections)
     for producer, db in connections.items():
         db.executemany(_INSERT, buffers[producer])
         db.commit()
         db.close()
     return history
+
+
+def _buffer(story: VisitStory, rng: random.Random, history: History, buffers: dict, connections: dict) -> None:
+    for producer, row in _rows(story, rng):
+        buffers[producer].append(row)
+        history.events[producer] += 1
+        if len(buffers[producer]) >= 20_000:
+            connections[producer].executemany(_INSERT, buffers[producer])
+            buffers[producer].clear()
 
 
 def _open(path: Path) -> sqlite3.Connection:

@@ -49,22 +49,73 @@ def visit_story(
     def add(producer: str, stream: str, kind: str, at: datetime, **payload: Any) -> None:
         story.events.append((producer, stream, kind, at, {"visit_id": vid, **payload}))
 
+    # The office day's extras draw from their own generator (seeded by the visit id), so
+    # the rest of a seeded history stays what it was before queues existed.
+    day = random.Random(vid)
     channel = rng.choice(("kiosk", "kiosk", "desk"))
+    queue = "general"
+    if day.random() < 0.1:
+        channel, queue = "self_service", "self_service"
     add("intake", vid, "VisitRegistered", start, office_id=office_id, channel=channel,
         agency=None, ticket=f"A{rng.randint(1, 400):03d}",
-        service_day=start.date().isoformat(), registered_at=iso(start))
+        service_day=start.date().isoformat(), registered_at=iso(start), queue=queue)
     now = start + timedelta(seconds=rng.expovariate(1 / 600))
-    add("intake", vid, "VisitCalled", now, desk=f"D{rng.randint(1, 6)}", called_at=iso(now))
+    desk = f"D{rng.randint(1, 6)}"
+    add("intake", vid, "VisitCalled", now, desk=desk, called_at=iso(now), office_id=office_id, queue=queue)
+    if day.random() < 0.2:
+        now += timedelta(seconds=day.randint(30, 90))
+        add("intake", vid, "VisitRecalled", now, office_id=office_id, desk=desk, recalled_at=iso(now))
     for agency, case_type in keys:
         now += timedelta(seconds=rng.randint(60, 400))
         _question(rng, add, office_id, vid, agency, case_type, now, story)
     now += timedelta(seconds=rng.randint(60, 600))
+    if day.random() < 0.08:  # on to an agency's desk: a second wait and a second step
+        to_queue = keys[0][0]
+        add("intake", vid, "VisitTransferred", now, office_id=office_id, from_queue=queue,
+            to_queue=to_queue, to_desk=None, by_desk=desk, transferred_at=iso(now))
+        now += timedelta(seconds=day.randint(60, 900))
+        add("intake", vid, "VisitCalled", now, desk="D9", called_at=iso(now), office_id=office_id,
+            queue=to_queue)
+        now += timedelta(seconds=day.randint(120, 600))
     survey = None
     if rng.random() < 0.85:
         survey = {"treatment": 5 if rng.random() < 0.9 else rng.randint(1, 4),
                   "time": 5 if rng.random() < 0.7 else rng.randint(2, 4),
                   "got_help": rng.random() < 0.95}
     add("intake", vid, "VisitEnded", now, satisfaction=survey, ended_at=iso(now))
+    return story
+
+
+def no_show_story(rng: random.Random, office_id: str, start: datetime) -> VisitStory:
+    """A visitor who took a ticket and was not there when called, twice."""
+    story, vid = VisitStory(office_id), _id(rng)
+
+    def add(kind: str, at: datetime, **payload: Any) -> None:
+        story.events.append(("intake", vid, kind, at, {"visit_id": vid, **payload}))
+
+    add("VisitRegistered", start, office_id=office_id, channel="kiosk", agency=None,
+        ticket=f"A{rng.randint(1, 400):03d}", service_day=start.date().isoformat(),
+        registered_at=iso(start), queue="general")
+    called = start + timedelta(seconds=rng.expovariate(1 / 600))
+    add("VisitCalled", called, desk="D1", called_at=iso(called), office_id=office_id, queue="general")
+    recalled, marked = called + timedelta(seconds=60), called + timedelta(seconds=150)
+    add("VisitRecalled", recalled, office_id=office_id, desk="D1", recalled_at=iso(recalled))
+    add("VisitMarkedNoShow", marked, office_id=office_id, desk="D1", queue="general", marked_at=iso(marked))
+    return story
+
+
+def desk_story(office_id: str, days: list[datetime], close_after: timedelta) -> VisitStory:
+    """Two desks open each day the office had visitors (``days``: local opening times)."""
+    story = VisitStory(office_id)
+    for desk in ("D1", "D2"):
+        stream = f"desk:{office_id}:{desk}"
+        for opened in days:
+            closed = opened + close_after
+            story.events.append(("intake", stream, "DeskOpened", opened, {
+                "office_id": office_id, "desk": desk, "queues": ["general", "self_service"],
+                "handler": f"handlaggare-{desk.lower()}", "opened_at": iso(opened)}))
+            story.events.append(("intake", stream, "DeskClosed", closed, {
+                "office_id": office_id, "desk": desk, "closed_at": iso(closed)}))
     return story
 
 

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.reporting.adapters.aggregates import count_if
 from services.reporting.adapters.stats import Q, V, question_filter, visit_filter
+from services.reporting.adapters.tables import ReportingVisit
 from services.reporting.domain.stats import StatsFilter
 
 Rows = list[tuple[Any, ...]]
@@ -39,21 +40,9 @@ class AnalyticsReader(Protocol):
         """(agency, classified, overridden) by the classifier's agency, and
         (classified_level, level, n) of overridden questions."""
 
-    async def satisfaction(self, f: StatsFilter, by_office: bool) -> Rows:
-        measures = (
-            func.count(),
-            count_if(V.satisfaction_treatment >= 4),
-            count_if(V.satisfaction_time >= 4),
-            count_if(V.satisfaction_got_help.is_(True)),
-            func.coalesce(func.sum(V.satisfaction_treatment), 0),
-            func.coalesce(func.sum(V.satisfaction_time), 0),
-        )
-        where = [*visit_filter(f), V.satisfaction_treatment.isnot(None)]
-        if by_office:
-            query = select(V.office_id, *measures).where(*where).group_by(V.office_id)
-            return await self._rows(query)
-        rows = await self._rows(select(*measures).where(*where))
-        return [(None, *r) for r in rows if r[0]]
+    async def satisfaction(self, f: StatsFilter, by: str | None) -> Rows:
+        """(key, answers, satisfied treatment, satisfied time, got help, sum of treatment,
+        sum of time) by ``office`` or ``agency`` (of the visit's questions), or in all."""
 
     async def case_mix(self, f: StatsFilter) -> tuple[Rows, Rows]:
         """(office, agency, questions) and (office, visits) for the cost allocation."""
@@ -114,20 +103,25 @@ class SqlAnalytics:
         ).group_by(Q.classified_level, Q.level)
         return await self._rows(by_agency), await self._rows(moves)
 
-    async def satisfaction(self, f: StatsFilter, by_office: bool) -> Rows:
-        key = V.office_id if by_office else V.channel.is_(None).label("all")
-        where = [*visit_filter(f), V.satisfaction_treatment.isnot(None)]
-        query = select(
-            V.office_id if by_office else func.min(V.office_id).label("x"),
+    async def satisfaction(self, f: StatsFilter, by: str | None) -> Rows:
+        measures = (
             func.count(),
             count_if(V.satisfaction_treatment >= 4),
             count_if(V.satisfaction_time >= 4),
             count_if(V.satisfaction_got_help.is_(True)),
             func.sum(V.satisfaction_treatment),
             func.sum(V.satisfaction_time),
-        ).where(*where)
-        rows = await self._rows(query.group_by(key) if by_office else query)
-        return rows if by_office else [(None, *r[1:]) for r in rows if r[1]]
+        )
+        where = [*visit_filter(f), V.satisfaction_treatment.isnot(None)]
+        if by == "office":
+            return await self._rows(select(V.office_id, *measures).where(*where).group_by(V.office_id))
+        if by == "agency":
+            # A visit counts for each agency its questions went to (the sources' table 2).
+            pairs = select(Q.visit_id, Q.agency).where(Q.agency.isnot(None)).distinct().subquery()
+            joined = ReportingVisit.__table__.join(pairs, pairs.c.visit_id == V.visit_id)
+            query = select(pairs.c.agency, *measures).select_from(joined).where(*where)
+            return await self._rows(query.group_by(pairs.c.agency))
+        return [(None, *r) for r in await self._rows(select(*measures).where(*where)) if r[0]]
 
     async def case_mix(self, f: StatsFilter) -> tuple[Rows, Rows]:
         where = [*question_filter(f), Q.agency.isnot(None), Q.office_id.isnot(None)]

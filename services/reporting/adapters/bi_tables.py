@@ -17,9 +17,16 @@ from services.reporting.adapters.tables import FACT_TABLES
 
 
 class DimOffice(SQLModel, table=True):
+    """Offices the facts name, with what the office registry says of them (null for an
+    id the registry does not know: intake refuses those now, older events may have them)."""
+
     __tablename__ = "dim_office"
 
     office_id: str = Field(primary_key=True, max_length=60)
+    name: str | None = Field(default=None, max_length=120)
+    municipality: str | None = Field(default=None, max_length=120)
+    county: str | None = Field(default=None, max_length=120)
+    lead_agency: str | None = Field(default=None, max_length=40)
     first_day: str | None = Field(default=None, max_length=10)
     last_day: str | None = Field(default=None, max_length=10)
     has_cost_config: bool = False

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import date
 
-from sqlalchemy import case, delete, func, insert, select, union_all
+from sqlalchemy import case, delete, func, insert, select, union_all, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.reporting.adapters.aggregates import Q, V, upsert
@@ -20,6 +20,7 @@ from services.reporting.adapters.bi_tables import (
 )
 from services.reporting.domain.calendar import date_attributes
 from shared.catalog import Catalog
+from shared.offices import load_offices
 
 DESTINATION_TEXT = {
     "office": "Stays with the office's service handler (general and in-depth questions)",
@@ -50,6 +51,25 @@ async def write_catalog_dimensions(conn: AsyncConnection, catalog: Catalog) -> N
     for table, values in rows.items():
         await conn.execute(delete(table))
         await conn.execute(insert(table), values)
+
+
+def _registered(office_id: str) -> dict[str, str | None]:
+    """What the office registry says of an office (all None for an unknown id)."""
+    office = load_offices().get(office_id)
+    return {
+        "name": office.name if office else None,
+        "municipality": office.municipality if office else None,
+        "county": office.county if office else None,
+        "lead_agency": office.lead_agency if office else None,
+    }
+
+
+async def write_office_registry(conn: AsyncConnection) -> None:
+    """Names, municipality, county and lead agency of every office in ``dim_office``, as
+    the registry says now (a renamed office shows its new name)."""
+    known = list((await conn.execute(select(OFFICE.c.office_id))).scalars())
+    for office_id in known:
+        await conn.execute(update(OFFICE).where(OFFICE.c.office_id == office_id).values(**_registered(office_id)))
 
 
 def _days_and_offices(days: Sequence[str] | None):
@@ -83,7 +103,8 @@ async def update_dimensions(conn: AsyncConnection, days: Sequence[str] | None) -
                     "last_day": case((ex.last_day > OFFICE.c.last_day, ex.last_day), else_=OFFICE.c.last_day),
                 },
             ),
-            [{"office_id": o, "first_day": f, "last_day": la, "has_cost_config": False} for o, f, la in offices],
+            [{"office_id": o, "first_day": f, "last_day": la, "has_cost_config": False, **_registered(o)}
+             for o, f, la in offices],
         )
     wanted = {d for d in (days or [])} if days is not None else set(
         (await conn.execute(select(seen.c.day).distinct())).scalars()

@@ -3,6 +3,8 @@ run; on PostgreSQL they are created in the ``reporting`` schema."""
 
 from __future__ import annotations
 
+from services.reporting.adapters.day_views_sql import DAY_VIEWS
+
 _DATE_COLUMNS = "d.year, d.quarter, d.tertial, d.month, d.iso_week, d.weekday"
 
 VIEWS: dict[str, str] = {
@@ -106,6 +108,7 @@ LEFT JOIN (SELECT p.office_id, p.period_from, p.period_to, SUM(a.visits) AS visi
             AND a.service_day BETWEEN p.period_from AND p.period_to
            GROUP BY p.office_id, p.period_from, p.period_to) v
   ON v.office_id = c.office_id AND v.period_from = c.period_from AND v.period_to = c.period_to""",
+    **DAY_VIEWS,
 }
 
 

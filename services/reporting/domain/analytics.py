@@ -123,14 +123,14 @@ def overrides(by_agency: Iterable[Sequence[Any]], moves: Iterable[Sequence[Any]]
     }
 
 
-def satisfaction(rows: Iterable[Sequence[Any]]) -> list[Row]:
+def satisfaction(rows: Iterable[Sequence[Any]], label: str = "office_id") -> list[Row]:
     """The three survey questions; satisfied = 4 or 5 on the 1–5 scales."""
     return [
         {
-            "office_id": office, "answers": n,
+            label: office, "answers": n,
             "treatment_satisfied_share": ratio(treat, n), "time_satisfied_share": ratio(time, n),
             "got_help_share": ratio(helped, n),
-            "mean_treatment": ratio(sum_treat, n), "mean_time": ratio(sum_time, n),
+            "mean_treatment": ratio(sum_treat or 0, n), "mean_time": ratio(sum_time or 0, n),
         }
         for office, n, treat, time, helped, sum_treat, sum_time in sorted(rows, key=lambda r: str(r[0]))
     ]

@@ -178,25 +178,37 @@ class DeskSession:
         self.staffed_seconds = seconds_between(self.opened_at, at)
 
 
-def open_desk(sessions: dict[datetime, DeskSession], payload: dict, at: datetime, tz: ZoneInfo) -> DeskSession:
-    """Idempotent: the session is keyed by its opening time. (A desk's events are one
-    stream, ``desk:<office>:<desk>``, so they arrive in order.)"""
-    found = sessions.get(at)
-    if found is None:
-        found = sessions[at] = DeskSession(
-            payload["office_id"], payload["desk"], at, at.astimezone(tz).date().isoformat(),
-            ",".join(payload.get("queues") or []),
-        )
-    return found
+@dataclass
+class DeskLog:
+    """A desk's openings and closings; its sessions are derived from them (each opening
+    closes at the first closing before the next opening), so any order gives the same
+    sessions and a repeated event changes nothing."""
 
+    office_id: str
+    desk: str
+    opens: dict[datetime, DeskSession] = field(default_factory=dict)
+    closes: set[datetime] = field(default_factory=set)
 
-def close_desk(sessions: dict[datetime, DeskSession], at: datetime) -> DeskSession | None:
-    """Close the latest session opened at or before ``at``; None when there is none (a
-    close without its opening: nothing to record). A repeated close sets the same time."""
-    opened = [o for o in sessions if o <= at]
-    if not opened:
-        return None
-    session = sessions[max(opened)]
-    if session.closed_at is None or session.closed_at >= at:
-        session.close(at)
-    return session
+    def add_session(self, session: DeskSession) -> None:
+        """A stored session: its opening, and its closing if it has one."""
+        self.opens[session.opened_at] = DeskSession(session.office_id, session.desk, session.opened_at,
+                                                    session.service_day, session.queues)
+        if session.closed_at is not None:
+            self.closes.add(session.closed_at)
+
+    def open(self, payload: dict, at: datetime, tz: ZoneInfo) -> None:
+        self.opens.setdefault(at, DeskSession(self.office_id, self.desk, at,
+                                              at.astimezone(tz).date().isoformat(),
+                                              ",".join(payload.get("queues") or [])))
+
+    def sessions(self) -> list[DeskSession]:
+        order = sorted(self.opens)
+        out = []
+        for i, opened in enumerate(order):
+            template, following = self.opens[opened], order[i + 1] if i + 1 < len(order) else None
+            session = DeskSession(self.office_id, self.desk, opened, template.service_day, template.queues)
+            ends = [c for c in self.closes if c >= opened and (following is None or c < following)]
+            if ends:
+                session.close(min(ends))
+            out.append(session)
+        return out

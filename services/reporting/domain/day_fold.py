@@ -1,6 +1,7 @@
 """The fold of the office day's events: one rule per event type, on the event's JSON
 payload, like ``fold``. Visit events add to the visit's queue log (``day.derive`` turns
-it into its flow and steps); desk events open and close desk sessions."""
+it into its flow and steps); desk events add to the desk's log of openings and closings
+(``DeskLog.sessions`` pairs them)."""
 
 from __future__ import annotations
 
@@ -9,13 +10,7 @@ from datetime import datetime
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from services.reporting.domain.day import (
-    DeskSession,
-    QueueEvent,
-    close_desk,
-    open_desk,
-    queue_event,
-)
+from services.reporting.domain.day import DeskLog, QueueEvent, queue_event
 from services.reporting.domain.fold import Payload, ts
 
 
@@ -25,11 +20,8 @@ class DayRecords(Protocol):
     def queue_log(self, visit_id: str) -> dict[tuple[str, datetime], QueueEvent]:
         """The visit's queue events by ``(kind, at)``, created empty when new."""
 
-    def desk_sessions(self, office_id: str, desk: str) -> dict[datetime, DeskSession]:
-        """The desk's sessions by opening time, created empty when new."""
-
-    def touched_session(self, session: DeskSession) -> None:
-        """Note a session the event changed (the live path saves it)."""
+    def desk_log(self, office_id: str, desk: str) -> DeskLog:
+        """The desk's openings and closings, created empty when new."""
 
 
 def _visit(kind: str, time_field: str) -> Callable[[Payload, DayRecords], None]:
@@ -42,14 +34,11 @@ def _visit(kind: str, time_field: str) -> Callable[[Payload, DayRecords], None]:
 
 
 def desk_opened(p: Payload, r: DayRecords) -> None:
-    sessions = r.desk_sessions(p["office_id"], p["desk"])
-    r.touched_session(open_desk(sessions, p, ts(p["opened_at"]), r.tz))
+    r.desk_log(p["office_id"], p["desk"]).open(p, ts(p["opened_at"]), r.tz)
 
 
 def desk_closed(p: Payload, r: DayRecords) -> None:
-    session = close_desk(r.desk_sessions(p["office_id"], p["desk"]), ts(p["closed_at"]))
-    if session is not None:
-        r.touched_session(session)
+    r.desk_log(p["office_id"], p["desk"]).closes.add(ts(p["closed_at"]))
 
 
 VISIT_APPLIERS: dict[str, Callable[[Payload, DayRecords], None]] = {

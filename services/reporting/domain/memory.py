@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.reporting.domain.day import Derived, DeskSession, QueueEvent, derive
+from services.reporting.domain.day import Derived, DeskLog, DeskSession, QueueEvent, derive
 from services.reporting.domain.day_fold import DAY_APPLIERS
 from services.reporting.domain.fold import APPLIERS, Payload
 from services.reporting.domain.model import QuestionRecord, VisitRecord
@@ -23,8 +23,7 @@ class Fold:
     visits: dict[str, VisitRecord] = field(default_factory=dict)
     questions: dict[str, QuestionRecord] = field(default_factory=dict)
     queue_logs: dict[str, dict[tuple[str, datetime], QueueEvent]] = field(default_factory=dict)
-    desks: dict[tuple[str, str], dict[datetime, DeskSession]] = field(default_factory=dict)
-    touched: list[DeskSession] = field(default_factory=list)
+    desks: dict[tuple[str, str], DeskLog] = field(default_factory=dict)
 
     def visit(self, visit_id: str) -> VisitRecord:
         found = self.visits.get(visit_id)
@@ -41,11 +40,11 @@ class Fold:
     def queue_log(self, visit_id: str) -> dict[tuple[str, datetime], QueueEvent]:
         return self.queue_logs.setdefault(visit_id, {})
 
-    def desk_sessions(self, office_id: str, desk: str) -> dict[datetime, DeskSession]:
-        return self.desks.setdefault((office_id, desk), {})
-
-    def touched_session(self, session: DeskSession) -> None:
-        self.touched.append(session)
+    def desk_log(self, office_id: str, desk: str) -> DeskLog:
+        found = self.desks.get((office_id, desk))
+        if found is None:
+            found = self.desks[(office_id, desk)] = DeskLog(office_id, desk)
+        return found
 
     def apply(self, event_type: str, payload: Payload) -> bool:
         """Apply one event; False when reporting does not use its type."""
@@ -61,7 +60,7 @@ class Fold:
         return [derive(v, list(log.values()), self.tz) for v, log in self.queue_logs.items()]
 
     def sessions(self) -> list[DeskSession]:
-        return [s for sessions in self.desks.values() for s in sessions.values()]
+        return [s for log in self.desks.values() for s in log.sessions()]
 
     def finish(self) -> None:
         """Every question's visit has a record holding its question count (what the

@@ -81,10 +81,14 @@ async def overrides(reader: AnalyticsDep, catalog: CatalogDep, f: FilterDep) -> 
 @router.get("/stats/satisfaction")
 async def satisfaction(
     reader: AnalyticsDep, catalog: CatalogDep, f: FilterDep,
-    group_by: Literal["all", "office"] = "all",
+    group_by: Literal["all", "office", "agency"] = "all",
 ) -> Answer:
+    """The three survey questions, in all, per office or per agency (a visit counts for
+    every agency its questions went to)."""
     check_filter(f, catalog)
-    return {"rows": analytics.satisfaction(await reader.satisfaction(f, group_by == "office"))}
+    by = None if group_by == "all" else group_by
+    label = "agency" if by == "agency" else "office_id"
+    return {"rows": analytics.satisfaction(await reader.satisfaction(f, by), label)}
 
 
 @router.get("/costs/allocation", responses={404: {"description": "no office costs are configured"}})

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.reporting.entrypoints import analytics_api, api, audit_api, dashboard, export_api
+from services.reporting.entrypoints import (
+    analytics_api,
+    api,
+    audit_api,
+    dashboard,
+    day_api,
+    export_api,
+)
 
 router = APIRouter()
-for part in (api.router, analytics_api.router, export_api.router, audit_api.router, dashboard.router):
+for part in (api.router, analytics_api.router, day_api.router, export_api.router, audit_api.router, dashboard.router):
     router.include_router(part)

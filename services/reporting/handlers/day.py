@@ -2,7 +2,7 @@
 
 A visit event: the visit's queue log is loaded, the event added (once), and the visit's
 flow and service steps derived anew from the whole log. A desk event: the desk's
-sessions are loaded and the one the event opens or closes is saved."""
+sessions are loaded, the event added, and the session it opened or closed saved."""
 
 from __future__ import annotations
 
@@ -31,9 +31,11 @@ async def apply_day_event(
             await uow.day.add_queue_event(log[key])
         await uow.day.save_derived(derive(visit_id, list(log.values()), tz))
         return
-    sessions = fold.desk_sessions(payload["office_id"], payload["desk"])
-    for stored in await uow.day.desk_sessions(payload["office_id"], payload["desk"]):
-        sessions[stored.opened_at] = stored
+    stored = await uow.day.desk_sessions(payload["office_id"], payload["desk"])
+    log = fold.desk_log(payload["office_id"], payload["desk"])
+    for session in stored:
+        log.add_session(session)
     fold.apply(envelope.event_type, payload)
-    for session in fold.touched:
-        await uow.day.save_session(session)
+    for session in log.sessions():
+        if session not in stored:  # the one the event opened or closed
+            await uow.day.save_session(session)
