@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from services.reporting.adapters.analytics import SqlAnalytics
 from services.reporting.adapters.bi_tables import REPORTING_TABLES
-from services.reporting.adapters.cost_config import load_cost_config
+from services.reporting.adapters.cost_config import costs_file, load_cost_config
 from services.reporting.adapters.day_stats import SqlDayStats
 from services.reporting.adapters.stats import SqlStats
 from services.reporting.adapters.store import init_store, refresh
@@ -23,6 +23,7 @@ from shared.bootstrap import build_runtime
 from shared.bus import Bus
 from shared.catalog import load_catalog
 from shared.consumer import EventConsumer
+from shared.db import is_sqlite
 from shared.offices import load_offices
 from shared.runtime import ServiceRuntime
 
@@ -31,7 +32,10 @@ def bootstrap(settings: ReportingSettings | None = None, bus: Bus | None = None)
     settings = settings or ReportingSettings()
     tz = ZoneInfo(settings.timezone)
     catalog, offices = load_catalog(), load_offices()
-    costs = load_cost_config(settings.reporting_costs_file, catalog)
+    embedded = is_sqlite(settings.resolved_database_url())
+    costs = load_cost_config(
+        costs_file(settings.reporting_costs_file, settings.reporting_shipped_costs, embedded), catalog
+    )
 
     def consumers(uow_factory) -> list[EventConsumer]:
         return [EventConsumer("reporting", list(topics.ALL), uow_factory, event_handlers(tz))]

@@ -220,8 +220,19 @@ async def test_the_dashboard_is_one_self_contained_page(api) -> None:
 
 
 async def test_without_a_cost_file_the_allocation_says_so(built) -> None:
-    runtime: ServiceRuntime = bootstrap(settings(built[0], costs=None))
+    runtime: ServiceRuntime = bootstrap(
+        settings(built[0], costs=None).model_copy(update={"reporting_shipped_costs": False}))
     async with api_client(runtime) as client:
         response = await client.get("/v1/costs/allocation", params=T1)
     await runtime.close()
     assert response.status_code == 404 and "SK_REPORTING_COSTS_FILE" in response.json()["error"]["message"]
+
+
+async def test_the_embedded_default_ships_the_sources_costs(built) -> None:
+    runtime: ServiceRuntime = bootstrap(settings(built[0], costs=None))
+    async with api_client(runtime) as client:
+        report = (await client.get("/v1/costs/allocation", params={"from": "2026-01-01", "to": "2026-12-31"})).json()
+    await runtime.close()
+    # 447 MSEK a year for 103 offices: each office of the store carries its 103rd.
+    assert round(report["total"] / len(report["offices"])) == 4_339_900
+    assert {a["agency"] for a in report["agencies"]} >= {"forsakringskassan", "skatteverket", "pensionsmyndigheten"}

@@ -11,6 +11,16 @@ from shared.catalog import Catalog
 from shared.errors import InvalidInput
 
 SAMPLE = Path(__file__).resolve().parent.parent / "costs.sample.yaml"
+# The sources' costs (447 MSEK in 2015, split as they describe): the embedded default.
+SHIPPED = Path(__file__).resolve().parent.parent / "costs.sources-2015.yaml"
+
+
+def costs_file(configured: Path | None, shipped: bool, embedded: bool) -> Path | None:
+    """The configured file; else, on the embedded default, the shipped one (so the cost
+    card is not empty on first start); else None (no cost allocation)."""
+    if configured is not None:
+        return configured
+    return SHIPPED if shipped and embedded else None
 
 
 def load_cost_config(path: Path | None, catalog: Catalog) -> CostConfig | None:
