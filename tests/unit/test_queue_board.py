@@ -52,12 +52,18 @@ def test_a_transfer_keeps_the_visitors_place_by_arrival():
     assert [w.visit_id for w in order] == ["early", "late"]
 
 
-def test_yesterdays_unserved_tickets_leave_the_queue_when_a_new_day_starts():
+def test_yesterdays_tickets_visits_at_desks_and_open_desks_do_not_carry_over():
     board = QueueBoard()
-    board.apply(registered("old", T0 - timedelta(days=1), day="2026-12-01"), "old")
+    yesterday = T0 - timedelta(days=1)
+    board.apply(DeskOpened(office_id="lulea", desk="1", queues=[], handler="h", opened_at=yesterday), "d")
+    board.apply(registered("old", yesterday, day="2026-12-01"), "old")
+    board.apply(registered("served", yesterday, day="2026-12-01"), "served")
+    board.apply(VisitCalled(visit_id="served", desk="1", called_at=yesterday), "served")
     board.apply(registered("new", T0), "new")
+    office = board.office("lulea")
     assert [w.visit_id for w in board.candidates("lulea", ["general"], "1", DAY)] == ["new"]
-    assert board.position("old") is None
+    assert board.position("old") is None and office.serving == {} and office.desks == {}
+    assert set(board.tickets) == {"new"}
 
 
 def test_a_visit_already_called_cannot_be_taken_by_call_next():

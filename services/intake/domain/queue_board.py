@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 
 from services.intake.domain.events import (
     DeskClosed,
@@ -93,7 +93,8 @@ class OfficeBoard:
 
 
 class QueueBoard:
-    def __init__(self, priorities: dict[str, dict[str, int]] | None = None) -> None:
+    def __init__(self, priorities: dict[str, dict[str, int]] | None = None, tz: tzinfo = UTC) -> None:
+        self.tz = tz  # the offices' clock: which service day a time belongs to
         self.offices: dict[str, OfficeBoard] = {}
         self.visit_office: dict[str, str] = {}
         self.tickets: dict[str, tuple[str, str, datetime, str]] = {}  # visit -> ticket, queue, arrived, day
@@ -135,13 +136,24 @@ class QueueBoard:
 
     def _registered(self, e: VisitRegistered) -> str:
         board = self.office(e.office_id)
-        # A new day: yesterday's unserved tickets leave the queue (the day boundary).
-        for stale in [w for w in board.waiting.values() if w.service_day < e.service_day]:
-            self._forget(board.waiting.pop(stale.visit_id).visit_id)
+        self._start_day(board, e.service_day)
         self.visit_office[e.visit_id] = e.office_id
         self.tickets[e.visit_id] = (e.ticket, e.queue, e.registered_at, e.service_day)
         board.waiting[e.visit_id] = Waiting(e.visit_id, e.ticket, e.queue, e.service_day, e.registered_at)
         return self._changed(board)
+
+    def _start_day(self, board: OfficeBoard, service_day: str) -> None:
+        """The day boundary: tickets, visits at a desk and desks left open from earlier
+        days do not carry over into a new day's queue."""
+        for stale in [w.visit_id for w in board.waiting.values() if w.service_day < service_day]:
+            self._forget(board.waiting.pop(stale).visit_id)
+        for stale in [s.visit_id for s in board.serving.values() if self._day(s.called_at) < service_day]:
+            self._forget(board.serving.pop(stale).visit_id)
+        for stale in [d.desk for d in board.desks.values() if self._day(d.opened_at) < service_day]:
+            del board.desks[stale]
+
+    def _day(self, at: datetime) -> str:
+        return at.astimezone(self.tz).date().isoformat()
 
     def _called(self, visit_id: str, desk: str, at: datetime) -> str | None:
         office_id = self.visit_office.get(visit_id)
