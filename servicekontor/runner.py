@@ -71,6 +71,7 @@ async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None 
     if "agency_simulator_port" in overrides:
         host = overrides.get("host", "127.0.0.1")
         overrides.setdefault("agency_simulator_url", f"http://{host}:{overrides['agency_simulator_port']}")
+    office_pages_reach_routing(overrides)
     bus = EmbeddedBus()
     runtimes = [bootstrap_service(n, service_settings(n, overrides), bus) for n in SERVICES]
     intake = runtimes[0].settings
@@ -89,6 +90,19 @@ async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None 
         apps.append((app, port, "agency_simulator"))
     background = [bus.run] + [w for rt in runtimes for w in rt.workers]
     await run_servers(runtimes[0].settings.host, apps, background, runtimes)
+
+
+def office_pages_reach_routing(overrides: dict[str, Any]) -> None:
+    """The desk page, served by intake, asks routing for decisions and overrides from the
+    browser: on the embedded system routing lets intake's origin in and the page is told
+    where routing is (unless SK_CORS_ORIGINS / SK_ROUTING_PUBLIC_URL say otherwise)."""
+    intake, routing = (service_settings(n, overrides) for n in ("intake", "routing"))
+    loopback = intake.host in ("127.0.0.1", "localhost", "0.0.0.0", "::")
+    hosts = ["127.0.0.1", "localhost"] if loopback else [intake.host]
+    if not routing.cors_origins:
+        overrides["cors_origins"] = [f"http://{h}:{intake.port}" for h in hosts]
+    if not intake.routing_public_url:
+        overrides["routing_public_url"] = f"http://{hosts[0]}:{routing.port}"
 
 
 def announce_credentials(data_dir: Path, intake_url: str = "http://127.0.0.1:8001") -> None:

@@ -12,6 +12,7 @@ from typing import Any
 import structlog
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -252,4 +253,10 @@ def create_app(
 
     # Last: its middleware must be the outermost, to count what the others refuse.
     install_metrics(app, ops)
+    if origins := getattr(security, "cors_origins", None):
+        # Tokens travel as bearer headers, never cookies: no credentials mode is needed.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST"],
+            allow_headers=["Authorization", "Content-Type"], max_age=600,
+        )
     return app

@@ -45,6 +45,12 @@ class CommonSettings(BaseSettings):
     probe_token: str | None = None
     # Requests per client (token subject, or address without a valid token); "" = no limit.
     rate_limit: str = "6000/minute"
+    # The office pages (intake's /desk) call routing from the browser, another origin:
+    # SK_CORS_ORIGINS lists the origins whose pages may call this service (JSON list, e.g.
+    # ["https://intake.kontor.example"]; empty: none), SK_ROUTING_PUBLIC_URL tells the
+    # desk page where routing is. `servicekontor up` sets both for its own ports.
+    cors_origins: list[str] = []
+    routing_public_url: str | None = None
 
 
 class ServiceSettings(CommonSettings):
