@@ -9,6 +9,7 @@ from services.intake.adapters.board_feed import BoardFeed
 from services.intake.adapters.tables import INTAKE_TABLES
 from services.intake.config import IntakeSettings
 from services.intake.domain.queue_board import QueueBoard
+from services.intake.entrypoints import pages
 from services.intake.entrypoints.api import router
 from services.intake.entrypoints.retention import RetentionWorker
 from services.intake.queue_handlers import OfficeDay
@@ -37,6 +38,7 @@ def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) ->
         extras={"catalog": load_catalog(), "tz": ZoneInfo(settings.timezone), "vault": vault},
         commit_hooks=[day.feed.notify],
     )
+    runtime.app.include_router(pages.router)  # /kiosk, /desk, /display: public shells, no data
     day.feed.follow(runtime.read_log)
     runtime.extras["office_day"] = day
     runtime.workers.append(day.feed.run)
