@@ -91,9 +91,17 @@ def test_the_dashboard_draws_every_chart_from_the_store(served) -> None:
         login_shown = page.is_visible("#login")
         kpis = page.inner_text("#kpis")
         bars = {chart: page.locator(f"#{chart} svg rect").count()
-                for chart in ("visits", "agencies", "casetypes", "levels", "waiting", "hours", "costs")}
+                for chart in ("visits", "agencies", "casetypes", "levels", "waiting", "day", "hours", "costs")}
         offices = page.locator("select[name=office_id] option").count()
+        office_names = page.locator("select[name=office_id] option").all_inner_texts()
         status = page.inner_text("#status")
+        texts = {card: page.inner_text(f"#{card}") for card in ("day-table", "satisfaction", "channels", "cost-table")}
+        heading = page.inner_text("header h1")
+        page.click("#lang")
+        page.wait_for_selector('body[data-ready="1"]', timeout=20_000)
+        english = (page.inner_text("header h1"), page.inner_text("#status"))
+        page.click("#lang")
+        page.wait_for_selector('body[data-ready="1"]', timeout=20_000)
         ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(ARTIFACT), full_page=True)
         page.select_option("select[name=agency]", "skatteverket")
@@ -102,7 +110,15 @@ def test_the_dashboard_draws_every_chart_from_the_store(served) -> None:
         filtered = page.inner_text("#kpis")
         browser.close()
     assert not foreign and not errors, (foreign, errors)
-    assert status.startswith("updated"), status
+    assert status.startswith("uppdaterad"), status
+    # Swedish first, English on the toggle; office names, not ids.
+    assert heading == "Servicekontor – uppföljning" and english[0] == "Servicekontor – reporting"
+    assert english[1].startswith("updated"), english
+    assert "Luleå" in office_names and "lulea" not in office_names
+    # Waits, service times, no-shows and transfers per office; satisfaction per agency.
+    assert "Östersund" in texts["day-table"] and "uteblev" in texts["day-table"], texts["day-table"]
+    assert "Försäkringskassan" in texts["satisfaction"] and "Skatteverket" in texts["satisfaction"]
+    assert "kundarbetsplats" in texts["channels"] and "Luleå" in texts["cost-table"]
     # The token left the address bar at once, stays in the tab, and goes only in the header.
     assert "token" not in address and address.endswith(f"/dashboard?{PERIOD}"), address
     assert kept == tokens["bi"] and not login_shown
@@ -135,7 +151,7 @@ def test_without_a_token_the_page_asks_for_one_and_says_why_a_token_was_refused(
         page.goto(f"{base}/dashboard?{PERIOD}")
         page.wait_for_selector("#login:not([hidden])", timeout=20_000)
         assert not api_calls, "without a token the page asks the API nothing"
-        assert "need a bearer token" in page.inner_text("#login-message")
+        assert "kräver en bearer-token" in page.inner_text("#login-message")
         assert page.inner_text("#kpis") == ""
 
         def use(value: str) -> None:
@@ -145,17 +161,17 @@ def test_without_a_token_the_page_asks_for_one_and_says_why_a_token_was_refused(
         use("not-a-token")
         page.wait_for_selector('body[data-auth="401"]', timeout=20_000)
         refused = page.inner_text("#login-message")
-        assert "not accepted" in refused and "401" in page.inner_text("#status"), refused
+        assert "godtogs inte" in refused and "401" in page.inner_text("#status"), refused
         assert page.evaluate(f"sessionStorage.getItem({TOKEN_KEY!r})") is None, "a refused token is forgotten"
 
         use(tokens["kiosk"])
         page.wait_for_selector('body[data-auth="403"]', timeout=20_000)
-        assert "may not read the statistics" in page.inner_text("#login-message")
+        assert "får inte läsa statistiken" in page.inner_text("#login-message")
 
         use(tokens["bi"])
         page.wait_for_selector('body[data-auth="ok"]', timeout=20_000)
         page.wait_for_selector('body[data-ready="1"]', timeout=20_000)
-        assert page.inner_text("#status").startswith("updated")
+        assert page.inner_text("#status").startswith("uppdaterad")
         assert page.is_hidden("#login") and page.locator("#visits svg rect").count() >= 12
         assert page.locator("select[name=office_id] option").count() == 13
         browser.close()

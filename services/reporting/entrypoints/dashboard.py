@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
 from shared.catalog import Catalog
+from shared.offices import OfficeRegistry
 
 router = APIRouter(tags=["reporting dashboard"])
 
@@ -20,9 +21,10 @@ def _template() -> str:
     return resources.files(__package__).joinpath("dashboard.html").read_text(encoding="utf-8")
 
 
-def _catalog_json(catalog: Catalog) -> str:
+def _catalog_json(catalog: Catalog, offices: OfficeRegistry) -> str:
     data = {
         "agencies": catalog.agency_names,
+        "offices": {o.id: o.name for o in offices},
         "case_types": {f"{c.agency}/{c.code}": c.name for c in catalog.case_types.values()},
         "shares": {f"{c.agency}/{c.code}": c.share for c in catalog.case_types.values() if c.share},
     }
@@ -32,8 +34,8 @@ def _catalog_json(catalog: Catalog) -> str:
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
 async def dashboard(request: Request) -> HTMLResponse:
-    catalog = request.app.state.runtime.extras["catalog"]
-    page = _template().replace("__CATALOG__", _catalog_json(catalog))
+    extras = request.app.state.runtime.extras
+    page = _template().replace("__CATALOG__", _catalog_json(extras["catalog"], extras["offices"]))
     return HTMLResponse(page, headers={"content-security-policy": _CSP})
 
 
