@@ -89,11 +89,25 @@ def _from_local_scripts(stack: ExitStack) -> RealServers:
     return RealServers(exports["SK_KAFKA_BOOTSTRAP_SERVERS"], exports["SK_DATABASE_URL"], "deploy/local")
 
 
+def _served_by_local_scripts(kafka: str, database_url: str) -> bool:
+    """Whether the given endpoints are the ones ``deploy/local`` runs (started by hand with
+    ``eval "$(deploy/local/start-all.sh)"``): then its stop and start scripts control them."""
+    state = Path(os.environ.get("SK_LOCAL_STATE", ROOT / ".local-servers"))
+    try:
+        kafka_port = (state / "kafka" / "port").read_text().strip()
+        pg_port = (state / "postgres" / "data" / "postmaster.pid").read_text().splitlines()[3].strip()
+    except (OSError, IndexError):
+        return False
+    host_port = database_url.split("@", 1)[-1].split("/", 1)[0]
+    return kafka.rsplit(":", 1)[-1] == kafka_port and host_port.rsplit(":", 1)[-1] == pg_port
+
+
 def acquire(stack: ExitStack) -> RealServers | str:
     """The servers, or the reason there are none."""
     kafka, db = os.environ.get("SK_KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("SK_DATABASE_URL")
     if kafka and db:
-        return RealServers(kafka, db, "environment")
+        origin = "deploy/local" if _served_by_local_scripts(kafka, db) else "environment"
+        return RealServers(kafka, db, origin)
     errors = []
     if _docker_engine_answers():
         try:
@@ -105,3 +119,11 @@ def acquire(stack: ExitStack) -> RealServers | str:
     except Exception as error:  # noqa: BLE001
         errors.append(f"deploy/local: {error}")
     return f"{SKIP_REASON_PREFIX}: " + "; ".join(errors)
+
+
+def with_login(url: str, user: str, password: str) -> str:
+    """``url`` with another login, whatever login it had (``servicekontor`` from
+    deploy/local, ``test`` from testcontainers, anything from the environment)."""
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).set(username=user, password=password).render_as_string(hide_password=False)

@@ -21,6 +21,7 @@ from tests.integration.test_reporting_postgres import (  # noqa: F401 - fixtures
     role_creator,
     server_url,
 )
+from tests.realservers import with_login
 
 pytestmark = pytest.mark.realservers
 
@@ -43,7 +44,7 @@ async def test_the_audit_log_on_postgresql_and_the_bi_role_never_reads_it(
         assert [(r["actor"], r["subject"]) for r in exports["rows"]] == [("test-admin", "dim_date")]
         await create_bi_role(runtime.engine, role, password, admin)
         await runtime.close()
-        bi_url = plain(database).replace("servicekontor:servicekontor@", f"{role}:{password}@")
+        bi_url = with_login(plain(database), role, password)
 
         async def bi_reads(table: str) -> bool:
             bi = await asyncpg.connect(bi_url)

@@ -23,6 +23,7 @@ from services.reporting.replay import replay
 from services.reporting.synthetic import write_history
 from shared import topics
 from tests.helpers import api_client
+from tests.realservers import with_login
 
 pytestmark = pytest.mark.realservers
 
@@ -144,9 +145,10 @@ async def test_the_bi_role_reads_but_never_writes(database: str, server_url: str
         await runtime.close()
         runtime = bootstrap(ReportingSettings(data_dir=tmp_path, reporting_database_url=database))
         await runtime.init_db()  # views are dropped and created again at every start
-        bi_url = plain(database).replace("servicekontor:servicekontor@", f"{role}:{password}@")
+        bi_url = with_login(plain(database), role, password)
         bi = await asyncpg.connect(bi_url)
         try:
+            assert await bi.fetchval("SELECT current_user") == role  # not the owner's login
             assert await bi.fetchval("SELECT COUNT(*) FROM reporting_visits") == history.visits
             assert await bi.fetchval("SELECT SUM(questions) FROM v_case_type_shares") == history.questions
             for statement in ("DELETE FROM reporting_visits", "SELECT COUNT(*) FROM inbox",
