@@ -57,7 +57,7 @@ SCOPES: dict[str, dict[tuple[str, str], str]] = {
     "reporting": {
         **{("GET", f"/v1/stats/{name}"): "stats:read" for name in (
             "visits", "case-types", "summary", "offices", "time-of-day", "waiting", "trends",
-            "level-mix", "destinations", "forwarding", "overrides", "satisfaction")},
+            "level-mix", "destinations", "forwarding", "overrides", "satisfaction", "waits")},
         ("GET", "/v1/costs/allocation"): "stats:read",
         ("GET", "/v1/export/tables"): "exports:read",
         ("GET", "/v1/export/{table}"): "exports:read",
