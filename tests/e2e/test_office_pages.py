@@ -227,6 +227,28 @@ def test_an_office_day_in_the_browser(system, browser) -> None:
     display.shot("display-two-calls")
     display_axe = axe_problems(display.page)
 
+    # Override a classification (routing, across origins), recall the visitor, then no-show.
+    desk.page.fill("#question-text", "Jag har tappat mitt id-kort och behöver ett nytt")
+    desk.page.click("#question-form button[type=submit]")
+    card = desk.page.locator("#questions .question").first
+    card.locator(".badge").first.wait_for(timeout=8_000)
+    card.locator("summary").click()
+    card.locator("select[id^=level-]").select_option("in_depth")
+    card.locator("input[id^=reason-]").fill("Besökaren vill bara veta vad som gäller")
+    with desk.page.expect_response(lambda r: r.url.endswith("/override") and r.request.method == "POST") as overridden:
+        card.locator("form button[type=submit]").click()
+    assert overridden.value.status == 200 and overridden.value.json()["overridden"] is True
+    expect(card.locator(".badge.in_depth")).to_have_text("Fördjupad", timeout=5_000)
+    assert "ändrad av handläggare" in card.inner_text()
+    assert card.locator("input[id^=reason-]").input_value() == "" and not card.locator("details[open]").count()
+    desk.shot("desk-overridden", full_page=True)
+    desk.page.click("#recall")
+    expect(display.page.locator("#calls .call.newest")).to_contain_text("Igen", timeout=5_000)
+    assert display.page.locator("#calls .call.newest").get_attribute("data-ticket") == "I001"
+    desk.page.click("#no-show")
+    expect(desk.page.locator("#desk-status")).to_have_text("I001 kom inte. Besöket är avslutat.", timeout=5_000)
+    assert desk.page.locator("#call-next").is_visible()
+
     for watched in (display, kiosk, desk):
         assert not watched.foreign and not watched.errors, (watched.foreign, watched.errors)
     print(f"axe (serious/critical): kiosk {kiosk_axe}, desk {desk_axe}, display {display_axe}")
