@@ -41,9 +41,14 @@ class Example:
         return json.dumps(body, ensure_ascii=False)
 
 
+INDEPENDENT_FILE = "independent_eval.jsonl"  # evaluation only: never a corpus file
+
+
 def corpus_files(root: Path = DATA_DIR) -> list[Path]:
-    """The corpus files in a fixed order: the authored corpus, then feedback files."""
-    return sorted(root.glob("*.jsonl")) + sorted(root.glob("feedback/*.jsonl"))
+    """The corpus files in a fixed order: the authored corpus, then feedback files. The
+    independent evaluation set (``INDEPENDENT_FILE``) is not one of them."""
+    authored = [p for p in sorted(root.glob("*.jsonl")) if p.name != INDEPENDENT_FILE]
+    return authored + sorted(root.glob("feedback/*.jsonl"))
 
 
 def corpus_hash(files: list[Path]) -> str:
