@@ -253,3 +253,37 @@ def test_an_office_day_in_the_browser(system, browser) -> None:
         assert not watched.foreign and not watched.errors, (watched.foreign, watched.errors)
     print(f"axe (serious/critical): kiosk {kiosk_axe}, desk {desk_axe}, display {display_axe}")
     assert not kiosk_axe and not desk_axe and not display_axe, (kiosk_axe, desk_axe, display_axe)
+
+
+def test_the_display_asks_for_its_token_and_reconnects_when_the_stream_fails(system, browser) -> None:
+    from playwright.sync_api import expect
+
+    creds = system.credentials()
+    screen = Watched(browser, {"width": 1920, "height": 1080})
+    page = screen.page
+    page.goto(system.url("intake", f"/display?office={OFFICE}"))
+    expect(page.locator("#setup")).to_be_visible(timeout=10_000)
+    page.fill("#setup-token", creds["kiosk"][:-4] + "AAAA")  # a forged signature
+    page.click("#setup button[type=submit]")
+    expect(page.locator("#setup-message")).to_contain_text("401", timeout=10_000)
+    assert page.evaluate("localStorage.getItem('servicekontor.display.token')") is None, "a refused token is forgotten"
+
+    # The first two stream requests fail: the screen says so and connects again by itself.
+    failures = []
+
+    def flaky(route) -> None:
+        if len(failures) < 2:
+            failures.append(route.request.url)
+            route.abort()
+        else:
+            route.continue_()
+
+    page.route("**/queue/stream", flaky)
+    page.fill("#setup-token", creds["display"])
+    page.click("#setup button[type=submit]")
+    expect(page.locator("#connection")).to_contain_text("försöker igen", timeout=10_000)
+    expect(page.locator("#connection")).to_have_text("Ansluten", timeout=15_000)
+    assert len(failures) == 2 and page.locator("[data-queue=general]").count() == 1
+    # Refused fetches are logged by the browser itself; nothing else may be.
+    assert not [e for e in screen.errors if "Failed to load resource" not in e and "ERR_FAILED" not in e], screen.errors
+    assert not screen.foreign
