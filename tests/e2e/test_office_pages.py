@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -245,9 +246,28 @@ def test_an_office_day_in_the_browser(system, browser) -> None:
     desk.page.click("#recall")
     expect(display.page.locator("#calls .call.newest")).to_contain_text("Igen", timeout=5_000)
     assert display.page.locator("#calls .call.newest").get_attribute("data-ticket") == "I001"
+    assert display.page.locator("#calls .call[data-ticket=I001]").count() == 1, "a recalled ticket is listed once"
     desk.page.click("#no-show")
     expect(desk.page.locator("#desk-status")).to_have_text("I001 kom inte. Besöket är avslutat.", timeout=5_000)
     assert desk.page.locator("#call-next").is_visible()
+
+    # Three desks call at once: every call stays on the screen, none flashes by.
+    kiosk_auth, desk_auth = system.headers("kiosk"), system.headers("desk")
+    for _ in range(3):
+        httpx.post(system.url("intake", "/v1/visits"), headers=kiosk_auth,
+                   json={"office_id": OFFICE, "channel": "kiosk", "queue": "general"}).raise_for_status()
+    desks = ("4", "5", "6")
+    for name in desks:
+        httpx.post(system.url("intake", f"/v1/offices/{OFFICE}/desks/{name}/open"), headers=desk_auth,
+                   json={"queues": ["general"]}).raise_for_status()
+    with ThreadPoolExecutor(3) as pool:
+        calls = list(pool.map(lambda name: httpx.post(
+            system.url("intake", f"/v1/offices/{OFFICE}/desks/{name}/call-next"), headers=desk_auth, json={}), desks))
+    tickets = sorted(c.json()["ticket"] for c in calls)
+    assert tickets == ["A002", "A003", "A004"], tickets
+    for ticket in tickets:
+        expect(display.page.locator(f"#calls .call.fresh[data-ticket={ticket}]")).to_be_visible(timeout=5_000)
+    display.shot("display-three-desks")
 
     for watched in (display, kiosk, desk):
         assert not watched.foreign and not watched.errors, (watched.foreign, watched.errors)
