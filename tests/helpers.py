@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import time
 import uuid
@@ -12,6 +13,17 @@ from typing import TypeVar
 import httpx
 
 T = TypeVar("T")
+
+
+def time_factor() -> float:
+    """``SK_TEST_TIME_FACTOR`` (default 1): how much slower than usual this machine is now.
+    Every deadline the tests wait on (``eventually``, ``wait_until``, a process's stop) is
+    multiplied by it, so a busy machine slows the suite down instead of failing it."""
+    return max(1.0, float(os.environ.get("SK_TEST_TIME_FACTOR", "1") or 1))
+
+
+def scaled(seconds: float) -> float:
+    return seconds * time_factor()
 
 
 def random_id() -> str:
@@ -27,8 +39,9 @@ def free_port() -> int:
 async def eventually(
     probe: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout: float = 10.0
 ) -> T:
-    """Probe until ``done`` holds; fail the test with the last value after ``timeout``."""
-    deadline = time.monotonic() + timeout
+    """Probe until ``done`` holds; fail the test with the last value after ``timeout``
+    (times ``SK_TEST_TIME_FACTOR``)."""
+    deadline = time.monotonic() + scaled(timeout)
     while True:
         value = await probe()
         if done(value):
@@ -40,7 +53,7 @@ async def eventually(
 
 def wait_until(predicate: Callable[[], T], timeout: float = 30.0, interval: float = 0.1) -> T:
     """Blocking variant for tests that drive subprocesses."""
-    deadline = time.monotonic() + timeout
+    deadline = time.monotonic() + scaled(timeout)
     last: T | None = None
     while time.monotonic() < deadline:
         try:

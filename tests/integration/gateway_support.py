@@ -22,11 +22,11 @@ from shared.db import sqlite_url
 from shared.events import EventEnvelope
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
-from tests.helpers import api_client
+from tests.helpers import api_client, scaled
 
 
 async def eventually(check: Callable[[], object], within: float = 10.0) -> None:
-    deadline = time.monotonic() + within
+    deadline = time.monotonic() + scaled(within)
     while not (await check() if asyncio.iscoroutinefunction(check) else check()):
         assert time.monotonic() < deadline, "condition not met in time"
         await asyncio.sleep(0.01)
@@ -91,9 +91,9 @@ async def delivery(runtime: ServiceRuntime, question_id: str) -> dict:
     return response.json() if response.status_code == 200 else {"status": None}
 
 
-async def delivered(runtime: ServiceRuntime, question_id: str) -> dict:
+async def delivered(runtime: ServiceRuntime, question_id: str, within: float = 10.0) -> dict:
     async def done() -> bool:
         return (await delivery(runtime, question_id))["status"] in ("delivered", "dead_lettered")
 
-    await eventually(done)
+    await eventually(done, within)
     return await delivery(runtime, question_id)

@@ -136,8 +136,9 @@ async def test_a_case_the_agency_refuses_is_dead_lettered(gateway, simulator):
 
 async def test_two_replicas_on_one_database_never_send_a_case_twice(tmp_path, simulator):
     """Both workers claim batches from the same table at once (on SQLite, the second
-    writer of a stale snapshot is refused; on PostgreSQL, ``SKIP LOCKED``): every case
-    reaches the agency exactly once, and each outcome is recorded once."""
+    writer of a stale snapshot is refused; on PostgreSQL, ``SKIP LOCKED``, which
+    test_gateway_postgres.py runs on the real server): every case reaches the agency
+    exactly once, and each outcome is recorded once."""
     settings = gateway_settings(tmp_path, simulator, agency_max_in_flight_per_agency=8)
     async with started(settings) as first, started(settings) as second:
         cases = [routed() for _ in range(60)]

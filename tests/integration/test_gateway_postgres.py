@@ -1,0 +1,99 @@
+"""The gateway's claim on PostgreSQL, not on SQLite: two replicas share one delivery table
+on the suite's real PostgreSQL and claim batches from it at once (``SELECT ... FOR UPDATE
+SKIP LOCKED``, then the lease's compare-and-set). Under load (hundreds of cases, an agency
+that answers slowly and sometimes with a 5xx, so retries are claimed again) every case
+reaches the agency exactly once: counted per Idempotency-Key at the simulator, and in the
+gateway's own event store on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+
+import asyncpg
+import pytest
+
+from shared import topics
+from shared.tracking import Checkpoint
+from tests.helpers import api_client, eventually
+from tests.integration.gateway_support import gateway_settings, routed
+from tests.integration.test_gateway_delivery import started
+
+pytestmark = pytest.mark.realservers
+
+AGENCIES = ("skatteverket", "forsakringskassan", "polisen", "migrationsverket")
+CASES = 240
+
+
+def count_claims(runtime) -> Counter:
+    """How many deliveries this replica's worker started (the work it took)."""
+    worker, taken = runtime.extras["worker"], Counter()
+    start = worker._start
+
+    def counted(claimed):
+        taken["claims"] += 1
+        return start(claimed)
+
+    worker._start = counted
+    return taken
+
+
+async def all_finished(runtime, count: int) -> list[dict]:
+    """Every delivery, once none is open any more (read through the gateway's API)."""
+    async with api_client(runtime) as client:
+
+        async def finished() -> list[dict] | None:
+            page = (await client.get("/v1/deliveries", params={"limit": 500})).json()
+            return page["data"] if page["count"] == count and all(
+                row["status"] in ("delivered", "dead_lettered") for row in page["data"]) else None
+
+        return await eventually(finished, lambda rows: rows is not None, timeout=120)
+
+
+async def test_two_gateway_replicas_on_postgresql_send_each_case_exactly_once(real_servers, tmp_path, simulator):
+    database_url = await real_servers.fresh_database()
+    flaky = {"error_rate": 0.15, "latency_ms": [5, 40]}
+    assert (await simulator.put("/v1/admin/faults", json=flaky)).status_code == 200
+    settings = gateway_settings(
+        tmp_path, simulator, agency_gateway_database_url=database_url,
+        agency_max_in_flight_per_agency=6, agency_max_in_flight=12,
+    )
+    async with started(settings) as first, started(settings) as second:
+        claims = {"first": count_claims(first), "second": count_claims(second)}
+        cases = [routed(AGENCIES[n % len(AGENCIES)]) for n in range(CASES)]
+        for start in range(0, CASES, 40):  # the consumer hands over batches as Kafka would
+            batch = cases[start : start + 40]
+            await first.consumers[0].handle_batch(
+                [(c, Checkpoint(topics.ROUTING, 0, start + i)) for i, c in enumerate(batch, 1)]
+            )
+            first.extras["worker"].wake()
+            second.extras["worker"].wake()
+        outcomes = await all_finished(first, CASES)
+
+    assert {o["status"] for o in outcomes} == {"delivered"}
+    assert claims["first"]["claims"] > 0 and claims["second"]["claims"] > 0, claims
+    assert {o["question_id"] for o in outcomes} == {c.stream_id for c in cases}
+    stats = (await simulator.get("/v1/received")).json()
+    assert stats["unique_cases"] == CASES and stats["duplicates"] == 0, stats
+    failed_attempts = sum(o["attempts"] - 1 for o in outcomes)
+    assert failed_attempts > 0, "the agency's 5xx made the replicas claim retries too"
+    seen = await asyncio.gather(*(simulator.get(f"/v1/received/{c.stream_id}") for c in cases))
+    by_key = {s.json()["idempotency_key"]: s.json() for s in seen}
+    assert set(by_key) == {c.stream_id for c in cases}
+    assert Counter(s["times_received"] for s in by_key.values()) == {1: CASES}  # once per key
+    assert all(by_key[o["question_id"]]["reference"] == o["agency_reference"] for o in outcomes)
+
+    db = await asyncpg.connect(real_servers.asyncpg_dsn.rsplit("/", 1)[0] + "/" + database_url.rsplit("/", 1)[1])
+    try:
+        rows = await db.fetch(
+            "SELECT event_type, count(*) AS n, count(DISTINCT stream_id) AS cases "
+            "FROM agency_gateway.event_store GROUP BY event_type"
+        )
+        deliveries = await db.fetchval("SELECT count(*) FROM agency_gateway.gateway_deliveries")
+    finally:
+        await db.close()
+    log = {r["event_type"]: (r["n"], r["cases"]) for r in rows}
+    assert log["gateway.CaseQueuedForDelivery"] == (CASES, CASES), log
+    assert log["gateway.CaseForwarded"] == (CASES, CASES), log
+    assert log.get("gateway.CaseForwardingFailed", (0, 0))[0] == failed_attempts, log
+    assert deliveries == CASES
