@@ -150,7 +150,14 @@ def test_an_office_day_in_the_browser(system, browser) -> None:
     # Back to the start screen by itself, in Swedish again.
     kiosk.page.wait_for_selector("body[data-screen=start]", timeout=10_000)
     assert kiosk.page.evaluate("document.documentElement.lang") == "sv"
-    kiosk.page.click("button[data-queue=id_card]")
+    # The second ticket by keyboard alone, with the focus visible on the way.
+    for _ in range(15):
+        kiosk.page.keyboard.press("Tab")
+        if kiosk.page.evaluate("document.activeElement.dataset.queue") == "id_card":
+            break
+    assert kiosk.page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    kiosk.shot("kiosk-keyboard-focus")
+    kiosk.page.keyboard.press("Enter")
     kiosk.page.wait_for_selector("body[data-screen=ticket]", timeout=10_000)
     assert kiosk.page.inner_text("#ticket-number") == "I001"
     assert len(visit_ids) == 2 and not any(v in kiosk.page.content() for v in visit_ids), "the kiosk shows no visit id"
