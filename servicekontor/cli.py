@@ -170,7 +170,7 @@ def demo(
     offices: Annotated[int, typer.Option(min=1, max=20, help="Office day: how many offices (chosen among those with the most queues, one with ID cards)")] = 3,
     office: Annotated[list[str] | None, typer.Option(help="Office day: this office (repeatable) instead of a choice")] = None,
     day_seconds: Annotated[float, typer.Option(min=5, max=86_400, help="Office day: real seconds for the whole opening day")] = 120.0,
-    visitors_per_office: Annotated[int | None, typer.Option(min=1, max=5_000, help="Office day: visitors per office [by office size: 55, 140, 260]")] = None,
+    visitors_per_office: Annotated[int | None, typer.Option(min=1, max=5_000, help="Office day: visitors per office [by office size: 40, 90, 160]")] = None,
     host: Annotated[str, typer.Option()] = "127.0.0.1",
     intake_port: Annotated[int, typer.Option()] = 8001,
     routing_port: Annotated[int, typer.Option()] = 8002,

@@ -51,6 +51,7 @@ class Tally:
     complex_questions: list[str] = field(default_factory=list)
     errors: Counter = field(default_factory=Counter)
     throttled: int = 0  # answers 429 (rate limit) that were waited out and retried
+    requests: int = 0  # requests sent with this tally (the traffic's own, not the final checks)
 
 
 class DemoError(Exception):
@@ -100,6 +101,8 @@ async def send(
 ) -> httpx.Response:
     """One request; over the rate limit (429) wait ``Retry-After`` and try again."""
     while True:
+        if tally is not None:
+            tally.requests += 1
         response = await client.request(method, url, **kwargs)
         if response.status_code != 429:
             return response
@@ -247,9 +250,12 @@ async def settle(
 ) -> tuple[int, dict | None]:
     """After the traffic: wait for every complex case's delivery, then for reporting to
     count what the demo did. The delivered cases and reporting's figures for this run."""
-    delivered = await wait_for_deliveries(
-        client, targets, tally.complex_questions, wait_seconds, credentials.headers("supervisor")
-    )
+    try:
+        delivered = await wait_for_deliveries(
+            client, targets, tally.complex_questions, wait_seconds, credentials.headers("supervisor")
+        )
+    except httpx.HTTPError as error:
+        raise DemoError(f"lost the system while waiting for the deliveries: {error!r}") from error
     summary_url = f"{targets.url(targets.reporting_port)}/v1/stats/summary"
     after = await until(
         lambda: fetch_json(client, summary_url, credentials.headers("bi")),
@@ -327,8 +333,11 @@ def print_summary(
     table.add_row("errors", str(sum(tally.errors.values())), "")
     if tally.throttled:
         table.add_row("rate-limited (429), waited and retried", str(tally.throttled), "")
+    if tally.requests:
+        table.add_row("requests sent", f"{tally.requests} ({tally.requests / max(1, tally.visits):.1f} per visit)", "")
     table.add_row("time taken", f"{total_s:.1f} s (traffic {traffic_s:.1f} s)", "")
-    table.add_row("visits per second", f"{tally.visits / traffic_s:.1f}" if traffic_s else "-", "")
+    if registered is None:
+        table.add_row("visits per second", f"{tally.visits / traffic_s:.1f}" if traffic_s else "-", "")
     console.print(table)
     for error, count in tally.errors.most_common(5):
         console.print(f"[red]{count} x {error}[/red]")

@@ -101,8 +101,9 @@ EXTRA_QUESTION_MINUTES = 2.5
 MAX_SERVICE_MINUTES = 45.0
 # Visitors a day and generalist desks by office size (registry: small 2-5 handlers,
 # medium 6-10, large more); an office with ID cards adds an ID-card desk, one with agency
-# desks adds one desk for the agencies' officials.
-VISITORS_BY_SIZE = {"small": 55, "medium": 140, "large": 260}
+# desks adds one desk for the agencies' officials. About half the desks' time is planned
+# as service: the system's own response times add to it, and the peaks fill the rest.
+VISITORS_BY_SIZE = {"small": 40, "medium": 90, "large": 160}
 GENERALIST_DESKS_BY_SIZE = {"small": 2, "medium": 3, "large": 5}
 
 NO_SHOW_SHARE = 0.07         # called, never came: a no-show (recalled first, mostly)
