@@ -119,8 +119,11 @@ class SqlEventLog:
         if not event_types:
             return
         engine = create_engine(self.url, schema=self.schema)
+        # An expanding parameter brings its own parentheses: "IN (:types)" would compare
+        # event_type with one row of all the types (PostgreSQL refuses: varchar = record).
         query = text(
-            _AUDITED.format(table=self._table, types=":types") + " ORDER BY position"
+            f"SELECT event_id, event_type, schema_version, payload FROM {self._table} "
+            "WHERE event_type IN :types ORDER BY position"
         ).bindparams(bindparam("types", expanding=True))
         try:
             async with engine.connect() as conn:
