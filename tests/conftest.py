@@ -6,11 +6,15 @@ from contextlib import ExitStack
 import pytest
 
 from tests.allowed_skips import allowed
-from tests.realservers import RealServers, acquire
+from tests.realservers import RealServers, acquire, take_from_environment
 
 # Skips that are not on tests/allowed_skips.py fail a CI run: ``.ci/run`` sets
 # SK_FAIL_ON_SKIP=1, and so does any CI that sets ``CI`` (``make test`` there).
 _unexpected_skips: list[tuple[str, str]] = []
+
+
+def pytest_configure(config) -> None:
+    take_from_environment()  # only the real_servers fixture hands them out
 
 
 def strict_skips() -> bool:

@@ -102,9 +102,26 @@ def _served_by_local_scripts(kafka: str, database_url: str) -> bool:
     return kafka.rsplit(":", 1)[-1] == kafka_port and host_port.rsplit(":", 1)[-1] == pg_port
 
 
+# The servers the environment names are for the suite's real-server fixture only: left in
+# os.environ, every settings object a test makes (IntakeSettings(data_dir=tmp) meaning "on
+# SQLite") would read them, and tests meant for SQLite would write into the shared server.
+_GIVEN: dict[str, str] = {}
+_KEEP = ("SK_FUZZ_DATABASE_URL", "SK_ADMIN_DATABASE_URL")
+
+
+def take_from_environment() -> dict[str, str]:
+    """Move ``SK_KAFKA_BOOTSTRAP_SERVERS`` and every ``SK_*DATABASE_URL`` (but the fuzz
+    and admin ones, which only tests read) out of ``os.environ``; ``acquire`` uses them."""
+    for name in [n for n in os.environ if n == "SK_KAFKA_BOOTSTRAP_SERVERS"
+                 or (n.startswith("SK_") and n.endswith("DATABASE_URL") and n not in _KEEP)]:
+        _GIVEN[name] = os.environ.pop(name)
+    return _GIVEN
+
+
 def acquire(stack: ExitStack) -> RealServers | str:
     """The servers, or the reason there are none."""
-    kafka, db = os.environ.get("SK_KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("SK_DATABASE_URL")
+    given = {**_GIVEN, **os.environ}
+    kafka, db = given.get("SK_KAFKA_BOOTSTRAP_SERVERS"), given.get("SK_DATABASE_URL")
     if kafka and db:
         origin = "deploy/local" if _served_by_local_scripts(kafka, db) else "environment"
         return RealServers(kafka, db, origin)

@@ -38,3 +38,13 @@ def test_servers_given_in_the_environment_are_controllable_when_deploy_local_run
     assert _served_by_local_scripts("127.0.0.1:9092", url)
     assert not _served_by_local_scripts("127.0.0.1:19092", url)
     assert not _served_by_local_scripts("127.0.0.1:9092", url.replace("55432", "5432"))
+
+
+def test_no_test_sees_the_servers_the_environment_names():
+    """Settings made in a test (``IntakeSettings(data_dir=tmp)``: SQLite) must not pick up
+    the real servers the suite was given; only the ``real_servers`` fixture hands them out."""
+    import os
+
+    assert "SK_DATABASE_URL" not in os.environ and "SK_KAFKA_BOOTSTRAP_SERVERS" not in os.environ
+    assert not [n for n in os.environ if n.startswith("SK_") and n.endswith("_DATABASE_URL")
+                and n not in ("SK_FUZZ_DATABASE_URL", "SK_ADMIN_DATABASE_URL")]
