@@ -12,19 +12,28 @@ from servicekontor.cli import app
 runner = CliRunner()
 
 
-def test_classify_eval_prints_accuracy_recall_and_a_confusion_matrix():
-    result = runner.invoke(app, ["classify-eval", "--check"])
+def test_classify_eval_shows_both_sets_with_matrices_over_forwarding_and_coverage():
+    result = runner.invoke(app, ["classify-eval"])
     assert result.exit_code == 0, result.output
-    for words in ("level accuracy", "agency accuracy", "recall complex", "level confusion matrix", "all acceptance figures met"):
+    for words in ("heldout", "independent", "forwarding", "heldout: level confusion matrix",
+                  "independent: level confusion matrix", "independent: coverage", "recall"):
         assert words in result.output
+
+
+def test_classify_eval_check_exits_1_when_the_independent_set_misses_a_target(monkeypatch):
+    monkeypatch.setattr("services.routing.evaluation.TARGETS", {"level_accuracy": 1.01, "complex_recall": 0, "agency_accuracy": 0})
+    result = runner.invoke(app, ["classify-eval", "--check"])
+    assert result.exit_code == 1 and "independent set below target: level_accuracy" in result.output
 
 
 def test_classify_eval_as_json_gives_the_figures_and_the_matrix():
     result = runner.invoke(app, ["classify-eval", "--json"])
     body = json.loads(result.output)
-    assert body["split"] == "heldout" and body["examples"] >= 250
-    assert set(body["confusion"]) == {"general", "in_depth", "complex"}
-    assert sum(sum(row.values()) for row in body["confusion"].values()) == body["examples"]
+    assert body["heldout"]["examples"] >= 250 and body["independent"]["examples"] >= 300
+    for report in (body["heldout"], body["independent"]):
+        assert set(report["confusion"]) == {"general", "in_depth", "complex"}
+        assert sum(sum(row.values()) for row in report["confusion"].values()) == report["examples"]
+        assert 0 <= report["over_forwarding"] <= 1 and report["coverage"][0]["coverage"] == 1.0
 
 
 def test_classify_eval_refuses_an_unknown_split():

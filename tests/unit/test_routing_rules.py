@@ -26,7 +26,11 @@ RULES = load_rules()
         ("Jag har flyttat till Sverige och vill folkbokföra mig", "skatteverket", "flytt_till_sverige", "complex", "complex.moving_to_sweden"),
         ("I just moved to Sweden, how do I get a personal number?", "skatteverket", "flytt_till_sverige", "complex", "complex.moving_to_sweden"),
         ("Jag vill förlänga mitt uppehållstillstånd", "migrationsverket", "uppehallstillstand", "complex", "complex.permits_and_citizenship"),
-        ("Hur blir man svensk medborgare?", "migrationsverket", "medborgarskap", "complex", "complex.permits_and_citizenship"),
+        ("Jag vill ansöka om medborgarskap", "migrationsverket", "medborgarskap", "complex", "complex.permits_and_citizenship"),
+        # intent × case type: asking about an agency-only service, or about an own pending case
+        ("Hur blir man svensk medborgare?", "migrationsverket", "medborgarskap", "general", "intent"),
+        ("Vad kostar ett id-kort?", "skatteverket", "id_kort", "general", "intent"),
+        ("Har ni fått min ansökan om skuldsanering?", "kronofogden", "skuldsanering", "in_depth", "intent"),
         ("Jag vill ansöka om skuldsanering", "kronofogden", "skuldsanering", "complex", "complex.debt_relief"),
         ("Jag vill överklaga beslutet om sjukpenning", "forsakringskassan", "sjukpenning", "complex", "complex.appeal_or_authority_decision"),
         ("Jag vill bestrida betalningsföreläggandet", "kronofogden", "skulder", "complex", "complex.appeal_or_authority_decision"),

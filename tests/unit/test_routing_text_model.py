@@ -3,6 +3,8 @@ deterministic, the artifact round-trips, typos still count as known words."""
 
 from __future__ import annotations
 
+import subprocess
+
 import numpy as np
 import pytest
 
@@ -71,6 +73,10 @@ def test_the_saved_artifact_loads_as_the_same_model(fitted, tmp_path):
     assert loaded.predict(clean).case_types == model.predict(clean).case_types
 
 
+def _no_child(*_a, **_k):
+    raise subprocess.SubprocessError("no child process in this test")
+
+
 def test_the_service_uses_a_matching_artifact_and_retrains_when_there_is_none(fitted, tmp_path, monkeypatch):
     rules = load_rules(CATALOG)
     model = fitted[2]
@@ -79,6 +85,7 @@ def test_the_service_uses_a_matching_artifact_and_retrains_when_there_is_none(fi
     save(model, artifact_path(version, rules.version, tmp_path))
     assert load_text_model(CATALOG, rules, tmp_path).vocabulary == model.vocabulary
     calls = []
+    monkeypatch.setattr("services.routing.adapters.model_store.subprocess.run", _no_child)
     monkeypatch.setattr("services.routing.adapters.model_store.train_from_corpus", lambda *a: calls.append(a) or model)
     load_text_model(CATALOG, rules, tmp_path / "empty")
     assert len(calls) == 1
@@ -90,6 +97,7 @@ def test_a_damaged_artifact_is_retrained_not_fatal(tmp_path, monkeypatch):
     path = artifact_path(version, rules.version, tmp_path)
     path.parent.mkdir(parents=True)
     path.write_bytes(b"not a model")
+    monkeypatch.setattr("services.routing.adapters.model_store.subprocess.run", _no_child)
     monkeypatch.setattr("services.routing.adapters.model_store.train_from_corpus", lambda *a: "retrained")
     assert load_text_model(CATALOG, rules, tmp_path) == "retrained"
 

@@ -1,11 +1,15 @@
 """Get the text model for a process: load the artifact ``train-classifier`` wrote, if it
 matches the shipped corpus and rules, else train from the corpus in memory (seconds,
-deterministic). The artifact is a cache, never committed (``<data_dir>/models/`` is
-outside git): a plain ``.npz`` of arrays, loaded without pickle."""
+deterministic) in a child process and save it, so the next start only loads. The
+artifact is versioned by the corpus hash, the trainer and the rules version, never
+committed (``<data_dir>/models/`` is outside git): a plain ``.npz`` of arrays, loaded
+without pickle."""
 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -34,18 +38,54 @@ def train_from_corpus(catalog: Catalog, rules: RuleSet, files: list[Path] | None
     return training.train(examples, text_model_version(files), rules.ruled_case_types())
 
 
+def _load_matching(path: Path, version: str) -> LinearTextModel | None:
+    if not path.is_file():
+        return None
+    try:
+        model = load(path)
+    except (OSError, ValueError, KeyError):
+        return None  # a damaged artifact is rebuilt, not fatal
+    return model if model.version == version else None
+
+
+def build_artifact(data_dir: Path | None = None) -> Path:
+    """Train from the shipped corpus and save the artifact (what ``train-classifier``
+    does); returns its path. Written to a temporary name first, so a reader never sees
+    half a file."""
+    from services.routing.rules import load_rules
+    from shared.catalog import load_catalog
+
+    catalog = load_catalog()
+    rules = load_rules(catalog)
+    model = train_from_corpus(catalog, rules)
+    path = artifact_path(model.version, rules.version, data_dir)
+    partial = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    save(model, partial)
+    os.replace(partial, path)
+    return path
+
+
 def load_text_model(catalog: Catalog, rules: RuleSet, data_dir: Path | None = None) -> LinearTextModel:
+    """The artifact for the shipped corpus and rules. When there is none (a fresh
+    checkout, a changed corpus), it is built once in a child process, so that this one
+    never loads scikit-learn (start-up under a second and a small RSS from then on);
+    if that fails, the model is trained here."""
     files = corpus_files()
     version = text_model_version(files)
     path = artifact_path(version, rules.version, data_dir)
-    if path.is_file():
-        try:
-            model = load(path)
-        except (OSError, ValueError, KeyError):
-            model = None  # a damaged cache is retrained, not fatal
-        if model is not None and model.version == version:
-            return model
-    return train_from_corpus(catalog, rules, files)
+    model = _load_matching(path, version)
+    if model is not None:
+        return model
+    env = {**os.environ, "SK_DATA_DIR": str(data_dir or Path(os.environ.get("SK_DATA_DIR", "data")))}
+    code = "from services.routing.adapters.model_store import build_artifact; build_artifact()"
+    root = Path(__file__).resolve().parents[3]
+    try:
+        subprocess.run([sys.executable, "-c", code], env=env, cwd=root, check=True, timeout=600,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        model = _load_matching(path, version)
+    except (OSError, subprocess.SubprocessError):
+        model = None
+    return model if model is not None else train_from_corpus(catalog, rules, files)
 
 
 def save(model: LinearTextModel, path: Path) -> None:

@@ -13,7 +13,7 @@ from services.routing.adapters.features import analyze, word_features
 from services.routing.adapters.text_model import Head, LinearTextModel
 from services.routing.domain.text import content_words, normalise
 
-TRAINER_VERSION = "tm1"
+TRAINER_VERSION = "tm2"
 # Set by 5-fold cross-validation on the train split (never the held-out one).
 C_CASE_TYPE = 20.0  # inverse regularisation
 C_LEVEL = 10.0
@@ -64,9 +64,12 @@ def fit(
     c_level: float = C_LEVEL,
 ) -> tuple[Any, dict[str, Any]]:
     """The scikit-learn objects: a TF-IDF vectorizer and a logistic regression per head.
-    The level head skips examples of ``ruled`` case types: a level rule decides those, and
-    learning from them would teach it that "I want" or "I need" (how people ask for an ID
-    card) means complex."""
+    The level head (the intent: information, own case, needs the agency) skips the
+    complex examples of ``ruled`` (agency-only) case types: those are requests for the
+    service, and learning from them would teach it that "I want" or "I need" (how people
+    ask for an ID card) means complex. Their questions for information or about an own
+    case it does learn from: that is how "how much is a passport" differs from "I want
+    a passport"."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from threadpoolctl import threadpool_limits
@@ -74,7 +77,7 @@ def fit(
     texts, owners = training_texts(examples, augment)
     vectorizer = TfidfVectorizer(analyzer=analyze, sublinear_tf=True, dtype=np.float64)
     features = vectorizer.fit_transform(texts)
-    level_rows = [i for i, e in enumerate(owners) if (e.agency, e.case_type) not in ruled]
+    level_rows = [i for i, e in enumerate(owners) if (e.agency, e.case_type) not in ruled or e.level != "complex"]
     heads = {}
     for name, rows, labels, c in (
         ("case_type", list(range(len(owners))), [e.label for e in owners], c_case_type),

@@ -80,8 +80,10 @@ class Decision(Aggregate):
                 question_id=facts.question_id,
                 office_id=facts.office_id,
                 level=result.level,
-                agency=result.agency,
-                case_type=result.case_type,
+                # an unrecognised question has no agency: its event records the fallback
+                # codes (the office's lead agency, "ovrigt"), needs_review and says so
+                agency=result.recorded[0],
+                case_type=result.recorded[1],
                 confidence=result.confidence,
                 explanation=result.explanation,
                 destination=route.destination,

@@ -5,9 +5,11 @@ Two parts:
   It is evidence beside the text model, not a verdict: every match raises the score.
 - the *level cues*: words that are evidence for a level (asking how, about one's own
   case, about another country or a dispute); added to the text model's level reading.
+- the *request cues*: words by which a visitor asks for a service itself ("I want to
+  apply", "I need a new one", "stolen"), as opposed to asking about it;
 - the *level rules*: what the sources state outright (ID documents, moving to Sweden,
-  permits, debt relief, appeals are complex). Tried in order; the first that matches the
-  chosen case type or the text decides the level.
+  permits, debt relief are services of the agency; appeals are complex). Tried in order;
+  the first that matches the chosen case type or the text applies (``domain/level.py``).
 """
 
 from __future__ import annotations
@@ -73,6 +75,8 @@ class Found:
     case_types: dict[CaseKey, list[Keyword]]
     cues: dict[str, list[Keyword]]
     rules: dict[str, list[Keyword]]
+    requests: tuple[Keyword, ...] = ()  # the visitor asks for a service itself
+    questions: tuple[Keyword, ...] = ()  # the visitor asks about something
 
 
 @dataclass(frozen=True)
@@ -81,6 +85,8 @@ class RuleSet:
     lexicon: Lexicon
     level_rules: tuple[LevelRule, ...]
     level_cues: KeywordIndex[str]
+    request_cues: tuple[Keyword, ...] = ()
+    question_cues: tuple[Keyword, ...] = ()
     _all: KeywordIndex[tuple[str, object]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -90,14 +96,17 @@ class RuleSet:
         entries += [(tuple(("case", t) for t in targets), k) for targets, k in self.lexicon.entries]
         entries += [(tuple(("cue", t) for t in targets), k) for targets, k in self.level_cues.entries]
         entries += [((("rule", rule.rule_id),), k) for rule in self.level_rules for k in rule.keywords]
+        entries += [((("request", "request"),), k) for k in self.request_cues]
+        entries += [((("request", "question"),), k) for k in self.question_cues]
         object.__setattr__(self, "_all", KeywordIndex(entries))
 
     def scan(self, clean: str) -> Found:
         found = self._all.find(clean)
-        parts: dict[str, dict] = {"case": {}, "cue": {}, "rule": {}}
+        parts: dict[str, dict] = {"case": {}, "cue": {}, "rule": {}, "request": {}}
         for (kind, target), keywords in found.items():
             parts[kind][target] = keywords
-        return Found(parts["case"], parts["cue"], parts["rule"])
+        return Found(parts["case"], parts["cue"], parts["rule"], tuple(parts["request"].get("request", ())),
+                     tuple(parts["request"].get("question", ())))
 
     def cues(self, clean: str) -> dict[str, list[Keyword]]:
         """Words that are evidence for a level (not a verdict), found in the text."""
@@ -154,4 +163,6 @@ def build_rules(raw: dict, catalog: Catalog) -> RuleSet:
         if level not in LEVELS:
             raise ValueError(f"level cues name unknown level {level!r}")
         cues += [((level,), parse_keyword(w)) for w in words]
-    return RuleSet(str(raw["version"]), KeywordIndex(entries), tuple(rules), KeywordIndex(cues))
+    requests = tuple(parse_keyword(w) for w in raw.get("request_cues", []))
+    questions = tuple(parse_keyword(w) for w in raw.get("question_cues", []))
+    return RuleSet(str(raw["version"]), KeywordIndex(entries), tuple(rules), KeywordIndex(cues), requests, questions)

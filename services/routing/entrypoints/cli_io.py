@@ -33,4 +33,5 @@ def classify_line(classifier: Classifier, line: str, number: int) -> dict[str, A
         "destination": result.destination,
         "destination_reason": result.destination_reason,
         "rule_id": result.rule_id,
+        "intent": result.intent,
     }
