@@ -101,8 +101,9 @@ EXTRA_QUESTION_MINUTES = 2.5
 MAX_SERVICE_MINUTES = 45.0
 # Visitors a day and generalist desks by office size (registry: small 2-5 handlers,
 # medium 6-10, large more); an office with ID cards adds an ID-card desk, one with agency
-# desks adds one desk for the agencies' officials. About half the desks' time is planned
-# as service: the system's own response times add to it, and the peaks fill the rest.
+# desks one desk for the agencies' officials (two at a large office). About half the
+# desks' time is planned as service: the system's own response times add to it, and the
+# peaks fill the rest.
 VISITORS_BY_SIZE = {"small": 40, "medium": 90, "large": 160}
 GENERALIST_DESKS_BY_SIZE = {"small": 2, "medium": 3, "large": 5}
 
@@ -111,7 +112,7 @@ SLOW_SHARE = 0.10            # called, came only after a recall
 SURVEY_SHARE = 0.35          # answered the three survey questions at the end
 DESK_CHANNEL_SHARE = 0.08    # walk-ins registered by a handler at the desk
 SELF_SERVICE_CHANNEL_SHARE = 0.7  # of the self_service queue: registered at the workstation
-TRANSFER_SHARE = 0.7         # of complex questions an agency's own desk here can take
+TRANSFER_SHARE = 0.4         # of complex questions an agency's own desk here can take
 
 
 def arrival_intensity(minute_of_day: float, opens: float, closes: float) -> float:

@@ -56,6 +56,9 @@ def test_the_day_plan_is_seeded_shaped_by_the_clock_and_every_queue_has_a_desk()
     per_hour = Counter(int(v.arrival // 60) for v in plan.visitors)
     assert per_hour[12] > 1.3 * per_hour[14] and per_hour[9] > per_hour[14], per_hour  # lunch and morning peaks
 
+    lunches = sorted(plan.lunches.values())
+    assert lunches[0][0] == 11 * 60 and len({b for b, _ in lunches}) == min(3, len(lunches))  # in turns
+    assert set(plan.lunches) < set(plan.desks)  # the ID-card and agency desks stay open
     served = {q for queues in plan.desks.values() for q in queues}
     assert served == set(plan.queues), "every queue the office offers is called from some desk"
     queues = Counter(v.queue for v in plan.visitors)
@@ -112,12 +115,14 @@ def test_a_short_office_day_shows_waits_and_service_times_per_office_in_reportin
     assert (row["no_shows"], row["transfers"], row["recalls"]) == demo_counts
     assert row["channels"].get("kiosk", 0) > 0
 
-    # Intake saw the desks open at the start and close at the end, and every call was a call-next.
+    # Intake saw the desks open at the start and close at the end (the generalists also for
+    # lunch, in turns), and every call was a call-next.
     events = dict(system.query(
         "intake", "select event_type, count(*) from event_store where event_type like 'intake.%' group by 1"
     ))
-    desks = len(planned(5).desks)
-    assert events["intake.DeskOpened"] == events["intake.DeskClosed"] == desks
+    plan = planned(5)
+    assert plan.lunches, "Luleå is open over lunch"
+    assert events["intake.DeskOpened"] == events["intake.DeskClosed"] == len(plan.desks) + len(plan.lunches)
     assert events["intake.VisitMarkedNoShow"] == no_shows
     assert events.get("intake.VisitTransferred", 0) == transfers
     assert events["intake.VisitCalled"] == 70 + transfers
