@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlmodel import Field, SQLModel
 
+from services.intake.adapters.overview_tables import OVERVIEW_TABLES  # the visit overview
+
 
 class QuestionIndex(SQLModel, table=True):
     """Which visit a question belongs to, for routes that only name the question."""
@@ -25,4 +27,4 @@ class QueueTicketCounter(SQLModel, table=True):
     last_number: int = 0
 
 
-INTAKE_TABLES = [QuestionIndex.__table__, QueueTicketCounter.__table__]
+INTAKE_TABLES = [QuestionIndex.__table__, QueueTicketCounter.__table__, *OVERVIEW_TABLES]

@@ -1,0 +1,211 @@
+"""The desk's overview of a visit: what routing decided about each question and where the
+gateway's delivery of it stands, kept in intake's own database.
+
+A read model fed by one consumer (``intake``) of the routing and gateway topics. Each
+question has two rows: its decision (routing's stream, written only from the routing
+topic) and its delivery (the gateway's stream, written only from the gateway topic), so
+the two topics never contend for a row and may arrive in any order relative to each
+other. Each row remembers the version of its stream it has applied and applies only
+later ones: a re-delivered or replayed event changes nothing, and the rows end exactly
+as routing's ``Decision`` and the gateway's ``Delivery`` aggregates do (a contract test
+folds the same events both ways). Free text is scrubbed again before it is kept: the
+overview never holds an identity number (the routed case's is never read).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from typing import Any, Protocol
+
+from services.agency_gateway.domain.events import (
+    AgencyCaseUpdated,
+    CaseDeadLettered,
+    CaseForwarded,
+    CaseForwardingFailed,
+    CaseQueuedForDelivery,
+    DeadLetterReplayed,
+)
+from services.routing.domain.events import (
+    CaseRoutedToAgency,
+    ClassificationOverridden,
+    QuestionClassified,
+)
+from shared import topics
+from shared.consumer import EventConsumer
+from shared.events import DomainEvent, EventEnvelope
+from shared.personal_data import scrub_text
+
+CONSUMER_NAME = "intake"
+
+
+@dataclass
+class DecisionView:
+    """Routing's decision on one question, as the desk sees it."""
+
+    question_id: str
+    visit_id: str
+    version: int = 0  # the last version of routing's stream applied here
+    level: str = ""
+    agency: str = ""
+    case_type: str = ""
+    confidence: float = 0.0
+    explanation: str = ""
+    destination: str = ""
+    destination_reason: str = ""
+    needs_review: bool = False
+    overridden: bool = False
+    classified: bool = False
+    routed_agency: str | None = None  # set when the case was sent to its agency
+
+
+@dataclass
+class DeliveryView:
+    """The gateway's delivery of one case, and the agency's last reported status."""
+
+    question_id: str
+    visit_id: str
+    version: int = 0  # the last version of the gateway's stream applied here
+    status: str = "pending"
+    attempts: int = 0
+    agency: str = ""
+    agency_reference: str | None = None
+    agency_status: str | None = None
+    agency_note: str | None = None
+    agency_status_at: datetime | None = None
+
+
+class OverviewRepository(Protocol):
+    async def decision(self, question_id: str, visit_id: str) -> DecisionView: ...
+    async def delivery(self, question_id: str, visit_id: str) -> DeliveryView: ...
+    def save_decision(self, view: DecisionView) -> None: ...
+    def save_delivery(self, view: DeliveryView) -> None: ...
+    async def of_visit(self, visit_id: str) -> tuple[dict[str, DecisionView], dict[str, DeliveryView]]: ...
+
+
+def fold_decision(view: DecisionView, event: DomainEvent) -> None:
+    """Apply one routing event the way routing's ``Decision`` aggregate does."""
+    match event:
+        case QuestionClassified():
+            view.level, view.agency, view.case_type = event.level, event.agency, event.case_type
+            view.confidence, view.explanation = event.confidence, scrub_text(event.explanation)
+            view.destination, view.needs_review = event.destination, event.needs_review
+            view.destination_reason = scrub_text(event.destination_reason)
+            view.classified = True
+        case ClassificationOverridden():
+            view.level, view.agency, view.case_type = event.level, event.agency, event.case_type
+            view.destination, view.overridden = event.destination, True
+            view.destination_reason = scrub_text(event.destination_reason)
+            view.confidence, view.needs_review = 1.0, False
+            explanation = f"Overridden by {event.handler}: {event.reason}"
+            if event.destination_reason and event.destination != "office":
+                explanation += f" Destination {event.destination}: {event.destination_reason}"
+            view.explanation = scrub_text(explanation)
+        case CaseRoutedToAgency():
+            view.routed_agency = event.agency  # never the text or the identity number
+
+
+def fold_delivery(view: DeliveryView, event: DomainEvent) -> None:
+    """Apply one gateway event the way the gateway's ``Delivery`` aggregate does."""
+    match event:
+        case CaseQueuedForDelivery():
+            view.agency = event.agency
+        case CaseForwarded():
+            view.status, view.attempts = "delivered", event.attempt
+            view.agency_reference = event.agency_reference
+        case CaseForwardingFailed():
+            view.status, view.attempts = "failed", event.attempt
+        case CaseDeadLettered():
+            view.status, view.attempts = "dead_lettered", max(view.attempts, event.attempt)
+        case DeadLetterReplayed():
+            view.status = "pending"
+        case AgencyCaseUpdated():
+            if view.agency_status_at is None or event.agency_updated_at >= view.agency_status_at:
+                view.agency_status, view.agency_status_at = event.status, event.agency_updated_at
+                view.agency_note = scrub_text(event.note) if event.note else None
+            view.agency_reference = view.agency_reference or event.agency_reference
+            view.agency = view.agency or event.agency
+
+
+async def apply_event(
+    event: Any,
+    envelope: EventEnvelope,
+    uow: Any,
+    repository: Callable[[Any], OverviewRepository],
+    source: str,
+) -> None:
+    """Consumer handler: a ``routing`` event changes the question's decision row, a
+    ``gateway`` one its delivery row (both streams are the question's id). An event whose
+    stream version was applied already changes nothing."""
+    repo = repository(uow)
+    if source == "routing":
+        load, fold, save = repo.decision, fold_decision, repo.save_decision
+    else:
+        load, fold, save = repo.delivery, fold_delivery, repo.save_delivery
+    view = await load(event.question_id, event.visit_id)
+    if envelope.stream_version <= view.version:
+        return
+    fold(view, event)
+    view.version = envelope.stream_version
+    save(view)
+
+
+ROUTING_EVENTS = (QuestionClassified, ClassificationOverridden, CaseRoutedToAgency)
+GATEWAY_EVENTS = (
+    CaseQueuedForDelivery,
+    CaseForwarded,
+    CaseForwardingFailed,
+    CaseDeadLettered,
+    DeadLetterReplayed,
+    AgencyCaseUpdated,
+)
+
+
+def build_overview_consumer(
+    uow_factory: Callable[[], Any], repository: Callable[[Any], OverviewRepository]
+) -> EventConsumer:
+    """Intake's consumer of the routing and gateway topics (consumer group ``intake``).
+    ``repository`` gives the overview's repository of a unit of work."""
+    on_routing = partial(apply_event, repository=repository, source="routing")
+    on_gateway = partial(apply_event, repository=repository, source="gateway")
+    handlers = {e.event_type(): on_routing for e in ROUTING_EVENTS}
+    handlers |= {e.event_type(): on_gateway for e in GATEWAY_EVENTS}
+    return EventConsumer(CONSUMER_NAME, [topics.ROUTING, topics.GATEWAY], uow_factory, handlers)
+
+
+def decision_public(view: DecisionView | None) -> dict[str, Any] | None:
+    if view is None or not view.classified:
+        return None
+    return {
+        "level": view.level,
+        "agency": view.agency,
+        "case_type": view.case_type,
+        "confidence": view.confidence,
+        "explanation": view.explanation,
+        "destination": view.destination,
+        "destination_reason": view.destination_reason,
+        "needs_review": view.needs_review,
+        "overridden": view.overridden,
+    }
+
+
+def delivery_public(decision: DecisionView | None, view: DeliveryView | None) -> dict[str, Any] | None:
+    """The gateway's delivery; a case routed but not yet queued there is ``pending``."""
+    if view is None or not view.agency:
+        if decision is None or decision.routed_agency is None:
+            return None
+        view = DeliveryView(decision.question_id, decision.visit_id, agency=decision.routed_agency)
+    status = (
+        {"status": view.agency_status, "note": view.agency_note, "updated_at": view.agency_status_at}
+        if view.agency_status
+        else None
+    )
+    return {
+        "status": view.status,
+        "attempts": view.attempts,
+        "agency": view.agency,
+        "agency_reference": view.agency_reference,
+        "agency_status": status,
+    }
