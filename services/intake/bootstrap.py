@@ -6,12 +6,14 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from services.intake.adapters.board_feed import BoardFeed
+from services.intake.adapters.overview_tables import SqlVisitOverview
 from services.intake.adapters.tables import INTAKE_TABLES
 from services.intake.config import IntakeSettings
 from services.intake.domain.queue_board import QueueBoard
 from services.intake.entrypoints import pages
 from services.intake.entrypoints.api import router
 from services.intake.entrypoints.retention import RetentionWorker
+from services.intake.overview import build_overview_consumer
 from services.intake.queue_handlers import OfficeDay
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared import topics
@@ -35,6 +37,7 @@ def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) ->
         uow_class=SqlIntakeUnitOfWork,
         router=router,
         topic=topics.INTAKE,
+        consumers=lambda factory: [build_overview_consumer(factory, SqlVisitOverview.of)],
         extras={"catalog": load_catalog(), "tz": ZoneInfo(settings.timezone), "vault": vault},
         commit_hooks=[day.feed.notify],
     )

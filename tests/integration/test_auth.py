@@ -28,6 +28,7 @@ SCOPES: dict[str, dict[tuple[str, str], str]] = {
         ("POST", "/v1/questions/{question_id}/resolution"): "questions:resolve",
         ("POST", "/v1/visits/{visit_id}/end"): "visits:write",
         ("GET", "/v1/visits/{visit_id}"): "visits:read",
+        ("GET", "/v1/visits/{visit_id}/overview"): "visits:read",
         ("DELETE", "/v1/visits/{visit_id}/personal-data"): "personal_data:erase",
         ("GET", "/v1/offices"): "offices:read",
         ("GET", "/v1/offices/{office_id}"): "offices:read",

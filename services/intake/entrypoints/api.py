@@ -14,7 +14,7 @@ from services.intake.domain.commands import (
 )
 from services.intake.domain.events import Satisfaction
 from services.intake.domain.model import Visit
-from services.intake.entrypoints import erasure, office_day
+from services.intake.entrypoints import erasure, office_day, overview
 from services.intake.entrypoints.deps import OfficeDayDep, UowDep
 from services.intake.entrypoints.schemas import (
     Ack,
@@ -33,6 +33,7 @@ from shared.security import needs
 router = APIRouter(prefix="/v1", tags=["intake"])
 router.include_router(erasure.router)  # DELETE /v1/visits/{visit_id}/personal-data
 router.include_router(office_day.router)  # offices, desks, call-next, the live queue
+router.include_router(overview.router)  # GET /v1/visits/{visit_id}/overview
 
 
 @router.post("/visits", status_code=201, response_model=VisitCreated, dependencies=needs("visits:write"))
