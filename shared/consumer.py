@@ -8,6 +8,7 @@ with its error) so one poison event does not block the ones behind it.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -30,6 +31,13 @@ log = structlog.get_logger(__name__)
 
 EventHandler = Callable[[DomainEvent, EventEnvelope, Any], Awaitable[None]]
 DeadLetterSink = Callable[[EventEnvelope, Checkpoint, str], Awaitable[None]]
+
+
+def _failed(error: BaseException) -> bool:
+    """A failure to retry, not a cancellation: tenacity hands every exception to the retry
+    predicate, ``CancelledError`` too, and retrying that would keep a stopping consumer
+    running (and could dead-letter a sound event)."""
+    return not isinstance(error, asyncio.CancelledError)
 
 
 class EventConsumer:
@@ -63,7 +71,7 @@ class EventConsumer:
         and then dead-lettered; an outage (database, network) is waited out, however
         long it lasts, because the event itself is fine."""
         outage = AsyncRetrying(
-            retry=retry_if_exception(is_transient),
+            retry=retry_if_exception(lambda e: _failed(e) and is_transient(e)),
             wait=wait_exponential_jitter(multiplier=0.1, max=5.0),
             before_sleep=self._log_outage,
         )
@@ -73,7 +81,7 @@ class EventConsumer:
 
     async def _handle_with_retries(self, envelope: EventEnvelope, checkpoint: Checkpoint) -> None:
         retrying = AsyncRetrying(
-            retry=retry_if_exception(lambda e: not is_transient(e)),
+            retry=retry_if_exception(lambda e: _failed(e) and not is_transient(e)),
             stop=stop_after_attempt(self.max_attempts),
             wait=wait_exponential_jitter(multiplier=0.05, max=self.max_backoff, jitter=0.05),
         )
