@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
+import random
 import socket
+import tempfile
 import time
 import uuid
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import TypeVar
 
 import httpx
@@ -30,10 +34,48 @@ def random_id() -> str:
     return str(uuid.uuid4())
 
 
+_PORT_LOCKS = Path(tempfile.gettempdir()) / "servicekontor-test-ports"
+_held: list = []  # the lock files of the ports this process reserved, open until it exits
+
+
+def _ephemeral_range() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+        return int(low), int(high)
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port for a server that another process (``servicekontor up``) will bind.
+
+    Not one the kernel picked (``bind(0)``): that comes from the ephemeral range, which
+    the kernel keeps handing out to other sockets (every outgoing connection) between our
+    close and the server's bind. This one lies below that range, so the kernel never hands
+    it out by itself, and a lock file held until this process exits keeps every other test
+    process (two suites on one machine) off it. In-process servers need none of this:
+    they are given a socket bound here (``gateway_support.serve``)."""
+    low, _high = _ephemeral_range()
+    floor = 20_000 if low > 21_000 else 1_024
+    _PORT_LOCKS.mkdir(exist_ok=True)
+    start = random.randrange(floor, low)
+    for offset in range(low - floor):
+        port = floor + (start - floor + offset) % (low - floor)
+        lock = (_PORT_LOCKS / f"{port}.lock").open("a")
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.close()
+            continue
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:  # something outside the tests listens there
+                lock.close()
+                continue
+        _held.append(lock)
+        return port
+    raise RuntimeError(f"no free port between {floor} and {low}")
 
 
 async def eventually(

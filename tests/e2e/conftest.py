@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.helpers import free_port, wait_until
+from tests.helpers import free_port, scaled, wait_until
 
 SERVICES = ("intake", "routing", "agency_gateway", "reporting", "agency_simulator")
 
@@ -26,6 +26,7 @@ class RunningSystem:
     log_path: Path
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
     process: subprocess.Popen | None = None
+    log_level: str = "WARNING"  # INFO to see the lifecycle lines (servicekontor_stopped)
 
     def url(self, service: str, path: str = "") -> str:
         return f"http://127.0.0.1:{self.ports[service]}{path}"
@@ -35,13 +36,13 @@ class RunningSystem:
         for service, port in self.ports.items():
             args += [f"--{service.replace('_', '-')}-port", str(port)]
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=log, env=self.env())
+        self.process = subprocess.Popen(args, stdout=log, stderr=log, env=self.env(self.log_level))
         wait_until(self.all_ready, timeout=60)
 
     @staticmethod
-    def env() -> dict[str, str]:
+    def env(log_level: str = "WARNING") -> dict[str, str]:
         """The embedded default: no Kafka, no PostgreSQL, the simulator for the agencies."""
-        env = {**os.environ, "SK_LOG_LEVEL": "WARNING"}
+        env = {**os.environ, "SK_LOG_LEVEL": log_level}
         for name in ("SK_KAFKA_BOOTSTRAP_SERVERS", "SK_AGENCY_ENDPOINTS", "SK_DATABASE_URL", "SK_VAULT_DATABASE_URL"):
             env.pop(name, None)
         return env
@@ -66,10 +67,12 @@ class RunningSystem:
         """The Authorization header of the ``role`` client (kiosk, desk, supervisor, bi, admin)."""
         return {"Authorization": f"Bearer {self.credentials()[role]}"}
 
-    def stop(self, sig: int = signal.SIGTERM, timeout: float = 30) -> int:
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 60) -> int:
+        """Signal the system and wait for it to exit: ``timeout`` (times
+        ``SK_TEST_TIME_FACTOR``) guards against a hang, it is no performance bound."""
         assert self.process is not None
         self.process.send_signal(sig)
-        return self.process.wait(timeout=timeout)
+        return self.process.wait(timeout=scaled(timeout))
 
     def log_tail(self, chars: int = 3000) -> str:
         return self.log_path.read_text(errors="replace")[-chars:]
@@ -86,4 +89,4 @@ def system(tmp_path):
     yield running
     if running.process and running.process.poll() is None:
         running.process.kill()
-        running.process.wait(timeout=10)
+        running.process.wait(timeout=scaled(10))

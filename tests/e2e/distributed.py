@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 
 from shared.auth import ensure_keys
-from tests.helpers import auth, free_port, wait_until
+from tests.helpers import auth, free_port, scaled, wait_until
 from tests.realservers import LOCAL, RealServers
 
 
@@ -91,7 +91,7 @@ class DistributedSystem:
 
     def kill(self, process: Process) -> None:
         process.popen.send_signal(signal.SIGKILL)
-        process.popen.wait(timeout=10)
+        process.popen.wait(timeout=scaled(10))
 
     def stop_all(self) -> None:
         for process in self.processes:
@@ -99,7 +99,7 @@ class DistributedSystem:
                 process.popen.terminate()
         for process in self.processes:
             try:
-                process.popen.wait(timeout=20)
+                process.popen.wait(timeout=scaled(30))
             except subprocess.TimeoutExpired:
                 process.popen.kill()
 

@@ -22,7 +22,7 @@ import pytest
 from servicekontor.demo_data import OFFICES
 from services.reporting.adapters.cost_config import SAMPLE
 from services.reporting.synthetic import write_history
-from tests.helpers import free_port, token, wait_until
+from tests.helpers import free_port, scaled, token, wait_until
 
 pytestmark = pytest.mark.e2e
 CHROMIUM = Path("/usr/bin/chromium")
@@ -67,7 +67,7 @@ def served(tmp_path_factory):
         yield base, history, tokens
     finally:
         server.terminate()
-        server.wait(timeout=10)
+        server.wait(timeout=scaled(10))
 
 
 def test_the_dashboard_draws_every_chart_from_the_store(served) -> None:

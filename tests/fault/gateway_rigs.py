@@ -23,7 +23,7 @@ from shared.events import EventEnvelope
 from shared.eventstore import SqlEventStore
 from shared.tables import SHARED_TABLES
 from shared.topics import ROUTING
-from tests.helpers import auth, free_port
+from tests.helpers import auth, free_port, scaled
 from tests.integration.gateway_support import routed
 
 Feed = Callable[[list[EventEnvelope]], Awaitable[None]]
@@ -147,7 +147,7 @@ class Processes:
     def kill(self, name: str) -> None:
         process = self.running.pop(name)
         process.kill()
-        process.wait(timeout=10)
+        process.wait(timeout=scaled(10))
 
     def check_alive(self) -> None:
         for name, process in self.running.items():
