@@ -15,7 +15,10 @@ its queue. After closing time the desks serve whoever still waits, then close.
 Every duration is office minutes times ``day_seconds / length of the day``; waiting and
 service times are therefore real (short) seconds on the running system, and the summary
 gives them in both. The plan (offices, arrivals, queues, questions, behaviour) follows
-from ``--seed``; the interleaving of the requests does not.
+from ``--seed`` and the weekday (today's opening hours); the interleaving of the requests
+does not. The whole run is bounded: arrivals stop and the desks close at the latest half
+a day after closing time (at least 15 s), then at most ``--wait-seconds`` for deliveries
+and as long again for reporting's figures.
 """
 
 from __future__ import annotations
@@ -63,8 +66,8 @@ from servicekontor.demo_data import (
     service_minutes,
     synthetic_pin,
 )
+from shared.offices import WEEKDAYS
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 GENERALIST_QUEUES = ("booked", "general", "newcomers", "self_service")
 LUNCH_MINUTES = 45
 
