@@ -245,3 +245,54 @@ async def test_on_sqlite_the_overview_folds_a_batch_touching_one_question_twice_
         assert consumer.dead_lettered == 0
     finally:
         await intake.close()
+
+
+@pytest.mark.realservers
+async def test_on_kafka_and_postgresql_intakes_consumer_group_builds_the_overview(real_servers, tmp_path):
+    """Distributed mode: intake was only a producer; now its consumer group ``intake``
+    reads routing's and the gateway's topics into its own PostgreSQL schema."""
+    from shared.kafka_bus import KafkaBus
+
+    simulator_app = build_simulator(tmp_path / "simulator", keys_dir=auth_dir(tmp_path))
+    async with serve(simulator_app) as simulator_url, httpx.AsyncClient(base_url=simulator_url) as simulator:
+        prefix = f"t{random_id()[:8]}."
+        overrides = {
+            "database_url": await real_servers.fresh_database(), "data_dir": tmp_path,
+            "kafka_bootstrap_servers": real_servers.kafka_bootstrap_servers, "kafka_topic_prefix": prefix,
+            "agency_simulator_url": simulator_url,
+        }
+        bus = KafkaBus(real_servers.kafka_bootstrap_servers, partitions=3, prefix=prefix)
+        runtimes = {n: bootstrap_service(n, service_settings(n, overrides), bus) for n in SERVICES}
+        for runtime in runtimes.values():
+            await runtime.init_db()
+            for consumer in runtime.consumers:
+                bus.subscribe(consumer)
+        await bus.start()
+        jobs = [bus.run, *(w for r in runtimes.values() for w in r.workers)]
+        tasks = [asyncio.create_task(job()) for job in jobs]
+        try:
+            async with api_client(runtimes["intake"], "desk") as desk:
+                complex_visit, _ = await ask(desk, "Jag vill ansöka om id-kort")
+                general_visit, general = await ask(desk, "Hur ansöker jag om bostadsbidrag?", office_id="ostersund")
+                await overview_until(desk, general_visit, lambda o: only_question(o)["decision"] is not None, 60)
+                resolved = await desk.post(f"/v1/questions/{general}/resolution", json={"outcome": "forwarded"})
+                assert resolved.status_code == 200, resolved.text
+                for visit_id in (complex_visit, general_visit):
+                    await overview_until(
+                        desk, visit_id, lambda o: (only_question(o)["delivery"] or {}).get("status") == "delivered", 60
+                    )
+            assert (await simulator.get(f"/v1/received/{general}")).json()["times_received"] == 1
+            totals = (await simulator.get("/v1/received")).json()
+            assert (totals["unique_cases"], totals["duplicates"]) == (2, 0)
+            [overview] = runtimes["intake"].consumers
+            assert overview.name == "intake" and overview.dead_lettered == 0
+            assert {key[0] for key in bus.lag} >= {"intake", "routing", "agency_gateway"}
+        finally:
+            async with asyncio.timeout(30):
+                for task in tasks:
+                    task.cancel()
+                await asyncio.gather(*tasks, return_exceptions=True)
+                for runtime in runtimes.values():
+                    if "http_client" in runtime.extras:
+                        await runtime.extras["http_client"].aclose()
+                    await runtime.close()
