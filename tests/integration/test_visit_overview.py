@@ -80,16 +80,20 @@ async def stack(tmp_path: Path) -> AsyncIterator[Stack]:
         try:
             yield Stack(runtimes, simulator)
         finally:
-            # Bounded: a teardown that cannot finish fails the test instead of hanging it.
-            async with asyncio.timeout(30):
-                await callbacks.close()  # no status callback is in flight while we stop
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                for runtime in runtimes.values():
-                    if "http_client" in runtime.extras:
-                        await runtime.extras["http_client"].aclose()
-                    await runtime.close()
+            await callbacks.close()  # no status callback is in flight while we stop
+            await stop(tasks, runtimes)
+
+
+async def stop(tasks: list[asyncio.Task], runtimes: dict[str, ServiceRuntime]) -> None:
+    """Bounded: a teardown that cannot finish fails the test instead of hanging it."""
+    async with asyncio.timeout(30):
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for runtime in runtimes.values():
+            if "http_client" in runtime.extras:
+                await runtime.extras["http_client"].aclose()
+            await runtime.close()
 
 
 async def ask(desk: httpx.AsyncClient, text: str, office_id: str = "pitea") -> tuple[str, str]:
@@ -288,11 +292,4 @@ async def test_on_kafka_and_postgresql_intakes_consumer_group_builds_the_overvie
             assert overview.name == "intake" and overview.dead_lettered == 0
             assert {key[0] for key in bus.lag} >= {"intake", "routing", "agency_gateway"}
         finally:
-            async with asyncio.timeout(30):
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
-                for runtime in runtimes.values():
-                    if "http_client" in runtime.extras:
-                        await runtime.extras["http_client"].aclose()
-                    await runtime.close()
+            await stop(tasks, runtimes)
