@@ -17,9 +17,10 @@ install: $(STAMP)
 up: install
 	$(BIN)/servicekontor up
 
-## Install and run every test (unit, integration, end to end).
+## Install and run every test (unit, integration, end to end), with line coverage
+## (a table at the end; HTML in test-artifacts/coverage/).
 test: install
-	$(BIN)/python -m pytest -q -ra
+	$(BIN)/python -m pytest -q -ra --cov --cov-report=term --cov-report=html:test-artifacts/coverage
 
 ## Unit tests only: no I/O, seconds.
 test-fast: install
