@@ -61,5 +61,5 @@ def build_office_day(tz: ZoneInfo, poll_seconds: float = 0.25) -> OfficeDay:
     feed to the event log it folds."""
     offices = load_offices()
     priorities = {o.id: {s.queue: s.priority for s in queue_services(o)} for o in offices}
-    board = QueueBoard(priorities)
+    board = QueueBoard(priorities, tz)
     return OfficeDay(offices, board, BoardFeed(board, poll_seconds), tz)
