@@ -153,38 +153,37 @@ async def call_next(
     raise ConcurrencyError("too many desks are calling at once; try again")
 
 
-@retry_on_conflict
-async def recall_visit(cmd: RecallVisit, uow: IntakeUnitOfWork, day: OfficeDay) -> Visit:
+async def _change_visit(
+    visit_id: str, uow: IntakeUnitOfWork, day: OfficeDay, change: Callable[[Visit], None]
+) -> Visit:
+    """Load the visit, apply the desk's change, commit, and put it on the board."""
     async with uow:
-        visit = await load_visit(uow, cmd.visit_id)
-        visit.recall(cmd.desk, utc_now())
+        visit = await load_visit(uow, visit_id)
+        change(visit)
         uow.save(visit)
         await uow.commit()
     await day.feed.catch_up()
     return visit
+
+
+@retry_on_conflict
+async def recall_visit(cmd: RecallVisit, uow: IntakeUnitOfWork, day: OfficeDay) -> Visit:
+    return await _change_visit(cmd.visit_id, uow, day, lambda v: v.recall(cmd.desk, utc_now()))
 
 
 @retry_on_conflict
 async def mark_no_show(cmd: MarkNoShow, uow: IntakeUnitOfWork, day: OfficeDay) -> Visit:
-    async with uow:
-        visit = await load_visit(uow, cmd.visit_id)
-        visit.mark_no_show(cmd.desk, utc_now())
-        uow.save(visit)
-        await uow.commit()
-    await day.feed.catch_up()
-    return visit
+    return await _change_visit(cmd.visit_id, uow, day, lambda v: v.mark_no_show(cmd.desk, utc_now()))
 
 
 @retry_on_conflict
 async def transfer_visit(cmd: TransferVisit, uow: IntakeUnitOfWork, day: OfficeDay) -> Visit:
     if (cmd.queue is None) == (cmd.desk is None):
         raise InvalidInput("transfer to a queue or to a desk: give exactly one of them")
-    async with uow:
-        visit = await load_visit(uow, cmd.visit_id)
+
+    def transfer(visit: Visit) -> None:
         if cmd.queue is not None:
             day.check_queues(day.office(visit.state.office_id), [cmd.queue])
         visit.transfer(cmd.queue, cmd.desk, None, utc_now())
-        uow.save(visit)
-        await uow.commit()
-    await day.feed.catch_up()
-    return visit
+
+    return await _change_visit(cmd.visit_id, uow, day, transfer)
