@@ -33,9 +33,9 @@ FUZZ_EXAMPLES ?= 500
 fuzz: install
 	SK_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) SK_FUZZ_DATABASE_URL=$(FUZZ_DATABASE_URL) $(BIN)/python -m pytest -q tests/fuzz
 
-## Drive 200 visits against a running system (start it with `make up` first).
+## Simulate an office day against a running system (start it with `make up` first).
 demo: install
-	$(BIN)/servicekontor demo --visits 200
+	$(BIN)/servicekontor demo
 
 ## The classifier's figures on the held-out split (fails below the targets).
 eval: install
