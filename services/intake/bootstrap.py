@@ -14,6 +14,7 @@ from services.intake.entrypoints import pages
 from services.intake.entrypoints.api import router
 from services.intake.entrypoints.retention import RetentionWorker
 from services.intake.overview import build_overview_consumer
+from services.intake.pseudonym import build_pseudonymizer
 from services.intake.queue_handlers import OfficeDay
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared import topics
@@ -38,7 +39,8 @@ def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) ->
         router=router,
         topic=topics.INTAKE,
         consumers=lambda factory: [build_overview_consumer(factory, SqlVisitOverview.of)],
-        extras={"catalog": load_catalog(), "tz": ZoneInfo(settings.timezone), "vault": vault},
+        extras={"catalog": load_catalog(), "tz": ZoneInfo(settings.timezone), "vault": vault,
+                "pseudonyms": build_pseudonymizer(settings)},
         commit_hooks=[day.feed.notify],
     )
     runtime.app.include_router(pages.router)  # /kiosk, /desk, /display: public shells, no data

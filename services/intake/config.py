@@ -21,3 +21,6 @@ class IntakeSettings(ServiceSettings):
     # SK_QUEUE_POLL_SECONDS: how often the queue board reads the event log for changes
     # made by other intake replicas (this process's own commits wake it at once).
     queue_poll_seconds: float = Field(default=0.25, gt=0)
+    # SK_PSEUDONYM_KEY: the key of the person pseudonym (HMAC-SHA256 of the identity
+    # number, services/intake/pseudonym.py), base64 of 32 bytes; required in production.
+    pseudonym_key: str | None = Field(default=None, repr=False)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from services.intake.domain.commands import (
     CallVisit,
@@ -20,6 +21,9 @@ from shared.handlers import retry_on_conflict
 from shared.personal_data import normalise_pin, scrub_text
 from shared.unit_of_work import new_id
 from shared.vault import Vault
+
+if TYPE_CHECKING:
+    from services.intake.pseudonym import Pseudonymizer
 
 
 async def load_visit(uow: IntakeUnitOfWork, visit_id: str) -> Visit:
@@ -41,12 +45,15 @@ async def call_visit(cmd: CallVisit, uow: IntakeUnitOfWork) -> Visit:
 
 @retry_on_conflict
 async def record_question(
-    cmd: RecordQuestion, uow: IntakeUnitOfWork, catalog: Catalog, vault: Vault
+    cmd: RecordQuestion, uow: IntakeUnitOfWork, catalog: Catalog, vault: Vault,
+    pseudonyms: Pseudonymizer | None = None,
 ) -> QuestionRecorded:
     """The identity number is validated, then sealed with the visit's data key: from here
-    on it exists only as ciphertext (until the agency gateway opens it for the agency)."""
+    on it exists only as ciphertext (until the agency gateway opens it for the agency),
+    beside its keyed hash (the person pseudonym) when ``pseudonyms`` is given."""
     agency = check_hints(catalog, cmd.agency, cmd.case_type)
     pin = normalise_pin(cmd.personal_identity_number) if cmd.personal_identity_number else None
+    pseudonym = pseudonyms.of(pin) if pin is not None and pseudonyms is not None else None
     if pin is not None:
         pin = await vault.encrypt(cmd.visit_id, pin)
     async with uow:
@@ -60,6 +67,7 @@ async def record_question(
             case_type=cmd.case_type,
             personal_identity_number=pin,
             recorded_at=utc_now(),
+            person_pseudonym=pseudonym,
         )
         visit.record_question(event)
         uow.questions.add(event.question_id, visit.id)

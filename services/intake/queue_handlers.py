@@ -74,8 +74,10 @@ async def register_visit(
     queue = cmd.queue or GENERAL_QUEUE
     day.check_queues(office, [queue])
     service = queue_service(office, queue)
+    await day.feed.catch_up()
     now = utc_now()
     service_day = day.service_day(now)
+    estimate = _estimate(day, cmd.office_id, queue, service_day, now)
     async with uow:
         number = await uow.tickets.next_number(cmd.office_id, service_day, queue)
         visit = Visit.register(
@@ -83,12 +85,22 @@ async def register_visit(
                 visit_id=new_id(), office_id=cmd.office_id, channel=cmd.channel, agency=agency,
                 ticket=ticket_label(service.letter, number), service_day=service_day,
                 registered_at=now, queue=queue,
+                estimated_wait_minutes=estimate,
             )
         )
         uow.save(visit)
         await uow.commit()
     await day.feed.catch_up()
     return visit
+
+
+def _estimate(day: OfficeDay, office_id: str, queue: str, service_day: str, now: datetime) -> float | None:
+    """The wait the kiosk shows this visitor (the board before the visit is on it: one
+    more than those waiting in the queue), recorded so reporting can measure its error."""
+    waiting = day.board.office(office_id).waiting_today(service_day)
+    position = 1 + sum(w.queue == queue and w.to_desk is None for w in waiting)
+    estimate = day.board.estimate(office_id, queue, position, now)
+    return None if estimate is None else round(estimate, 1)
 
 
 @retry_on_conflict

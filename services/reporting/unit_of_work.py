@@ -20,6 +20,12 @@ from services.reporting.adapters.repositories import (
     ReportRepository,
     SqlReports,
 )
+from services.reporting.adapters.steering_repository import (
+    InMemorySteering,
+    InMemorySteeringStore,
+    SqlSteering,
+    SteeringRepository,
+)
 from services.reporting.domain.audit import AuditEntry
 from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
 
@@ -28,11 +34,13 @@ class SqlReportingUnitOfWork(SqlUnitOfWork):
     reports: ReportRepository
     audit: AuditLog
     day: DayRepository
+    steering: SteeringRepository
 
     def open_repositories(self, session: AsyncSession) -> None:
         self.reports = SqlReports(session)
         self.audit = SqlAuditLog(session)
         self.day = SqlDay(session)
+        self.steering = SqlSteering(session)
 
 
 class FakeReportingUnitOfWork(InMemoryUnitOfWork):
@@ -45,20 +53,24 @@ class FakeReportingUnitOfWork(InMemoryUnitOfWork):
         store: InMemoryReportStore | None = None,
         audit_store: dict[str, AuditEntry] | None = None,
         day_store: InMemoryDayStore | None = None,
+        steering_store: InMemorySteeringStore | None = None,
     ) -> None:
         super().__init__(state)
         self.store = store or InMemoryReportStore()
         self.audit_store = {} if audit_store is None else audit_store
         self.day_store = day_store or InMemoryDayStore()
+        self.steering_store = steering_store or InMemorySteeringStore()
         self.reports = InMemoryReports(self.store)
         self.audit = InMemoryAuditLog(self.audit_store)
         self.day = InMemoryDay(self.day_store)
+        self.steering = InMemorySteering(self.steering_store)
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self.reports = InMemoryReports(self.store)
         self.audit = InMemoryAuditLog(self.audit_store)
         self.day = InMemoryDay(self.day_store)
+        self.steering = InMemorySteering(self.steering_store)
         return self
 
     async def _commit(self) -> None:
@@ -66,13 +78,16 @@ class FakeReportingUnitOfWork(InMemoryUnitOfWork):
         self.reports.flush()
         self.audit.flush()
         self.day.flush()
+        self.steering.flush()
 
     async def rollback(self) -> None:
         await super().rollback()
         self.reports.discard()
         self.audit.discard()
         self.day.discard()
+        self.steering.discard()
 
     def fresh(self) -> FakeReportingUnitOfWork:
         """A new unit of work over the same fake database (the consumer's factory)."""
-        return FakeReportingUnitOfWork(self.state, self.store, self.audit_store, self.day_store)
+        return FakeReportingUnitOfWork(self.state, self.store, self.audit_store, self.day_store,
+                                       self.steering_store)

@@ -40,6 +40,8 @@ class VisitRegistered(IntakeEvent):
     service_day: str
     registered_at: datetime
     queue: str = "general"
+    # The wait the kiosk showed (minutes; None: no desk open, or recorded before estimates).
+    estimated_wait_minutes: float | None = None
 
 
 class VisitCalled(IntakeEvent):
@@ -114,6 +116,9 @@ class QuestionRecorded(IntakeEvent):
     case_type: str | None
     personal_identity_number: str | None
     recorded_at: datetime
+    # Keyed hash of the identity number (services/intake/pseudonym.py): links a person's
+    # visits for reporting without the number. None: no identity number given.
+    person_pseudonym: str | None = None
 
 
 class QuestionResolved(IntakeEvent):

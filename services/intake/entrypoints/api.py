@@ -74,7 +74,9 @@ async def record_question(
         visit_id, body.text, body.agency, body.case_type, body.personal_identity_number
     )
     extras = request.app.state.runtime.extras
-    event = await handlers.record_question(cmd, uow, extras["catalog"], extras["vault"])
+    event = await handlers.record_question(
+        cmd, uow, extras["catalog"], extras["vault"], extras.get("pseudonyms")
+    )
     return QuestionCreated(question_id=event.question_id, visit_id=visit_id)
 
 

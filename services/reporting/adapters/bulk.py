@@ -18,10 +18,16 @@ from services.reporting.adapters.day_tables import (
     ReportingServiceStep,
     ReportingVisitFlow,
 )
+from services.reporting.adapters.steering_tables import (
+    ReportingAgencyDecision,
+    ReportingPersonLink,
+    ReportingWaitEstimate,
+)
 from services.reporting.adapters.tables import FACT_TABLES, ReportingQuestion, ReportingVisit
 from services.reporting.domain.day import DeskSession, QueueEvent, ServiceStep, VisitFlow
 from services.reporting.domain.memory import Fold
 from services.reporting.domain.model import QuestionRecord, VisitRecord
+from services.reporting.domain.steering_fold import AgencyDecision, PersonLink, WaitEstimate
 from shared.tables import InboxEntry, SubscriberPosition
 
 CHUNK = 5_000
@@ -96,6 +102,16 @@ async def write_day(conn: AsyncConnection, fold: Fold) -> None:
     steps = [s for d in derived for s in d.steps]
     await _insert(conn, ReportingServiceStep.__table__, steps, ServiceStep)
     await _insert(conn, ReportingDeskSession.__table__, fold.sessions(), DeskSession)
+    await write_steering(conn, fold)
+
+
+async def write_steering(conn: AsyncConnection, fold: Fold) -> None:
+    """The steering facts: estimates shown, person links (none of an erased visit), decisions."""
+    s = fold.steering
+    estimates = [WaitEstimate(v, m) for v, m in s.estimates.items()]
+    await _insert(conn, ReportingWaitEstimate.__table__, estimates, WaitEstimate)
+    await _insert(conn, ReportingPersonLink.__table__, s.live_links(), PersonLink)
+    await _insert(conn, ReportingAgencyDecision.__table__, s.decisions.values(), AgencyDecision)
 
 
 async def reset_consumer(conn: AsyncConnection, consumer: str, ends: Mapping[str, int]) -> None:

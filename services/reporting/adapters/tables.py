@@ -14,6 +14,7 @@ from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
 from services.reporting.adapters.day_tables import DAY_TABLES
+from services.reporting.adapters.steering_tables import STEERING_TABLES
 
 
 def _moment() -> datetime | None:
@@ -79,4 +80,4 @@ class ReportingQuestion(SQLModel, table=True):
     forward_seconds: float | None = None
 
 
-FACT_TABLES = [ReportingVisit.__table__, ReportingQuestion.__table__, *DAY_TABLES]
+FACT_TABLES = [ReportingVisit.__table__, ReportingQuestion.__table__, *DAY_TABLES, *STEERING_TABLES]

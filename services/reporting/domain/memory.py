@@ -11,8 +11,9 @@ from services.reporting.domain.day import Derived, DeskLog, DeskSession, QueueEv
 from services.reporting.domain.day_fold import DAY_APPLIERS
 from services.reporting.domain.fold import APPLIERS, Payload
 from services.reporting.domain.model import QuestionRecord, VisitRecord
+from services.reporting.domain.steering_fold import STEERING_APPLIERS, SteeringRecords
 
-EVENT_TYPES = frozenset(APPLIERS) | frozenset(DAY_APPLIERS)
+EVENT_TYPES = frozenset(APPLIERS) | frozenset(DAY_APPLIERS) | frozenset(STEERING_APPLIERS)
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Fold:
     questions: dict[str, QuestionRecord] = field(default_factory=dict)
     queue_logs: dict[str, dict[tuple[str, datetime], QueueEvent]] = field(default_factory=dict)
     desks: dict[tuple[str, str], DeskLog] = field(default_factory=dict)
+    steering: SteeringRecords = field(default_factory=SteeringRecords)
 
     def visit(self, visit_id: str) -> VisitRecord:
         found = self.visits.get(visit_id)
@@ -49,11 +51,14 @@ class Fold:
     def apply(self, event_type: str, payload: Payload) -> bool:
         """Apply one event; False when reporting does not use its type."""
         applier, day_applier = APPLIERS.get(event_type), DAY_APPLIERS.get(event_type)
+        steering = STEERING_APPLIERS.get(event_type)
         if day_applier is not None:
             day_applier(payload, self)
         if applier is not None:
             applier(payload, self)
-        return applier is not None or day_applier is not None
+        if steering is not None:
+            steering(payload, self.steering)
+        return applier is not None or day_applier is not None or steering is not None
 
     def derived(self) -> list[Derived]:
         """Every visit's flow and service steps, from its queue log."""
