@@ -12,6 +12,7 @@ from services.reporting.adapters.bi_tables import REPORTING_TABLES
 from services.reporting.adapters.cost_config import costs_file, load_cost_config
 from services.reporting.adapters.day_stats import SqlDayStats
 from services.reporting.adapters.stats import SqlStats
+from services.reporting.adapters.steering_reader import SqlSteeringReader
 from services.reporting.adapters.store import init_store, refresh
 from services.reporting.config import ReportingSettings
 from services.reporting.entrypoints.routes import router
@@ -53,6 +54,7 @@ def bootstrap(settings: ReportingSettings | None = None, bus: Bus | None = None)
     runtime.extras["stats"] = SqlStats(runtime.engine)
     runtime.extras["analytics"] = SqlAnalytics(runtime.engine)
     runtime.extras["day_stats"] = SqlDayStats(runtime.engine)
+    runtime.extras["steering"] = SqlSteeringReader(runtime.engine)
     runtime.extras["refresh"] = partial(refresh, runtime.engine, costs)
     # The store has views and catalog dimensions beside its tables: create them too.
     runtime.init_db = partial(  # type: ignore[method-assign]

@@ -58,9 +58,13 @@ SCOPES: dict[str, dict[tuple[str, str], str]] = {
     "reporting": {
         **{("GET", f"/v1/stats/{name}"): "stats:read" for name in (
             "visits", "case-types", "summary", "offices", "time-of-day", "waiting", "trends",
-            "level-mix", "destinations", "forwarding", "overrides", "satisfaction", "waits")},
+            "level-mix", "destinations", "forwarding", "overrides", "satisfaction", "waits",
+            "workload", "quality", "repeat-contacts")},
+        ("GET", "/v1/forecast/visits"): "stats:read",
+        ("GET", "/v1/forecast/staffing"): "stats:read",
         ("GET", "/v1/costs/allocation"): "stats:read",
         ("GET", "/v1/export/tables"): "exports:read",
+        ("GET", "/v1/export/steering/{figure}"): "exports:read",
         ("GET", "/v1/export/{table}"): "exports:read",
         ("GET", "/v1/audit"): "audit:read",
     },
@@ -70,7 +74,7 @@ OPS = {("GET", "/ready"): "ops:read", ("GET", "/metrics"): "ops:read"}
 # once instead of streaming forever.
 SAMPLE = {
     "visit_id": "v-1", "question_id": "q-1", "agency": "polisen", "table": "fact_questions",
-    "office_id": "no-such-office", "desk": "3",
+    "office_id": "no-such-office", "desk": "3", "figure": "workload",
 }
 
 

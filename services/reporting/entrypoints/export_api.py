@@ -4,18 +4,22 @@ its data leaves."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from services.reporting.adapters.bi_tables import EXPORTABLE
 from services.reporting.adapters.export import fetch, to_csv, to_parquet
+from services.reporting.domain import quality, repeats, workload
 from services.reporting.domain.commands import RecordExport
+from services.reporting.domain.flatten import flatten
 from services.reporting.domain.stats import StatsFilter, check_filter
-from services.reporting.entrypoints.deps import CatalogDep, FilterDep
+from services.reporting.entrypoints.deps import CatalogDep, FilterDep, OfficeId
 from services.reporting.handlers.audit import record_export
-from shared.errors import NotFound
+from services.reporting.steering_views import SteeringQuery, steering_figure
+from shared.errors import InvalidInput, NotFound
 from shared.security import Principal, require
 
 # One dependency for the router and the route that names the exporter: FastAPI then
@@ -30,19 +34,52 @@ async def tables() -> dict[str, list[str]]:
     return {"rows": sorted(EXPORTABLE)}
 
 
-@router.get(
-    "/{table}",
-    response_class=Response,
-    responses={
-        200: {
-            "description": "the table's rows, as CSV (the default) or Parquet",
-            "content": {
-                "text/csv": {"schema": {"type": "string"}},
-                "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
-            },
-        }
-    },
-)
+_FILE = {
+    200: {
+        "description": "the rows, as CSV (the default) or Parquet",
+        "content": {
+            "text/csv": {"schema": {"type": "string"}},
+            "application/vnd.apache.parquet": {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+_GROUPS = {"workload": workload.GROUPS, "quality": quality.GROUPS, "repeat-contacts": repeats.GROUPS}
+
+
+@router.get("/steering/{figure}", response_class=Response, responses=_FILE)
+async def export_steering(
+    request: Request, figure: Literal["workload", "quality", "repeat-contacts"], principal: Exporter,
+    day_from: Annotated[date | None, Query(alias="from")] = None, to: date | None = None,
+    office_id: Annotated[OfficeId | None, Query()] = None, group_by: str = "office",
+    days: Literal["14", "30"] = "30", format: Literal["csv", "parquet"] = "csv",
+) -> Response:
+    """A steering figure's rows (``/v1/stats/{figure}``), flat: nested fields become
+    ``survey.got_help.share`` columns."""
+    if group_by not in _GROUPS[figure]:
+        raise InvalidInput(f"cannot group {figure} by {group_by!r}", {"known": list(_GROUPS[figure])})
+    extras = request.app.state.runtime.extras
+    q = SteeringQuery(day_from, to, office_id, group_by, int(days))
+    answer = await steering_figure(figure, q, extras["steering"], extras["costs"], extras["offices"])
+    columns, rows = flatten(answer["rows"])
+    named = {"from": day_from, "to": to, "office_id": office_id, "group_by": group_by,
+             "days": days if figure == "repeat-contacts" else None}
+    filters = {k: str(v) for k, v in named.items() if v is not None}
+    table = f"steering_{figure.replace('-', '_')}"
+    cmd = RecordExport(principal.subject, table, format, len(rows), filters)
+    await record_export(cmd, request.app.state.runtime.uow_factory())
+    return _file(table, format, columns, rows)
+
+
+def _file(table: str, format: str, columns: list[str], rows: list[tuple]) -> Response:
+    disposition = {"content-disposition": f'attachment; filename="{table}.{format}"'}
+    if format == "parquet":
+        return Response(to_parquet(columns, rows), media_type="application/vnd.apache.parquet",
+                        headers=disposition)
+    return StreamingResponse(to_csv(columns, rows), media_type="text/csv; charset=utf-8",
+                             headers=disposition)
+
+
+@router.get("/{table}", response_class=Response, responses=_FILE)
 async def export(
     request: Request, table: str, catalog: CatalogDep, f: FilterDep, principal: Exporter,
     format: Literal["csv", "parquet"] = "csv",
@@ -55,12 +92,7 @@ async def export(
     columns, rows = await fetch(runtime.engine, EXPORTABLE[table], f)
     cmd = RecordExport(principal.subject, table, format, len(rows), filters_of(f))
     await record_export(cmd, runtime.uow_factory())
-    disposition = {"content-disposition": f'attachment; filename="{table}.{format}"'}
-    if format == "parquet":
-        return Response(to_parquet(columns, rows), media_type="application/vnd.apache.parquet",
-                        headers=disposition)
-    return StreamingResponse(to_csv(columns, rows), media_type="text/csv; charset=utf-8",
-                             headers=disposition)
+    return _file(table, format, columns, rows)
 
 
 def filters_of(f: StatsFilter) -> dict[str, str]:
