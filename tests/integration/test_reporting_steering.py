@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import sqlite3
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -337,3 +338,18 @@ async def test_each_figure_exports_as_csv_and_parquet_and_is_audited(data_dir) -
         audit = (await client.get("/v1/audit", params={"action": "export"})).json()
     await runtime.close()
     assert {"steering_quality", "steering_workload", "steering_repeat_contacts"} <= {e["subject"] for e in audit["rows"]}
+
+
+async def test_forecast_and_staffing_on_a_short_history(api) -> None:
+    """Under four weeks of history: the mean of the same weekday (Mondays at luleå: one
+    visit each, at 10 local), and Erlang C with the measured mean service time
+    ((20 + 10 + 10) / 3 minutes): one desk keeps 90.7 % of waits under 15 minutes."""
+    answer = (await api.get("/v1/forecast/visits", params={"office_id": "lulea", "days": 7, "from": "2026-03-17"})).json()
+    assert answer["history_to"] == "2026-03-16" and len(answer["days"]) == 7
+    assert [r for r in answer["rows"] if r["visits"]] == [{"date": "2026-03-23", "weekday": 1, "hour": 10, "visits": 1.0}]
+    staffing = (await api.get("/v1/forecast/staffing", params={"office_id": "lulea", "date": "2026-03-23"})).json()
+    assert staffing["service_minutes"] == round(40 / 3, 2) and staffing["service_basis"] == "measured"
+    [hour] = staffing["rows"]
+    assert (hour["hour"], hour["expected_visits"], hour["desks_needed"]) == (10, 1.0, 1)
+    load, rate, mu = 40 / 3 / 60, 1 / 60, 3 / 40
+    assert hour["share_within_target"] == round(1 - load * math.exp(-(mu - rate) * 15), 3)
