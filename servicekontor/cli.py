@@ -167,6 +167,7 @@ def agency_sim(
 @app.command()
 def demo(
     visits: Annotated[int | None, typer.Option(min=1, max=100_000, help="Burst mode: N visits as fast as the system takes them, each called by id (load and smoke tests); without it, an office day")] = None,
+    days: Annotated[int | None, typer.Option(min=1, max=730, help="History mode: N past days of ten offices (sizes, weekday and seasonal patterns, repeat visitors) written into the embedded event stores; reporting reads them")] = None,
     offices: Annotated[int, typer.Option(min=1, max=20, help="Office day: how many offices (chosen among those with the most queues, one with ID cards)")] = 3,
     office: Annotated[list[str] | None, typer.Option(help="Office day: this office (repeatable) instead of a choice")] = None,
     day_seconds: Annotated[float, typer.Option(min=5, max=86_400, help="Office day: real seconds for the whole opening day")] = 120.0,
@@ -193,6 +194,9 @@ def demo(
     )
     from servicekontor.demo_day import run_day
 
+    if days is not None:
+        _demo_history(days, seed, (data_dir or CommonSettings().data_dir).resolve())
+        return
     targets = DemoTargets(host, intake_port, routing_port, agency_gateway_port, reporting_port)
     try:
         credentials = load_credentials((data_dir or CommonSettings().data_dir).resolve())
@@ -207,6 +211,19 @@ def demo(
         typer.echo(f"demo: {error}", err=True)
         raise typer.Exit(2 if isinstance(error, CredentialsMissing) else 1) from error
     raise typer.Exit(0 if ok else 1)
+
+
+def _demo_history(days: int, seed: int | None, data_dir: Path) -> None:
+    from servicekontor.demo_history import write_demo_history
+
+    summary = write_demo_history(data_dir, days, seed=seed)
+    typer.echo(
+        f"demo history: {summary.visits} visits, {summary.questions} questions "
+        f"({summary.repeat_visits} back about the same matter) at {', '.join(summary.offices)}, "
+        f"{summary.first_day} to {summary.last_day}, in {data_dir}; reporting reads them "
+        "(steering figures: /v1/stats/workload, /quality, /repeat-contacts, /v1/forecast/*, "
+        "the dashboard's Styrning page)"
+    )
 
 
 register_all(app)

@@ -353,3 +353,17 @@ async def test_forecast_and_staffing_on_a_short_history(api) -> None:
     assert (hour["hour"], hour["expected_visits"], hour["desks_needed"]) == (10, 1.0, 1)
     load, rate, mu = 40 / 3 / 60, 1 / 60, 3 / 40
     assert hour["share_within_target"] == round(1 - load * math.exp(-(mu - rate) * 15), 3)
+
+
+def test_the_sql_views_agree_with_the_api(data_dir) -> None:
+    with sqlite3.connect(data_dir / "reporting.db") as db:
+        work = db.execute("SELECT SUM(visits), SUM(staffed_hours) FROM v_workload_by_office_day"
+                          " WHERE office_id = 'lulea'").fetchone()
+        fcr = dict(db.execute("SELECT office_id, first_contact_resolution FROM v_first_contact_by_office_month"))
+        target = dict(db.execute("SELECT office_id, within_target_share FROM v_wait_target_by_office_month"))
+        error = dict(db.execute("SELECT office_id, mean_error_minutes FROM v_estimate_error_by_office"))
+        contacts = db.execute("SELECT COUNT(*), COUNT(DISTINCT person_pseudonym) FROM v_person_contacts").fetchone()
+        [(decided,)] = db.execute("SELECT decided_at FROM v_agency_decisions").fetchall()
+    assert work == (3, 22.5) and fcr == {"lulea": 0.75, "umea": 0.5}
+    assert target == {"lulea": 2 / 3, "umea": 1.0} and error == {"lulea": pytest.approx(5.0), "umea": pytest.approx(0.5)}
+    assert contacts == (3, 1) and decided.startswith("2026-03-27")

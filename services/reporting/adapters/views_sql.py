@@ -4,6 +4,7 @@ run; on PostgreSQL they are created in the ``reporting`` schema."""
 from __future__ import annotations
 
 from services.reporting.adapters.day_views_sql import DAY_VIEWS
+from services.reporting.adapters.steering_views_sql import STEERING_VIEWS
 
 _DATE_COLUMNS = "d.year, d.quarter, d.tertial, d.month, d.iso_week, d.weekday"
 
@@ -109,6 +110,7 @@ LEFT JOIN (SELECT p.office_id, p.period_from, p.period_to, SUM(a.visits) AS visi
            GROUP BY p.office_id, p.period_from, p.period_to) v
   ON v.office_id = c.office_id AND v.period_from = c.period_from AND v.period_to = c.period_to""",
     **DAY_VIEWS,
+    **STEERING_VIEWS,
 }
 
 
