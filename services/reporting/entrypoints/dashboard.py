@@ -17,8 +17,8 @@ router = APIRouter(tags=["reporting dashboard"])
 
 
 @cache
-def _template() -> str:
-    return resources.files(__package__).joinpath("dashboard.html").read_text(encoding="utf-8")
+def _template(name: str = "dashboard.html") -> str:
+    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
 
 
 def _catalog_json(catalog: Catalog, offices: OfficeRegistry) -> str:
@@ -36,6 +36,15 @@ def _catalog_json(catalog: Catalog, offices: OfficeRegistry) -> str:
 async def dashboard(request: Request) -> HTMLResponse:
     extras = request.app.state.runtime.extras
     page = _template().replace("__CATALOG__", _catalog_json(extras["catalog"], extras["offices"]))
+    return HTMLResponse(page, headers={"content-security-policy": _CSP})
+
+
+@router.get("/dashboard/styrning", response_class=HTMLResponse, include_in_schema=False)
+async def steering(request: Request) -> HTMLResponse:
+    """The steering page (Swedish): workload and cost, quality, unnecessary demand and
+    staffing per office, with the spread across the network."""
+    extras = request.app.state.runtime.extras
+    page = _template("steering.html").replace("__CATALOG__", _catalog_json(extras["catalog"], extras["offices"]))
     return HTMLResponse(page, headers={"content-security-policy": _CSP})
 
 
