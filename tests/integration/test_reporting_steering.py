@@ -367,3 +367,10 @@ def test_the_sql_views_agree_with_the_api(data_dir) -> None:
     assert work == (3, 22.5) and fcr == {"lulea": 0.75, "umea": 0.5}
     assert target == {"lulea": 2 / 3, "umea": 1.0} and error == {"lulea": pytest.approx(5.0), "umea": pytest.approx(0.5)}
     assert contacts == (3, 1) and decided.startswith("2026-03-27")
+
+
+async def test_the_steering_page_is_served_with_the_dashboards_policy(api) -> None:
+    response = await api.get("/dashboard/styrning")
+    assert response.status_code == 200 and "Servicekontor – styrning" in response.text
+    assert "__CATALOG__" not in response.text and "Luleå" in response.text
+    assert "default-src 'none'" in response.headers["content-security-policy"]
