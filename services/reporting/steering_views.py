@@ -4,13 +4,13 @@ the pure computation (``domain.workload``, ``quality``, ``repeats``)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from services.reporting.adapters.steering_reader import SqlSteeringReader
 from services.reporting.domain import quality, repeats, workload
 from services.reporting.domain.costs import CostConfig
-from services.reporting.domain.steering_inputs import period_of
+from services.reporting.domain.steering_inputs import period_of, shift
 from shared.offices import OfficeRegistry
 
 
@@ -40,11 +40,10 @@ async def steering_figure(
                                  {o.id: o.county for o in offices}, {o.id: o.name for o in offices})
     visits = await reader.visits(period.first, period.last, q.office_id)
     if name == "quality":
-        margin = timedelta(days=quality.CAME_BACK_DAYS)
-        questions = await reader.questions(period.first, period.last + margin)
+        questions = await reader.questions(period.first, shift(period.last, quality.CAME_BACK_DAYS))
         answer = quality.quality(q.group_by, period, visits, questions, q.office_id)
     else:
-        questions = await reader.questions(period.first - timedelta(days=q.days), period.last)
+        questions = await reader.questions(shift(period.first, -q.days), period.last)
         answer = repeats.repeat_contacts(q.group_by, q.days, period, visits, questions, q.office_id)
     if q.group_by == "office":
         names = {o.id: o.name for o in offices}

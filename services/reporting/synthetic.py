@@ -23,6 +23,7 @@ from services.reporting.synthetic_visits import VisitStory, desk_story, no_show_
 from shared.catalog import load_catalog
 from shared.tables import StoredEvent
 
+_OWN_IDS = frozenset({"AgencyCaseUpdated"})
 FILES = {"intake": "intake.db", "routing": "routing.db", "gateway": "agency_gateway.db"}
 _INSERT = (
     "INSERT INTO event_store (event_id, event_type, schema_version, stream_id, stream_version,"
@@ -60,7 +61,10 @@ def _rows(story: VisitStory, rng: random.Random) -> Iterator[tuple[str, tuple]]:
     versions: Counter = Counter()
     for producer, stream_id, event_type, at, payload in story.events:
         versions[stream_id] += 1
-        event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
+        if event_type in _OWN_IDS:  # added later: ids of their own keep the seeded history
+            event_id = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{stream_id}/{versions[stream_id]}"))
+        else:
+            event_id = str(uuid.UUID(int=rng.getrandbits(128), version=4))
         row = (event_id, f"{producer}.{event_type}", 1, stream_id, versions[stream_id],
                at.replace(tzinfo=None).isoformat(" ", "microseconds"), event_id, None, producer,
                json.dumps(payload, ensure_ascii=False, separators=(",", ":")))

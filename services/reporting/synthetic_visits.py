@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 import uuid
 from dataclasses import dataclass, field
@@ -17,6 +19,12 @@ _DESTINATIONS = (("agency_system", 0.80), ("agency_desk", 0.08), ("video_meeting
 PINS = ("198112189876", "194907281233", "201002202388")
 
 Event = tuple[str, str, str, datetime, dict[str, Any]]
+# The synthetic history's stand-in for intake's pseudonym key (SK_PSEUDONYM_KEY).
+PSEUDONYM_KEY = b"synthetic-history-pseudonym-key!"
+
+
+def pseudonym(pin: str) -> str:
+    return hmac.new(PSEUDONYM_KEY, pin.encode(), hashlib.sha256).hexdigest()
 
 
 @dataclass
@@ -60,6 +68,9 @@ def visit_story(
         agency=None, ticket=f"A{rng.randint(1, 400):03d}",
         service_day=start.date().isoformat(), registered_at=iso(start), queue=queue)
     now = start + timedelta(seconds=rng.expovariate(1 / 600))
+    # The wait the kiosk showed: from its own generator, so the seeded history stays.
+    shown = random.Random(vid + ":estimate").lognormvariate(0, 0.4) * (now - start).total_seconds() / 60
+    story.events[-1][4]["estimated_wait_minutes"] = round(shown, 1)
     desk = f"D{rng.randint(1, 6)}"
     add("intake", vid, "VisitCalled", now, desk=desk, called_at=iso(now), office_id=office_id, queue=queue)
     if day.random() < 0.2:
@@ -124,7 +135,8 @@ def _question(rng, add, office_id, vid, agency, case_type, at, story) -> None:
     text = f"Fråga om {case_type}" + (f", mitt personnummer är {PINS[0][:8]}-{PINS[0][8:]}"
                                       if rng.random() < 0.1 else "")
     add("intake", vid, "QuestionRecorded", at, question_id=qid, office_id=office_id, text=text,
-        agency=None, case_type=None, personal_identity_number=pin, recorded_at=iso(at))
+        agency=None, case_type=None, personal_identity_number=pin, recorded_at=iso(at),
+        person_pseudonym=pseudonym(pin) if pin else None)
     level, decided = _level(rng, (agency, case_type)), at + timedelta(seconds=1)
     destination = "office"
     if level == "complex":
@@ -167,5 +179,9 @@ def _delivery(rng, add, qid, office_id, agency, case_type, at) -> None:
         add("gateway", qid, "CaseDeadLettered", at, **ids, attempt=failures + 1,
             reason="422 from agency", dead_lettered_at=iso(at))
     else:
-        add("gateway", qid, "CaseForwarded", at, **ids, agency_reference=f"REF-{rng.randrange(10**6)}",
+        reference = f"REF-{rng.randrange(10**6)}"
+        add("gateway", qid, "CaseForwarded", at, **ids, agency_reference=reference,
             attempt=failures + 1, forwarded_at=iso(at))
+        decided = at + timedelta(days=random.Random(qid).expovariate(1 / 7))  # its own generator
+        add("gateway", qid, "AgencyCaseUpdated", decided, **ids, agency_reference=reference, status="decided",
+            note=None, callback_id=f"cb-{qid}", agency_updated_at=iso(decided), received_at=iso(decided))

@@ -374,3 +374,23 @@ async def test_the_steering_page_is_served_with_the_dashboards_policy(api) -> No
     assert response.status_code == 200 and "Servicekontor – styrning" in response.text
     assert "__CATALOG__" not in response.text and "Luleå" in response.text
     assert "default-src 'none'" in response.headers["content-security-policy"]
+
+
+@pytest.mark.parametrize(("path", "params"), [
+    ("/v1/stats/quality", {"from": "0001-01-01", "to": "9999-12-31"}),
+    ("/v1/stats/repeat-contacts", {"from": "0001-01-01", "to": "9999-12-31", "days": "14"}),
+    ("/v1/stats/workload", {"from": "0001-01-01", "to": "9999-12-31", "group_by": "month"}),
+])
+async def test_the_ends_of_the_calendar_answer(api, path, params) -> None:
+    response = await api.get(path, params=params)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("params", [
+    {"office_id": "lulea", "from": "0001-01-01"}, {"office_id": "lulea", "from": "9999-12-31"},
+])
+async def test_forecasts_outside_the_history_are_refused(api, params) -> None:
+    response = await api.get("/v1/forecast/visits", params=params)
+    assert response.status_code == 422 and "error" in response.json()
+    staffing = await api.get("/v1/forecast/staffing", params={"office_id": "lulea", "date": params["from"]})
+    assert staffing.status_code == 422 and "error" in staffing.json()

@@ -20,6 +20,9 @@ def origin_for(office_id: str, hourly: Hourly, first_day: date, today: date) -> 
     latest; refused beyond ``MAX_DAYS`` days ahead of today and of the history."""
     if not hourly:
         raise NotFound(f"no visits recorded at office {office_id!r}: nothing to forecast from")
+    first_seen = min(day for day, _ in hourly)
+    if first_day <= first_seen:
+        raise InvalidInput("a forecast needs history before its first day", {"history_from": first_seen.isoformat()})
     last = min(max(day for day, _ in hourly), first_day - timedelta(1))
     if first_day > max(today, last) + timedelta(MAX_DAYS):
         raise InvalidInput(f"forecasts reach {MAX_DAYS} days ahead",

@@ -4,7 +4,7 @@ session, read from the facts (``adapters/steering_reader.py``). Pure data."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 from shared.errors import InvalidInput
 
@@ -73,3 +73,11 @@ def period_of(first: date | None, last: date | None, days: list[str]) -> Period 
     if start is None or end is None:
         return None
     return Period(start, end)
+
+
+def shift(day: date, days: int) -> date:
+    """``day`` moved by ``days``, held within the calendar (no overflow at year 1 or 9999)."""
+    try:
+        return day + timedelta(days=days)
+    except OverflowError:
+        return date.max if days > 0 else date.min

@@ -90,7 +90,10 @@ def workload(
 def _add_costs(groups, group_by, period, visits, questions, costs, key) -> None:
     """Each office's costs of each part of the period its group covers (a month's part
     when grouped by month), with the case mix and visits of that part."""
-    parts = months(period) if group_by == "month" else [period]
+    parts = [period]
+    if group_by == "month":  # each month with visits, its part of the period
+        clipped = (_clip(_month(month), period) for month in sorted({v.service_day[:7] for v in visits}))
+        parts = [part for part in clipped if part is not None]
     for part in parts:
         offices = {v.office_id for v in visits if part.holds(v.service_day)}
         for office_id in sorted(offices):
@@ -108,13 +111,14 @@ def _add_costs(groups, group_by, period, visits, questions, costs, key) -> None:
                 g.cost_by_agency[a.agency] += a.total
 
 
-def months(period: Period) -> list[Period]:
-    out, day = [], period.first
-    while day <= period.last:
-        end = date(day.year, day.month, calendar.monthrange(day.year, day.month)[1])
-        out.append(Period(day, min(end, period.last)))
-        day = date(end.year + (end.month == 12), end.month % 12 + 1, 1)
-    return out
+def _month(month: str) -> Period:
+    first = date.fromisoformat(month + "-01")
+    return Period(first, date(first.year, first.month, calendar.monthrange(first.year, first.month)[1]))
+
+
+def _clip(part: Period, period: Period) -> Period | None:
+    first, last = max(part.first, period.first), min(part.last, period.last)
+    return Period(first, last) if first <= last else None
 
 
 def _label(group_by: str) -> str:

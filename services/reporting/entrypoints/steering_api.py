@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Request
 
 from services.reporting.domain.forecast_report import staffing, visits_forecast
+from services.reporting.domain.steering_inputs import shift
 from services.reporting.entrypoints.deps import OfficeId
 from services.reporting.steering_views import SteeringQuery, steering_figure
 from shared.security import needs
@@ -77,5 +78,5 @@ async def forecast_staffing(request: Request, office_id: OfficeId,
     reader = _runtime(request).extras["steering"]
     day = day or today + timedelta(1)
     hourly = await reader.hourly(office_id)
-    service = await reader.service_minutes(office_id, day - timedelta(weeks=8))
+    service = await reader.service_minutes(office_id, shift(day, -56))
     return staffing(office_id, hourly, day, service, today)
