@@ -51,6 +51,7 @@ SECRETS = {
     "servicekontor-database": {"SK_DATABASE_URL"},
     "servicekontor-auth": {"SK_AUTH_PUBLIC_KEY", "SK_PROBE_TOKEN"},
     "servicekontor-vault": {"SK_MASTER_KEY"},
+    "servicekontor-pseudonym": {"SK_PSEUDONYM_KEY"},
 }
 
 
@@ -541,6 +542,8 @@ def test_k8s_each_service_gets_the_public_key_the_probe_token_and_the_master_key
     assert {"SK_AUTH_PUBLIC_KEY", "SK_PROBE_TOKEN", "SK_DATABASE_URL"} <= available
     assert ("SK_MASTER_KEY" in available) == uses_vault(service), "the master key only where it is used"
     expected = {"servicekontor-database", "servicekontor-auth"} | ({"servicekontor-vault"} if uses_vault(service) else set())
+    expected |= {"servicekontor-pseudonym"} if service == "intake" else set()  # its key: intake alone
+    assert ("SK_PSEUDONYM_KEY" in available) == (service == "intake")
     assert secret_refs(container) == expected
 
 
