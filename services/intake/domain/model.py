@@ -49,6 +49,7 @@ class VisitState:
     agency: str | None = None
     ticket: str = ""
     queue: str = ""
+    estimated_wait_minutes: float | None = None  # what the kiosk told the visitor
     # waiting (for a desk) -> called -> ended | no_show; a transfer makes it wait again
     status: str = "waiting"
     to_desk: str | None = None
@@ -156,6 +157,7 @@ class Visit(Aggregate):
                 s.office_id, s.channel, s.agency = event.office_id, event.channel, event.agency
                 s.ticket, s.service_day = event.ticket, event.service_day
                 s.registered_at, s.queue = event.registered_at, event.queue
+                s.estimated_wait_minutes = event.estimated_wait_minutes
             case VisitCalled():
                 s.desk, s.status, s.to_desk = event.desk, "called", None
                 s.called_at = s.called_at or event.called_at

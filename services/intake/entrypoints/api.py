@@ -47,10 +47,9 @@ async def register_visit(
     visit = await queue_handlers.register_visit(cmd, uow, catalog, day)
     s = visit.state
     position = day.board.position(visit.id)
-    estimate = day.board.estimate(s.office_id, s.queue, position, s.registered_at) if position else None
     return VisitCreated(
         visit_id=visit.id, ticket=s.ticket, queue=s.queue, position=position,
-        estimated_wait_minutes=None if estimate is None else round(estimate, 1),
+        estimated_wait_minutes=s.estimated_wait_minutes,  # the one recorded in the event
         registered_at=s.registered_at,
     )
 
