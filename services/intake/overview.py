@@ -20,7 +20,9 @@ from datetime import datetime
 from functools import partial
 from typing import Any, Protocol
 
-from services.agency_gateway.domain.events import (
+from shared import topics
+from shared.consumer import EventConsumer
+from shared.contracts.agency_gateway import (
     AgencyCaseUpdated,
     CaseDeadLettered,
     CaseForwarded,
@@ -28,13 +30,11 @@ from services.agency_gateway.domain.events import (
     CaseQueuedForDelivery,
     DeadLetterReplayed,
 )
-from services.routing.domain.events import (
+from shared.contracts.routing import (
     CaseRoutedToAgency,
     ClassificationOverridden,
     QuestionClassified,
 )
-from shared import topics
-from shared.consumer import EventConsumer
 from shared.events import DomainEvent, EventEnvelope
 from shared.personal_data import scrub_text
 

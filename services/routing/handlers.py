@@ -5,12 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from services.intake.domain.events import QuestionRecorded, QuestionResolved
 from services.routing.domain.classifier import Classifier
 from services.routing.domain.destination import Router
 from services.routing.domain.model import Decision, QuestionFacts
 from services.routing.unit_of_work import SqlRoutingUnitOfWork as RoutingUnitOfWork
 from shared.catalog import LEVELS, Catalog
+from shared.contracts.intake import QuestionRecorded, QuestionResolved
 from shared.errors import InvalidInput, NotFound
 from shared.events import EventEnvelope, utc_now
 from shared.handlers import retry_on_conflict

@@ -1,88 +1,14 @@
-"""Every event agency_gateway records (topic ``servicekontor.gateway.events``).
+"""agency_gateway's events: declared as published contracts in ``shared.contracts.agency_gateway``; the
+domain uses them as they are (other services import only the contracts)."""
 
-None of them carries the question text or the identity number: those stay in the
-gateway's delivery table until they are sent to the responsible agency.
-"""
-
-from __future__ import annotations
-
-from datetime import datetime
-from typing import Literal
-
-from shared.events import DomainEvent
-
-
-class GatewayEvent(DomainEvent):
-    producer = "gateway"
-
-
-class CaseQueuedForDelivery(GatewayEvent):
-    visit_id: str
-    question_id: str
-    office_id: str
-    agency: str
-    case_type: str
-    queued_at: datetime
-
-
-class CaseForwarded(GatewayEvent):
-    visit_id: str
-    question_id: str
-    agency: str
-    agency_reference: str
-    attempt: int
-    forwarded_at: datetime
-
-
-class CaseForwardingFailed(GatewayEvent):
-    visit_id: str
-    question_id: str
-    agency: str
-    attempt: int
-    reason: str
-    retry_at: datetime | None
-    failed_at: datetime
-
-
-class CaseDeadLettered(GatewayEvent):
-    """The agency refused the case for good (a 4xx other than 408/409/425/429), or the
-    gateway gave up retrying: the case waits for a person and a replay."""
-
-    visit_id: str
-    question_id: str
-    agency: str
-    attempt: int
-    reason: str
-    dead_lettered_at: datetime
-
-
-class DeadLetterReplayed(GatewayEvent):
-    """A person sent a dead-lettered case on its way again (after fixing the cause).
-    ``actor`` is who did it, as they named themselves."""
-
-    visit_id: str
-    question_id: str
-    agency: str
-    actor: str
-    reason: str | None = None
-    previous_error: str | None = None
-    replayed_at: datetime
-
-
-AgencyStatus = Literal["received", "in_progress", "decided", "closed"]
-AGENCY_STATUSES: tuple[AgencyStatus, ...] = ("received", "in_progress", "decided", "closed")
-
-
-class AgencyCaseUpdated(GatewayEvent):
-    """The agency reported where the case stands (a signed status callback).
-    ``note`` is scrubbed of personal data before it is recorded."""
-
-    visit_id: str
-    question_id: str
-    agency: str
-    agency_reference: str | None
-    status: AgencyStatus
-    note: str | None = None
-    callback_id: str
-    agency_updated_at: datetime
-    received_at: datetime
+from shared.contracts.agency_gateway import (  # noqa: F401 - re-exported for this service's own code
+    AGENCY_STATUSES,
+    AgencyCaseUpdated,
+    AgencyStatus,
+    CaseDeadLettered,
+    CaseForwarded,
+    CaseForwardingFailed,
+    CaseQueuedForDelivery,
+    DeadLetterReplayed,
+    GatewayEvent,
+)

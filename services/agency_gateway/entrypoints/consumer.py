@@ -7,9 +7,9 @@ from functools import partial
 
 from services.agency_gateway.handlers import queue_case
 from services.agency_gateway.unit_of_work import GatewayUnitOfWork
-from services.routing.domain.events import CaseRoutedToAgency
 from shared import topics
 from shared.consumer import EventConsumer
+from shared.contracts.routing import CaseRoutedToAgency
 
 CONSUMER_NAME = "agency_gateway"
 

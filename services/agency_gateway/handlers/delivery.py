@@ -23,7 +23,7 @@ from services.agency_gateway.domain.events import CaseQueuedForDelivery
 from services.agency_gateway.domain.model import Delivery
 from services.agency_gateway.domain.outcomes import Outcome, RetryPolicy
 from services.agency_gateway.unit_of_work import GatewayUnitOfWork
-from services.routing.domain.events import CaseRoutedToAgency
+from shared.contracts.routing import CaseRoutedToAgency
 from shared.errors import NotFound
 from shared.events import EventEnvelope, utc_now
 from shared.handlers import retry_on_conflict

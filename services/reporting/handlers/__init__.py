@@ -11,9 +11,8 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from zoneinfo import ZoneInfo
 
-# The producers' event classes must be registered for envelopes to decode: import them.
-from services.agency_gateway.domain import events as _gateway_events  # noqa: F401
-from services.intake.domain import events as _intake_events  # noqa: F401
+# The producers' event classes must be registered for envelopes to decode: import the
+# published contracts (never the other services' packages).
 from services.reporting.domain import events as _reporting_events  # noqa: F401
 from services.reporting.domain.audit import AUDITED, OWN_AUDITED
 from services.reporting.domain.day_fold import DAY_APPLIERS
@@ -23,7 +22,9 @@ from services.reporting.handlers.apply import apply_event
 from services.reporting.handlers.audit import record_audit
 from services.reporting.handlers.day import apply_day_event
 from services.reporting.handlers.steering import apply_steering_event
-from services.routing.domain import events as _routing_events  # noqa: F401
+from shared.contracts import agency_gateway as _gateway_events  # noqa: F401
+from shared.contracts import intake as _intake_events  # noqa: F401
+from shared.contracts import routing as _routing_events  # noqa: F401
 
 Handler = Callable[..., Awaitable[None]]
 
