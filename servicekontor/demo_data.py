@@ -1,4 +1,5 @@
-"""Demo traffic: the seed's mix of agencies and case types (DOMAIN.md, 2014 shares) and
+"""Demo traffic: the seed's mix of agencies and case types (the sources' 2014 shares:
+docs/reporting.md, ``source_share_2014``) and
 questions written the way visitors put them. Case types the seed gives no share get the
 remainder, split evenly."""
 

@@ -57,7 +57,7 @@ def event_class(event_type: str) -> type[DomainEvent] | None:
 
 
 class EventEnvelope(BaseModel):
-    """What is stored and published. Fields are the contract in ARCHITECTURE.md."""
+    """What is stored and published. Fields are a published contract (docs/architecture.md)."""
 
     model_config = ConfigDict(frozen=True)
 

@@ -1,4 +1,4 @@
-"""Office costs and their allocation to agencies (DOMAIN.md, "Money").
+"""Office costs and their allocation to agencies (docs/reporting.md, "Cost tables").
 
 - Fixed costs (premises) are given per office and year; a period carries its share by
   calendar days, and they are split evenly across the office's sharing agencies.

@@ -1,4 +1,4 @@
-"""Reporting's contract routes (ARCHITECTURE.md): validate the query, ask the views,
+"""Reporting's contract routes (docs/reporting.md): validate the query, ask the views,
 shape the answer. Every filter is optional; without the new ones (agency, case type,
 level on visits and summary) the answers are what they always were."""
 
