@@ -1,7 +1,7 @@
 """Rebuild every reporting table from the producers' event logs (and the audit log also
 from reporting's own event store, which holds its exports).
 
-Events are folded in memory (the same rules as the live consumer, ``domain.fold``) and
+Events are folded in memory (``domain.fold``: the same rules as the live consumer) and
 bulk-written; aggregates, dimensions and costs are then rebuilt with set-based SQL. It all
 happens in one transaction: a crash leaves the old store untouched, and a finished replay
 leaves the live consumer's positions at the ends of the logs it read. The fold is
@@ -41,7 +41,7 @@ from services.reporting.adapters.event_log import EventLog
 from services.reporting.adapters.store import exclusive, rebuild_derived
 from services.reporting.domain.audit import AUDITED, OWN_AUDITED
 from services.reporting.domain.costs import CostConfig
-from services.reporting.domain.memory import EVENT_TYPES, Fold
+from services.reporting.domain.fold import EVENT_TYPES, Fold
 from shared.events import EventEnvelope, event_class, utc_now
 
 Progress = Callable[[int], None]

@@ -1,20 +1,35 @@
-"""Read-side answers of the stats endpoints, built from the store's grouped counts."""
+"""Reporting's read side: what the routes answer, built from the store's readers and the
+domain's pure computations. Stats (visits, case types, summary), analysis (waits, trends,
+level mix, cost allocation) and the steering figures (workload, quality, repeat contacts).
+Reads only: nothing here writes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
+from services.reporting.adapters.analytics import AnalyticsReader
 from services.reporting.adapters.stats import StatsReader
+from services.reporting.adapters.steering_reader import SqlSteeringReader
+from services.reporting.domain import analytics, quality, repeats, workload
+from services.reporting.domain.cost_report import allocation_report
+from services.reporting.domain.costs import CostConfig
 from services.reporting.domain.stats import (
     StatsFilter,
+    VisitGroup,
     case_type_rows,
     check_filter,
     check_visit_group,
     parse_case_type_groups,
     visit_rows,
 )
+from services.reporting.domain.steering_inputs import period_of, shift
 from shared.catalog import LEVELS, Catalog
+from shared.errors import InvalidInput, NotFound
+from shared.offices import OfficeRegistry
 
+# Stats
 
 async def visit_stats(
     stats: StatsReader, catalog: Catalog, f: StatsFilter, group_by: str
@@ -45,3 +60,92 @@ async def summary(stats: StatsReader, catalog: Catalog, f: StatsFilter) -> dict[
         "cases_routed": totals["cases_routed"],
         "cases_delivered": totals["cases_delivered"],
     }
+
+
+# Analysis
+
+async def waiting(
+    stats: StatsReader, catalog: Catalog, f: StatsFilter, group_by: str
+) -> list[dict[str, Any]]:
+    check_filter(f, catalog)
+    if group_by != "all":
+        return analytics.waiting(group_by, await stats.visit_groups(f, group_by))
+    merged = VisitGroup("all", 0, 0)
+    for g in await stats.visit_groups(f, "office"):
+        merged.visits, merged.questions = merged.visits + g.visits, merged.questions + g.questions
+        merged.waits += g.waits
+        merged.services += g.services
+    return analytics.waiting("all", [merged] if merged.visits else [])
+
+
+async def trends(
+    reader: AnalyticsReader, catalog: Catalog, f: StatsFilter, interval: str, by: str | None
+) -> list[dict[str, Any]]:
+    check_filter(f, catalog)
+    visits = await reader.visits_by_day(f)
+    questions = await reader.questions_by_day(f, by)
+    return analytics.trends(visits, questions, interval, by)
+
+
+async def level_mix(
+    stats: StatsReader, catalog: Catalog, f: StatsFilter, by_case_type: bool
+) -> list[dict[str, Any]]:
+    check_filter(f, catalog)
+    keys = ("agency", "case_type") if by_case_type else ("agency",)
+    counts = await stats.case_type_counts(f, (*keys, "level"))
+    return analytics.level_mix(counts, keys)
+
+
+async def cost_allocation(
+    reader: AnalyticsReader, catalog: Catalog, costs: CostConfig | None, f: StatsFilter
+) -> dict[str, Any]:
+    """Needs a whole period: the costs are pro-rated by its days."""
+    check_filter(f, catalog)
+    if costs is None:
+        raise NotFound("no office costs are configured (set SK_REPORTING_COSTS_FILE)")
+    if f.day_from is None or f.day_to is None:
+        raise InvalidInput("cost allocation needs a period: give both 'from' and 'to'")
+    if f.agency or f.case_type or f.level:
+        raise InvalidInput("costs are allocated over all agencies: filter by period and office")
+    mix, visits = await reader.case_mix(f)
+    return allocation_report(costs, f.day_from, f.day_to, mix, visits, f.office_id)
+
+
+# Steering figures
+
+@dataclass(frozen=True)
+class SteeringQuery:
+    first: date | None = None
+    last: date | None = None
+    office_id: str | None = None
+    group_by: str = "office"
+    days: int = 30
+
+
+FIGURES = ("workload", "quality", "repeat-contacts")
+
+
+async def steering_figure(
+    name: str, q: SteeringQuery, reader: SqlSteeringReader, costs: CostConfig | None, offices: OfficeRegistry,
+) -> dict[str, Any]:
+    period = period_of(q.first, q.last, await reader.days())
+    if period is None:
+        return {"period": None, "rows": []}
+    if name == "workload":
+        visits = await reader.visits(period.first, period.last, q.office_id)
+        questions = await reader.questions(period.first, period.last, q.office_id)
+        sessions = await reader.sessions(period.first, period.last, q.office_id)
+        return workload.workload(q.group_by, period, visits, questions, sessions, costs,
+                                 {o.id: o.county for o in offices}, {o.id: o.name for o in offices})
+    visits = await reader.visits(period.first, period.last, q.office_id)
+    if name == "quality":
+        questions = await reader.questions(period.first, shift(period.last, quality.CAME_BACK_DAYS))
+        answer = quality.quality(q.group_by, period, visits, questions, q.office_id)
+    else:
+        questions = await reader.questions(shift(period.first, -q.days), period.last)
+        answer = repeats.repeat_contacts(q.group_by, q.days, period, visits, questions, q.office_id)
+    if q.group_by == "office":
+        names = {o.id: o.name for o in offices}
+        for row in answer["rows"]:
+            row["office_name"] = names.get(row["office_id"], row["office_id"])
+    return answer

@@ -22,7 +22,7 @@ from services.intake.domain.events import (
     VisitTransferred,
 )
 from services.reporting.domain.day import derive
-from services.reporting.domain.memory import Fold
+from services.reporting.domain.fold import Fold
 from services.reporting.handlers import event_handlers
 from services.reporting.unit_of_work import FakeReportingUnitOfWork
 from shared import topics

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import services.reporting.handlers  # noqa: F401 - registers the producers' event classes
 from services.reporting.domain.calendar import date_attributes, period_key
-from services.reporting.domain.memory import Fold
+from services.reporting.domain.fold import Fold
 from services.reporting.domain.stats import percentile
 from services.reporting.synthetic import case_weights
 from services.reporting.synthetic_visits import PINS, visit_story

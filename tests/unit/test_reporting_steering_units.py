@@ -21,7 +21,7 @@ from services.intake.unit_of_work import FakeIntakeUnitOfWork
 from services.reporting.domain.erlang import desks_needed, erlang_c, share_within
 from services.reporting.domain.forecast import backtest, forecast_hours, wape
 from services.reporting.domain.spread import flag_outliers
-from services.reporting.domain.steering_fold import STEERING_APPLIERS, SteeringRecords
+from services.reporting.domain.steering_rules import STEERING_APPLIERS, SteeringRecords
 from shared.catalog import load_catalog
 from shared.vault import InMemoryVault
 

@@ -25,9 +25,9 @@ from services.reporting.adapters.steering_tables import (
 )
 from services.reporting.adapters.tables import FACT_TABLES, ReportingQuestion, ReportingVisit
 from services.reporting.domain.day import DeskSession, QueueEvent, ServiceStep, VisitFlow
-from services.reporting.domain.memory import Fold
+from services.reporting.domain.fold import Fold
 from services.reporting.domain.model import QuestionRecord, VisitRecord
-from services.reporting.domain.steering_fold import AgencyDecision, PersonLink, WaitEstimate
+from services.reporting.domain.steering_rules import AgencyDecision, PersonLink, WaitEstimate
 from shared.tables import InboxEntry, SubscriberPosition
 
 CHUNK = 5_000

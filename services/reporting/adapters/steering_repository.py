@@ -15,7 +15,7 @@ from services.reporting.adapters.steering_tables import (
     ReportingWaitEstimate,
 )
 from services.reporting.domain.model import as_utc
-from services.reporting.domain.steering_fold import AgencyDecision, PersonLink
+from services.reporting.domain.steering_rules import AgencyDecision, PersonLink
 
 ESTIMATES, LINKS = ReportingWaitEstimate.__table__, ReportingPersonLink.__table__
 DECISIONS = ReportingAgencyDecision.__table__

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from services.reporting.domain.fold import ts
+from services.reporting.domain.fact_rules import ts
 
 Action = Literal["override", "replay", "erasure", "export"]
 Payload = dict[str, Any]

@@ -1,7 +1,7 @@
 """Reporting's read-model records and the small rules that fill them.
 
 A record is one row of a fact table. Events of three topics fill it in any order, so every
-field starts empty and each event sets only the fields it owns (see ``fold``). Question
+field starts empty and each event sets only the fields it owns (see ``fact_rules``). Question
 text, notes, reasons, handler names and identity numbers have no field here: they can
 never reach the store.
 """

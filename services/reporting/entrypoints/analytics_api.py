@@ -8,7 +8,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Request
 
-from services.reporting import analysis_views as views
+from services.reporting import views
 from services.reporting.domain import analytics
 from services.reporting.domain.stats import check_filter
 from services.reporting.entrypoints.deps import AnalyticsDep, CatalogDep, FilterDep, StatsDep

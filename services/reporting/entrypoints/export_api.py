@@ -18,7 +18,7 @@ from services.reporting.domain.flatten import flatten
 from services.reporting.domain.stats import StatsFilter, check_filter
 from services.reporting.entrypoints.deps import CatalogDep, FilterDep, OfficeId
 from services.reporting.handlers.audit import record_export
-from services.reporting.steering_views import SteeringQuery, steering_figure
+from services.reporting.views import SteeringQuery, steering_figure
 from shared.errors import InvalidInput, NotFound
 from shared.security import Principal, require
 

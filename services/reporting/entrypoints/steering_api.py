@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from services.reporting.domain.forecast_report import staffing, visits_forecast
 from services.reporting.domain.steering_inputs import shift
 from services.reporting.entrypoints.deps import OfficeId
-from services.reporting.steering_views import SteeringQuery, steering_figure
+from services.reporting.views import SteeringQuery, steering_figure
 from shared.security import needs
 
 router = APIRouter(prefix="/v1", tags=["reporting steering"], dependencies=needs("stats:read"))

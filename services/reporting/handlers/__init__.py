@@ -15,9 +15,9 @@ from zoneinfo import ZoneInfo
 # published contracts (never the other services' packages).
 from services.reporting.domain import events as _reporting_events  # noqa: F401
 from services.reporting.domain.audit import AUDITED, OWN_AUDITED
-from services.reporting.domain.day_fold import DAY_APPLIERS
-from services.reporting.domain.fold import APPLIERS
-from services.reporting.domain.steering_fold import STEERING_APPLIERS
+from services.reporting.domain.day_rules import DAY_APPLIERS
+from services.reporting.domain.fact_rules import APPLIERS
+from services.reporting.domain.steering_rules import STEERING_APPLIERS
 from services.reporting.handlers.apply import apply_event
 from services.reporting.handlers.audit import record_audit
 from services.reporting.handlers.day import apply_day_event

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from services.reporting.domain.memory import Fold
+from services.reporting.domain.fold import Fold
 from services.reporting.domain.model import VisitRecord
 from services.reporting.unit_of_work import SqlReportingUnitOfWork as ReportingUnitOfWork
 from shared.events import DomainEvent, EventEnvelope

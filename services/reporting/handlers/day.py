@@ -9,8 +9,8 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from services.reporting.domain.day import derive
-from services.reporting.domain.day_fold import VISIT_APPLIERS
-from services.reporting.domain.memory import Fold
+from services.reporting.domain.day_rules import VISIT_APPLIERS
+from services.reporting.domain.fold import Fold
 from services.reporting.unit_of_work import SqlReportingUnitOfWork as ReportingUnitOfWork
 from shared.events import DomainEvent, EventEnvelope
 

@@ -4,7 +4,7 @@ visit's links; a link of a visit erased before is never saved)."""
 
 from __future__ import annotations
 
-from services.reporting.domain.steering_fold import STEERING_APPLIERS, SteeringRecords
+from services.reporting.domain.steering_rules import STEERING_APPLIERS, SteeringRecords
 from services.reporting.unit_of_work import SqlReportingUnitOfWork as ReportingUnitOfWork
 from shared.events import DomainEvent, EventEnvelope
 

@@ -11,7 +11,7 @@ from typing import Protocol
 from zoneinfo import ZoneInfo
 
 from services.reporting.domain.day import DeskLog, QueueEvent, queue_event
-from services.reporting.domain.fold import Payload, ts
+from services.reporting.domain.fact_rules import Payload, ts
 
 
 class DayRecords(Protocol):

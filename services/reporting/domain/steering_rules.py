@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from services.reporting.domain.fold import Payload, ts
+from services.reporting.domain.fact_rules import Payload, ts
 from services.reporting.domain.model import earliest
 
 DECIDED = ("decided", "closed")
