@@ -24,6 +24,12 @@ from shared.catalog import load_catalog
 from shared.errors import DomainError
 
 ISSUER = AUDIENCE = "servicekontor"
+# Tokens the embedded system writes to credentials.json, and `servicekontor token`'s
+# default, last this long (docs/security.md).
+EMBEDDED_TOKEN_DAYS = 30
+# Claims read from a token; any of them present must be a string (``scope`` is never
+# read, scopes follow from the role, but a token carrying a malformed one is refused).
+_STRING_CLAIMS = ("sub", "role", "agency", "scope", "jti")
 
 _DESK = {
     "visits:write", "visits:call", "visits:read", "questions:write", "questions:resolve",
@@ -82,6 +88,11 @@ class TokenVerifier:
             )
         except jwt.PyJWTError as error:
             raise Unauthenticated(f"invalid token: {type(error).__name__}") from error
+        # A genuine signature says who made the token, not that its claims are sane: each
+        # claim we read is a string (or absent), else 401, never a server error.
+        for name in _STRING_CLAIMS:
+            if name in claims and not isinstance(claims[name], str):
+                raise Unauthenticated(f"invalid token: claim {name!r} is not a string")
         role = claims["role"]
         if role not in ROLE_SCOPES:
             raise Unauthenticated("invalid token: unknown role")
@@ -96,7 +107,7 @@ class TokenIssuer:
         self.key = serialization.load_pem_private_key(private_key_pem, password=None)
 
     def issue(
-        self, subject: str, role: str, agency: str | None = None, days: int = 365,
+        self, subject: str, role: str, agency: str | None = None, days: int = EMBEDDED_TOKEN_DAYS,
         seconds: int | None = None,
     ) -> str:
         """Valid for ``seconds`` if given (e.g. a probe's one request), else ``days``."""
@@ -139,11 +150,18 @@ def ensure_keys(auth_dir: Path) -> tuple[bytes, bytes]:
     return private_path.read_bytes(), public_path.read_bytes()
 
 
+# credentials.json is written again at a start when a token in it has less than this left.
+RENEW_BEFORE_SECONDS = 7 * 86400
+
+
 def ensure_credentials(data_dir: Path) -> Path:
-    """``<data_dir>/credentials.json`` (0600): one token per role and one per agency."""
+    """``<data_dir>/credentials.json`` (0600): one token per role and one per agency,
+    each valid ``EMBEDDED_TOKEN_DAYS``. Written on the first start and again on a start
+    that finds it unreadable, signed by another key, or with a token expiring within
+    ``RENEW_BEFORE_SECONDS`` (tokens handed out before stay valid until they expire)."""
     path = data_dir / "credentials.json"
-    private_pem, _ = ensure_keys(auth_dir(data_dir))
-    if path.exists():
+    private_pem, public_pem = ensure_keys(auth_dir(data_dir))
+    if path.exists() and _credentials_current(path, public_pem):
         return path
     issuer = TokenIssuer(private_pem)
     tokens = {role: issuer.issue(f"embedded-{role}", role) for role in ROLE_SCOPES if role != "agency"}
@@ -152,3 +170,19 @@ def ensure_credentials(data_dir: Path) -> Path:
     }
     _write_private(path, json.dumps(tokens, indent=2).encode())
     return path
+
+
+def _credentials_current(path: Path, public_pem: bytes) -> bool:
+    """Every token in the file verifies with ``public_pem`` and has a week or more left."""
+    try:
+        tokens = json.loads(path.read_text())
+        flat = [t for k, t in tokens.items() if k != "agencies"] + list(tokens["agencies"].values())
+        verifier, horizon = TokenVerifier(public_pem), time.time() + RENEW_BEFORE_SECONDS
+        for token in flat:
+            verifier.verify(token)
+            if jwt.decode(token, options={"verify_signature": False})["exp"] < horizon:
+                return False
+    except (OSError, ValueError, KeyError, TypeError, AttributeError, Unauthenticated):
+        return False
+    roles = {r for r in ROLE_SCOPES if r != "agency"}
+    return set(tokens) - {"agencies"} == roles and set(tokens["agencies"]) == set(load_catalog().agency_names)

@@ -23,10 +23,11 @@ from services.agency_gateway.handlers import (
 )
 from services.agency_gateway.unit_of_work import FakeGatewayUnitOfWork
 from services.routing.domain.events import CaseRoutedToAgency
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import EventEnvelope
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+NOW = datetime.now(UTC)
 POLICY = RetryPolicy(initial=1, maximum=8, jitter=0, max_attempts=2)
 
 
@@ -114,7 +115,7 @@ def update(question_id: str, callback_id: str = "cb-1", agency: str = "polisen",
         status="in_progress",
         reference="POL-1",
         note="Handläggs av 198112189876",
-        occurred_at=T0,
+        occurred_at=NOW,  # the case is queued at the real now
     )
     return RecordAgencyUpdate(**(values | kw))
 
@@ -133,7 +134,7 @@ async def test_an_agency_update_is_recorded_once_per_callback_id_and_scrubbed():
 async def test_an_older_update_arriving_late_does_not_move_the_status_back():
     database = FakeGatewayUnitOfWork()
     question_id = await queued(database)
-    later = T0 + timedelta(minutes=5)
+    later = NOW + timedelta(minutes=5)
     await record_agency_update(update(question_id, "b", status="decided", occurred_at=later), database.fresh())
     await record_agency_update(update(question_id, "a", status="received"), database.fresh())
     state = Delivery.rehydrate(question_id, [e.event() for e in database.events.log]).state
@@ -147,3 +148,24 @@ async def test_an_update_for_another_agencys_case_is_not_found():
     with pytest.raises(NotFound):
         await record_agency_update(update(question_id, agency="polisen"), database.fresh())
     assert database.callbacks.rows == set()
+
+
+@pytest.mark.parametrize("before", [timedelta(minutes=6), timedelta(days=365 * 2000)])
+async def test_an_update_stamped_before_the_case_was_queued_is_refused(before):
+    """Five minutes of clock skew are allowed; a date before that is invalid input."""
+    database = FakeGatewayUnitOfWork()
+    question_id = await queued(database)
+    with pytest.raises(InvalidInput):
+        await record_agency_update(update(question_id, occurred_at=NOW - before), database.fresh())
+    assert database.events.of_type("gateway.AgencyCaseUpdated") == []
+    assert database.callbacks.rows == set()
+    skewed = update(question_id, "cb-2", occurred_at=NOW - timedelta(minutes=4))
+    assert await record_agency_update(skewed, database.fresh()) is True
+
+
+async def test_a_replay_reason_is_masked_where_it_enters():
+    from services.agency_gateway.entrypoints.schemas import ReplayAllCreate, ReplayCreate
+
+    for schema in (ReplayCreate, ReplayAllCreate):
+        body = schema.model_validate({"reason": "ringde 070-123 45 67 om 198112189876, anna@example.se"})
+        assert not any(pii in body.reason for pii in ("070-123", "198112189876", "anna@example.se"))

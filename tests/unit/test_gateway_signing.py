@@ -59,3 +59,22 @@ def test_development_secrets_are_deterministic_and_differ_per_agency():
     assert dev_secret("polisen") != dev_secret("skatteverket")
     seed = b"servicekontor-development-only"
     assert dev_secret("polisen") == hmac.new(seed, b"agency:polisen", hashlib.sha256).hexdigest()
+
+
+@pytest.mark.parametrize(
+    ("stamp", "signature", "problem"),
+    [
+        ("²", "v1=x", "bad_timestamp"),  # isdigit() says yes, int() says no
+        ("١٧٥٠٠٠٠٠٠٠", "v1=x", "bad_timestamp"),  # Arabic-Indic digits
+        ("1750000000\n", "v1=x", "bad_timestamp"),
+        (" 1750000000", "v1=x", "bad_timestamp"),
+        ("1" * 13, "v1=x", "bad_timestamp"),
+        (str(NOW), "v1=é", "bad_signature"),  # compare_digest refuses non-ASCII text
+        (str(NOW), "v1=\x00", "bad_signature"),
+        (str(NOW), "v1=" + "a" * 2000, "bad_signature"),
+    ],
+    ids=["superscript-two", "arabic-indic", "newline", "space", "too-long", "non-ascii-signature",
+         "control-character", "huge-signature"],
+)
+def test_any_header_value_is_answered_with_a_reason_never_an_exception(stamp, signature, problem):
+    assert check("s3cret", stamp, signature, BODY, now=NOW) == problem

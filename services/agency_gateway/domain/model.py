@@ -30,12 +30,15 @@ from services.agency_gateway.domain.outcomes import (
     TransientFailure,
 )
 from shared.aggregate import Aggregate
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import DomainEvent
 
 Status = Literal["pending", "delivered", "failed", "dead_lettered"]
 STATUSES: tuple[Status, ...] = ("pending", "delivered", "failed", "dead_lettered")
 OPEN: tuple[Status, ...] = ("pending", "failed")
+# How far an agency's clock may differ from ours: its status update may be stamped at
+# most this much before the case was queued here, or after our now (checked at the API).
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 @dataclass
@@ -118,8 +121,16 @@ class Delivery(Aggregate):
         )
 
     def agency_update(self, update: AgencyCaseUpdated) -> None:
+        """An agency's update cannot precede the case: one stamped more than CLOCK_SKEW
+        before the case was queued here is refused (a wrong clock or a made-up date)."""
         if not self.exists:
             raise NotFound(f"no delivery {self.id}")
+        queued = self.state.queued_at
+        if queued is not None and update.agency_updated_at < queued - CLOCK_SKEW:
+            raise InvalidInput(
+                "occurred_at is before the case was sent to the agency",
+                {"occurred_at": update.agency_updated_at.isoformat(), "queued_at": queued.isoformat()},
+            )
         self.trigger(update)
 
     def _dead_letter(self, attempt: int, reason: str, at: datetime) -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import re
 
 TIMESTAMP_HEADER = "X-Servicekontor-Timestamp"
 SIGNATURE_HEADER = "X-Servicekontor-Signature"
@@ -22,6 +23,11 @@ DEFAULT_TOLERANCE_SECONDS = 300.0
 # Development only: with no secret configured, both sides derive the same one from this
 # public seed. Anyone can compute it, so production refuses it (see ``config``).
 DEV_SECRET_SEED = b"servicekontor-development-only"
+# ASCII digits only: ``str.isdigit`` also takes "²" or "٣", which ``int`` refuses.
+_TIMESTAMP = re.compile(r"[0-9]{1,12}")
+# What a signature value can be: printable ASCII (headers arrive decoded as Latin-1, and
+# ``hmac.compare_digest`` refuses non-ASCII text); at most a few rotating values.
+_SIGNATURE = re.compile(r"[\x20-\x7e]{1,1000}")
 
 
 def dev_secret(agency: str) -> str:
@@ -49,11 +55,15 @@ def check(
     """None if the request is genuine and fresh, else why not (a short code, never the
     body): ``missing_signature``, ``bad_timestamp``, ``stale_timestamp``,
     ``bad_signature``. The signature header may hold several comma-separated values
-    (a sender rotating secrets); one match is enough."""
+    (a sender rotating secrets); one match is enough. Any header value is answered with
+    one of these codes, never an exception: a timestamp is 1-12 ASCII digits, a signature
+    printable ASCII."""
     if not timestamp or not signature:
         return "missing_signature"
-    if not timestamp.isdigit() or len(timestamp) > 12:
+    if not _TIMESTAMP.fullmatch(timestamp):
         return "bad_timestamp"
+    if not _SIGNATURE.fullmatch(signature):
+        return "bad_signature"
     if abs(now - int(timestamp)) > tolerance:
         return "stale_timestamp"
     expected = sign(secret, int(timestamp), body)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
 
 from services.agency_gateway.domain.events import AgencyStatus
-from services.agency_gateway.domain.model import Status
+from services.agency_gateway.domain.model import CLOCK_SKEW, Status
+from shared.personal_data import scrub_text
 
 
 class DeliveryPublic(BaseModel):
@@ -55,7 +56,13 @@ class ReplayCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
     # Ignored (kept so older clients' bodies stay valid): the token's subject is recorded.
     actor: str | None = Field(default=None, min_length=1, max_length=80)
+    # Free text, recorded in the DeadLetterReplayed event: masked where it enters.
     reason: str | None = Field(default=None, max_length=500)
+
+    @field_validator("reason")
+    @classmethod
+    def _masked(cls, reason: str | None) -> str | None:
+        return scrub_text(reason) if reason else reason
 
 
 class ReplayAllCreate(ReplayCreate):
@@ -78,7 +85,20 @@ class CallbackIn(BaseModel):
     status: AgencyStatus
     reference: str | None = Field(default=None, max_length=200)
     note: str | None = Field(default=None, max_length=2000)
+    # With its offset; at most CLOCK_SKEW ahead of the gateway's clock (and, checked
+    # against the case, not more than CLOCK_SKEW before it was queued for delivery).
     occurred_at: AwareDatetime
+
+    @field_validator("occurred_at")
+    @classmethod
+    def _not_in_the_future(cls, occurred_at: datetime) -> datetime:
+        # Compared, never converted: converting 9999-12-31T23:59-23:59 to UTC overflows.
+        if occurred_at > datetime.now(UTC) + CLOCK_SKEW:
+            raise ValueError(
+                f"occurred_at is in the future (more than {CLOCK_SKEW.seconds // 60} minutes "
+                "ahead of the gateway's clock)"
+            )
+        return occurred_at
 
 
 class CallbackAccepted(BaseModel):
