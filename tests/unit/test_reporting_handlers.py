@@ -5,47 +5,42 @@ from __future__ import annotations
 import random
 import uuid
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from services.agency_gateway.domain.events import (
-    CaseDeadLettered,
-    CaseForwarded,
-    CaseForwardingFailed,
-    CaseQueuedForDelivery,
-)
-from services.intake.domain.events import (
-    QuestionRecorded,
-    QuestionResolved,
-    Satisfaction,
-    VisitCalled,
-    VisitEnded,
-    VisitRegistered,
-)
 from services.reporting.handlers import event_handlers
 from services.reporting.unit_of_work import FakeReportingUnitOfWork
-from services.routing.domain.events import (
-    CaseRoutedToAgency,
-    ClassificationOverridden,
-    QuestionClassified,
-)
 from shared import topics
 from shared.consumer import EventConsumer
 from shared.events import DomainEvent, EventEnvelope
 from shared.tracking import Checkpoint
+from tests import factories
+from tests.factories import (
+    case_dead_lettered,
+    case_forwarded,
+    case_forwarding_failed,
+    case_queued_for_delivery,
+    case_routed_to_agency,
+    classification_overridden,
+    envelope,
+    new_id,
+    question_classified,
+    question_recorded,
+    question_resolved,
+    satisfaction,
+    visit_called,
+    visit_ended,
+    visit_registered,
+)
 
-T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
+DAY = "2025-03-03"
 OFFICE = "sk-malmo"
 PIN_TEXT = "Jag har personnummer 19811218-9876 och undrar om hemlighetsordet"
 PIN = "198112189876"
 
 
 def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
-
-
-def new_id() -> str:
-    return str(uuid.uuid4())
+    return factories.at(minutes, DAY)
 
 
 class Feed:
@@ -88,61 +83,13 @@ class Feed:
         )
 
 
-def envelope(event: DomainEvent) -> EventEnvelope:
-    return EventEnvelope.wrap(event, stream_id=event.visit_id, stream_version=1)
-
-
-def registered(visit_id: str, minutes: float = 0) -> VisitRegistered:
-    return VisitRegistered(
-        visit_id=visit_id,
-        office_id=OFFICE,
-        channel="kiosk",
-        agency=None,
-        ticket="A001",
-        service_day="2025-03-03",
-        registered_at=at(minutes),
-    )
-
-
-def recorded(
-    visit_id: str, question_id: str, minutes: float, text: str = "Hej"
-) -> QuestionRecorded:
-    return QuestionRecorded(
-        visit_id=visit_id,
-        question_id=question_id,
-        office_id=OFFICE,
-        text=text,
-        agency="forsakringskassan",
-        case_type=None,
-        personal_identity_number=None,
-        recorded_at=at(minutes),
-    )
-
-
-def classified(
-    visit_id: str, question_id: str, level: str = "general", minutes: float = 20
-) -> QuestionClassified:
-    return QuestionClassified(
-        visit_id=visit_id,
-        question_id=question_id,
-        office_id=OFFICE,
-        level=level,
-        agency="forsakringskassan",
-        case_type="bostadsbidrag",
-        confidence=0.8,
-        explanation="ord: bostadsbidrag",
-        destination="office",
-        needs_review=False,
-        model_version="rules-1",
-        classified_at=at(minutes),
-    )
-
-
 async def test_a_classification_arriving_before_its_question_is_kept_and_completed() -> None:
     feed, visit_id, question_id = Feed(), new_id(), new_id()
+    ids = {"visit_id": visit_id, "question_id": question_id}
     late_evening = datetime(2025, 3, 3, 23, 30, tzinfo=UTC)  # 00:30 on the 4th in Stockholm
-    question = recorded(visit_id, question_id, 0).model_copy(update={"recorded_at": late_evening})
-    await feed.send(classified(visit_id, question_id, "in_depth"), question)
+    question = question_recorded(**ids, agency="forsakringskassan", recorded_at=late_evening)
+    classified = question_classified(**ids, level="in_depth", agency="forsakringskassan", case_type="bostadsbidrag")
+    await feed.send(classified, question)
 
     row = feed.question(question_id)
     assert (row["level"], row["agency"], row["case_type"]) == (
@@ -157,7 +104,9 @@ async def test_a_classification_arriving_before_its_question_is_kept_and_complet
 
 async def test_the_same_event_id_delivered_twice_is_applied_once() -> None:
     feed, visit_id, question_id = Feed(), new_id(), new_id()
-    first = await feed.send(registered(visit_id), recorded(visit_id, question_id, 5))
+    first = await feed.send(
+        visit_registered(visit_id=visit_id), question_recorded(visit_id=visit_id, question_id=question_id)
+    )
     before = feed.snapshot()
     for env in first:
         await feed.deliver(env)
@@ -170,14 +119,14 @@ async def test_the_same_event_id_delivered_twice_is_applied_once() -> None:
 async def test_question_count_counts_each_question_once_whatever_names_it() -> None:
     feed, visit_id = Feed(), new_id()
     q1, q2, q3 = new_id(), new_id(), new_id()
-    await feed.send(classified(visit_id, q3), registered(visit_id), recorded(visit_id, q1, 1))
-    # Same question again under a new event id (a re-publish): still one question.
-    await feed.send(recorded(visit_id, q1, 1), recorded(visit_id, q2, 2), recorded(visit_id, q3, 3))
     await feed.send(
-        QuestionResolved(
-            visit_id=visit_id, question_id=q2, outcome="answered", note=None, resolved_at=at(9)
-        )
+        question_classified(visit_id=visit_id, question_id=q3),
+        visit_registered(visit_id=visit_id),
+        question_recorded(visit_id=visit_id, question_id=q1),
     )
+    # Same question again under a new event id (a re-publish): still one question.
+    await feed.send(*(question_recorded(visit_id=visit_id, question_id=q) for q in (q1, q2, q3)))
+    await feed.send(question_resolved(visit_id=visit_id, question_id=q2, outcome="answered"))
 
     assert feed.visit(visit_id)["question_count"] == 3
     assert feed.question(q2)["outcome"] == "answered"
@@ -185,12 +134,12 @@ async def test_question_count_counts_each_question_once_whatever_names_it() -> N
 
 async def test_wait_and_service_seconds_are_computed_even_when_the_call_comes_first() -> None:
     feed, visit_id = Feed(), new_id()
-    satisfaction = Satisfaction(treatment=5, time=3, got_help=True)
+    survey = satisfaction(treatment=5, time=3, got_help=True)
     await feed.send(
-        VisitCalled(visit_id=visit_id, desk="2", called_at=at(12.5)),
-        registered(visit_id),
-        VisitCalled(visit_id=visit_id, desk="3", called_at=at(20)),  # a later recall
-        VisitEnded(visit_id=visit_id, satisfaction=satisfaction, ended_at=at(30)),
+        visit_called(visit_id=visit_id, desk="2", called_at=at(12.5)),
+        visit_registered(visit_id=visit_id, channel="kiosk", registered_at=at(0)),
+        visit_called(visit_id=visit_id, desk="3", called_at=at(20)),  # a later recall
+        visit_ended(visit_id=visit_id, satisfaction=survey, ended_at=at(30)),
     )
     row = feed.visit(visit_id)
     assert row["wait_seconds"] == 750.0
@@ -205,21 +154,12 @@ async def test_wait_and_service_seconds_are_computed_even_when_the_call_comes_fi
 
 async def test_no_question_text_or_identity_number_reaches_the_store() -> None:
     feed, visit_id, question_id = Feed(), new_id(), new_id()
-    question = recorded(visit_id, question_id, 1, PIN_TEXT).model_copy(
-        update={"personal_identity_number": PIN}
+    ids = {"visit_id": visit_id, "question_id": question_id}
+    question = question_recorded(**ids, text=PIN_TEXT, personal_identity_number=PIN)
+    routed = case_routed_to_agency(
+        **ids, text=PIN_TEXT, personal_identity_number=PIN, destination="agency_system", routed_at=at(2)
     )
-    routed = CaseRoutedToAgency(
-        visit_id=visit_id,
-        question_id=question_id,
-        office_id=OFFICE,
-        agency="skatteverket",
-        case_type="id_kort",
-        text=PIN_TEXT,
-        personal_identity_number=PIN,
-        destination="agency_system",
-        routed_at=at(2),
-    )
-    await feed.send(registered(visit_id), question, routed)
+    await feed.send(visit_registered(visit_id=visit_id), question, routed)
 
     row = feed.question(question_id)
     assert row["routed_at"] == at(2) and row["destination"] == "agency_system"
@@ -232,9 +172,9 @@ async def test_a_case_delivered_after_a_failed_attempt_reports_delivered_and_its
     feed, visit_id, question_id = Feed(), new_id(), new_id()
     common = {"visit_id": visit_id, "question_id": question_id, "agency": "skatteverket"}
     await feed.send(
-        CaseQueuedForDelivery(**common, office_id=OFFICE, case_type="id_kort", queued_at=at(1)),
-        CaseForwardingFailed(**common, attempt=1, reason="503", retry_at=at(2), failed_at=at(1.5)),
-        CaseForwarded(**common, agency_reference="SKV-42", attempt=2, forwarded_at=at(2)),
+        case_queued_for_delivery(**common, office_id=OFFICE),
+        case_forwarding_failed(**common, attempt=1),
+        case_forwarded(**common, agency_reference="SKV-42", attempt=2),
     )
     row = feed.question(question_id)
     assert (row["delivery_status"], row["delivery_attempts"]) == ("delivered", 2)
@@ -245,28 +185,10 @@ async def test_a_case_delivered_after_a_failed_attempt_reports_delivered_and_its
 async def test_a_dead_lettered_case_reports_it_but_a_delivered_one_stays_delivered() -> None:
     feed, parked, delivered = Feed(), new_id(), new_id()
     visit_id = new_id()
-
-    def dead(question_id: str) -> CaseDeadLettered:
-        return CaseDeadLettered(
-            visit_id=visit_id,
-            question_id=question_id,
-            agency="skatteverket",
-            attempt=5,
-            reason="422 from agency",
-            dead_lettered_at=at(9),
-        )
-
     await feed.send(
-        dead(parked),
-        CaseForwarded(
-            visit_id=visit_id,
-            question_id=delivered,
-            agency="skatteverket",
-            agency_reference="SKV-7",
-            attempt=1,
-            forwarded_at=at(3),
-        ),
-        dead(delivered),
+        case_dead_lettered(visit_id=visit_id, question_id=parked, attempt=5),
+        case_forwarded(visit_id=visit_id, question_id=delivered, attempt=1),
+        case_dead_lettered(visit_id=visit_id, question_id=delivered, attempt=5),
     )
     assert (
         feed.question(parked)["delivery_status"],
@@ -278,22 +200,11 @@ async def test_a_dead_lettered_case_reports_it_but_a_delivered_one_stays_deliver
 
 async def test_a_handlers_override_stands_against_a_later_classification() -> None:
     feed, visit_id, question_id = Feed(), new_id(), new_id()
-    override = ClassificationOverridden(
-        visit_id=visit_id,
-        question_id=question_id,
-        office_id=OFFICE,
-        previous_level="general",
-        previous_agency="forsakringskassan",
-        previous_case_type="bostadsbidrag",
-        level="complex",
-        agency="skatteverket",
-        case_type="id_kort",
-        destination="agency_desk",
-        reason="id-kort",
-        handler="h1",
-        overridden_at=at(25),
+    ids = {"visit_id": visit_id, "question_id": question_id}
+    override = classification_overridden(
+        **ids, level="complex", agency="skatteverket", case_type="id_kort", destination="agency_desk"
     )
-    await feed.send(classified(visit_id, question_id), override, classified(visit_id, question_id))
+    await feed.send(question_classified(**ids), override, question_classified(**ids))
     row = feed.question(question_id)
     assert (row["level"], row["agency"], row["case_type"]) == ("complex", "skatteverket", "id_kort")
     assert row["overridden"] is True and row["destination"] == "agency_desk"
@@ -318,56 +229,27 @@ async def test_events_of_unknown_types_are_skipped_without_dead_letters() -> Non
 
 def visit_story(visit_id: str, q1: str, q2: str) -> dict[str, list[DomainEvent]]:
     """One visit's events per topic, each topic in its own (guaranteed) order."""
-    gateway = {"visit_id": visit_id, "question_id": q2, "agency": "skatteverket"}
+    first, second = {"visit_id": visit_id, "question_id": q1}, {"visit_id": visit_id, "question_id": q2}
+    gateway = second | {"agency": "skatteverket"}
     return {
         "intake": [
-            registered(visit_id),
-            VisitCalled(visit_id=visit_id, desk="1", called_at=at(10)),
-            recorded(visit_id, q1, 11),
-            recorded(visit_id, q2, 12, PIN_TEXT),
-            QuestionResolved(
-                visit_id=visit_id, question_id=q1, outcome="answered", note=None, resolved_at=at(15)
-            ),
-            VisitEnded(visit_id=visit_id, satisfaction=None, ended_at=at(40)),
+            visit_registered(visit_id=visit_id, registered_at=at(0)),
+            visit_called(visit_id=visit_id, called_at=at(10)),
+            question_recorded(**first, recorded_at=at(11)),
+            question_recorded(**second, text=PIN_TEXT, recorded_at=at(12)),
+            question_resolved(**first, outcome="answered", resolved_at=at(15)),
+            visit_ended(visit_id=visit_id, ended_at=at(40)),
         ],
         "routing": [
-            classified(visit_id, q1),
-            classified(visit_id, q2, "complex"),
-            ClassificationOverridden(
-                visit_id=visit_id,
-                question_id=q1,
-                office_id=OFFICE,
-                previous_level="general",
-                previous_agency="forsakringskassan",
-                previous_case_type="bostadsbidrag",
-                level="in_depth",
-                agency="forsakringskassan",
-                case_type="foraldrapenning",
-                destination="office",
-                reason="vab",
-                handler="h1",
-                overridden_at=at(21),
-            ),
-            CaseRoutedToAgency(
-                visit_id=visit_id,
-                question_id=q2,
-                office_id=OFFICE,
-                agency="skatteverket",
-                case_type="id_kort",
-                text=PIN_TEXT,
-                personal_identity_number=PIN,
-                destination="agency_system",
-                routed_at=at(22),
-            ),
+            question_classified(**first, classified_at=at(20)),
+            question_classified(**second, level="complex", classified_at=at(20)),
+            classification_overridden(**first, level="in_depth", case_type="foraldrapenning", overridden_at=at(21)),
+            case_routed_to_agency(**second, text=PIN_TEXT, personal_identity_number=PIN, routed_at=at(22)),
         ],
         "gateway": [
-            CaseQueuedForDelivery(
-                **gateway, office_id=OFFICE, case_type="id_kort", queued_at=at(23)
-            ),
-            CaseForwardingFailed(
-                **gateway, attempt=1, reason="timeout", retry_at=None, failed_at=at(24)
-            ),
-            CaseForwarded(**gateway, agency_reference="SKV-1", attempt=2, forwarded_at=at(26)),
+            case_queued_for_delivery(**gateway, queued_at=at(23)),
+            case_forwarding_failed(**gateway, attempt=1, retry_at=None, failed_at=at(24)),
+            case_forwarded(**gateway, attempt=2, forwarded_at=at(26)),
         ],
     }
 
