@@ -5,69 +5,69 @@ from __future__ import annotations
 
 import heapq
 import random
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
-from services.intake.domain.events import (
-    DeskOpened,
-    VisitCalled,
-    VisitEnded,
-    VisitRegistered,
-    VisitTransferred,
-)
 from services.intake.domain.model import Visit
 from services.intake.domain.queue_board import QueueBoard
 from shared.errors import Conflict
+from tests.factories import (
+    at,
+    desk_opened,
+    visit_called,
+    visit_ended,
+    visit_registered,
+    visit_transferred,
+)
 
-T0 = datetime(2026, 12, 2, 8, 0, tzinfo=UTC)
 DAY = "2026-12-02"
-
-
-def registered(vid: str, at: datetime, queue: str = "general", day: str = DAY, office: str = "lulea") -> VisitRegistered:
-    return VisitRegistered(
-        visit_id=vid, office_id=office, channel="kiosk", agency=None, ticket=f"A{vid}",
-        service_day=day, registered_at=at, queue=queue,
-    )
+T0 = at(0, DAY)
+OFFICE = "lulea"  # takes ID-card applications, has Polisen's desk
 
 
 def test_positions_count_per_queue_and_a_call_moves_everyone_up():
     board = QueueBoard()
     for i, queue in enumerate(["general", "id_card", "general"]):
-        board.apply(registered(str(i), T0 + timedelta(minutes=i), queue), str(i))
+        registered = visit_registered(
+            visit_id=str(i), office_id=OFFICE, ticket=f"A{i}", queue=queue, registered_at=at(i, DAY)
+        )
+        board.apply(registered, str(i))
     assert [board.position(v) for v in "012"] == [1, 1, 2]
-    board.apply(VisitCalled(visit_id="0", desk="3", called_at=T0 + timedelta(minutes=5)), "0")
+    board.apply(visit_called(visit_id="0", office_id=OFFICE, desk="3", called_at=at(5, DAY)), "0")
     assert board.position("0") is None and board.position("2") == 1
-    assert board.office("lulea").recent[0].ticket == "A0"
+    assert board.office(OFFICE).recent[0].ticket == "A0"
 
 
 def test_a_transfer_keeps_the_visitors_place_by_arrival():
     board = QueueBoard()
-    board.apply(registered("early", T0), "early")
-    board.apply(registered("late", T0 + timedelta(minutes=3), "polisen"), "late")
-    board.apply(VisitCalled(visit_id="early", desk="1", called_at=T0 + timedelta(minutes=4)), "early")
-    board.apply(VisitTransferred(visit_id="early", office_id="lulea", from_queue="general", to_queue="polisen",
-                                 to_desk=None, by_desk="1", transferred_at=T0 + timedelta(minutes=9)), "early")
-    order = board.candidates("lulea", ["polisen"], "2", DAY)
+    board.apply(visit_registered(visit_id="early", office_id=OFFICE, registered_at=T0), "early")
+    late = visit_registered(visit_id="late", office_id=OFFICE, queue="polisen", registered_at=at(3, DAY))
+    board.apply(late, "late")
+    board.apply(visit_called(visit_id="early", office_id=OFFICE, called_at=at(4, DAY)), "early")
+    board.apply(visit_transferred(visit_id="early", office_id=OFFICE, from_queue="general", to_queue="polisen",
+                                  transferred_at=at(9, DAY)), "early")
+    order = board.candidates(OFFICE, ["polisen"], "2", DAY)
     assert [w.visit_id for w in order] == ["early", "late"]
 
 
 def test_yesterdays_tickets_visits_at_desks_and_open_desks_do_not_carry_over():
     board = QueueBoard()
     yesterday = T0 - timedelta(days=1)
-    board.apply(DeskOpened(office_id="lulea", desk="1", queues=[], handler="h", opened_at=yesterday), "d")
-    board.apply(registered("old", yesterday, day="2026-12-01"), "old")
-    board.apply(registered("served", yesterday, day="2026-12-01"), "served")
-    board.apply(VisitCalled(visit_id="served", desk="1", called_at=yesterday), "served")
-    board.apply(registered("new", T0), "new")
-    office = board.office("lulea")
-    assert [w.visit_id for w in board.candidates("lulea", ["general"], "1", DAY)] == ["new"]
+    board.apply(desk_opened(office_id=OFFICE, desk="1", queues=[], opened_at=yesterday), "d")
+    for vid in ("old", "served"):
+        board.apply(visit_registered(visit_id=vid, office_id=OFFICE, service_day="2026-12-01",
+                                     registered_at=yesterday), vid)
+    board.apply(visit_called(visit_id="served", office_id=OFFICE, desk="1", called_at=yesterday), "served")
+    board.apply(visit_registered(visit_id="new", office_id=OFFICE, registered_at=T0), "new")
+    office = board.office(OFFICE)
+    assert [w.visit_id for w in board.candidates(OFFICE, ["general"], "1", DAY)] == ["new"]
     assert board.position("old") is None and office.serving == {} and office.desks == {}
     assert set(board.tickets) == {"new"}
 
 
 def test_a_visit_already_called_cannot_be_taken_by_call_next():
-    visit = Visit.register(registered("v", T0))
+    visit = Visit.register(visit_registered(visit_id="v", registered_at=T0))
     visit.call_next("1", T0)
     with pytest.raises(Conflict):
         visit.call_next("2", T0)
@@ -80,7 +80,7 @@ def simulate_day(seed: int, desks: int = 3, hours: float = 7.0) -> list[tuple[fl
     rng = random.Random(seed)
     board = QueueBoard()
     for d in range(desks):
-        board.apply(DeskOpened(office_id="lulea", desk=str(d), queues=["general"], handler="h", opened_at=T0), "d")
+        board.apply(desk_opened(office_id=OFFICE, desk=str(d), queues=["general"], opened_at=T0), "d")
     arrivals, t = [], 0.0
     while t < hours * 60:
         hour = t / 60
@@ -94,16 +94,16 @@ def simulate_day(seed: int, desks: int = 3, hours: float = 7.0) -> list[tuple[fl
     events_desk: dict[str, str] = {}  # visit being served -> its desk
     while events:
         now, _, kind, who = heapq.heappop(events)
-        at = T0 + timedelta(minutes=now)
+        moment = at(now, DAY)
         if kind == "arrive":
-            board.apply(registered(who, at), who)
-            estimates[who] = board.estimate("lulea", "general", board.position(who), at)
+            board.apply(visit_registered(visit_id=who, office_id=OFFICE, registered_at=moment), who)
+            estimates[who] = board.estimate(OFFICE, "general", board.position(who), moment)
         else:  # a desk finished: `who` is the visit, the desk is free again
-            board.apply(VisitEnded(visit_id=who, satisfaction=None, ended_at=at), who)
+            board.apply(visit_ended(visit_id=who, ended_at=moment), who)
             free.append(events_desk.pop(who))
-        while free and (nxt := board.candidates("lulea", ["general"], free[0], DAY)):
+        while free and (nxt := board.candidates(OFFICE, ["general"], free[0], DAY)):
             desk, visit = free.pop(0), nxt[0].visit_id
-            board.apply(VisitCalled(visit_id=visit, desk=desk, called_at=at), visit)
+            board.apply(visit_called(visit_id=visit, office_id=OFFICE, desk=desk, called_at=moment), visit)
             called_at[visit] = now
             events_desk[visit] = desk
             seq += 1

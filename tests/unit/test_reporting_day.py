@@ -7,73 +7,62 @@ from __future__ import annotations
 import asyncio
 import random
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from services.intake.domain.events import (
-    DeskClosed,
-    DeskOpened,
-    Satisfaction,
-    VisitCalled,
-    VisitEnded,
-    VisitMarkedNoShow,
-    VisitRecalled,
-    VisitRegistered,
-    VisitTransferred,
-)
 from services.reporting.domain.day import derive
 from services.reporting.domain.fold import Fold
 from services.reporting.handlers import event_handlers
 from services.reporting.unit_of_work import FakeReportingUnitOfWork
 from shared import topics
 from shared.consumer import EventConsumer
-from shared.events import DomainEvent, EventEnvelope
+from shared.events import DomainEvent
 from shared.tracking import Checkpoint
+from tests import factories
+from tests.factories import (
+    desk_closed,
+    desk_opened,
+    envelope,
+    satisfaction,
+    visit_called,
+    visit_ended,
+    visit_marked_no_show,
+    visit_recalled,
+    visit_registered,
+    visit_transferred,
+)
 
 TZ = ZoneInfo("Europe/Stockholm")
-T0 = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)  # a Monday, 09:00 in Stockholm
+DAY = "2026-03-02"  # a Monday; 08:00 UTC is 09:00 in Stockholm
 OFFICE = "lulea"
 
 
 def at(minutes: float) -> datetime:
-    return T0 + timedelta(minutes=minutes)
-
-
-def registered(vid: str, minutes: float = 0, queue: str = "general", channel: str = "kiosk") -> VisitRegistered:
-    return VisitRegistered(visit_id=vid, office_id=OFFICE, channel=channel, agency=None, ticket="A001",
-                           service_day="2026-03-02", registered_at=at(minutes), queue=queue)
-
-
-def called(vid: str, minutes: float, desk: str = "3", queue: str = "general") -> VisitCalled:
-    return VisitCalled(visit_id=vid, desk=desk, called_at=at(minutes), office_id=OFFICE, queue=queue)
-
-
-def ended(vid: str, minutes: float) -> VisitEnded:
-    return VisitEnded(visit_id=vid, satisfaction=Satisfaction(treatment=5, time=4, got_help=True),
-                      ended_at=at(minutes))
-
-
-def transferred(vid: str, minutes: float, to_queue: str = "skatteverket") -> VisitTransferred:
-    return VisitTransferred(visit_id=vid, office_id=OFFICE, from_queue="general", to_queue=to_queue,
-                            to_desk=None, by_desk="3", transferred_at=at(minutes))
+    return factories.at(minutes, DAY)
 
 
 def day_story() -> list[DomainEvent]:
     """Three visits and a desk: one transferred after a recall, one no-show, one old-style
     (a call without office and queue, as recorded before queues existed)."""
+    v1, v2, v3 = ({"visit_id": v, "office_id": OFFICE} for v in ("v1", "v2", "v3"))
     return [
-        DeskOpened(office_id=OFFICE, desk="3", queues=["general", "booked"], handler="Anna Andersson",
-                   opened_at=at(-30)),
-        registered("v1"), called("v1", 6), VisitRecalled(visit_id="v1", office_id=OFFICE, desk="3",
-                                                         recalled_at=at(7)),
-        transferred("v1", 15), called("v1", 25, desk="7", queue="skatteverket"), ended("v1", 40),
-        registered("v2", 1, queue="booked", channel="self_service"), called("v2", 3, queue="booked"),
-        VisitMarkedNoShow(visit_id="v2", office_id=OFFICE, desk="3", queue="booked", marked_at=at(5)),
-        registered("v3", 2, channel="desk"), VisitCalled(visit_id="v3", desk="1", called_at=at(12)),
-        ended("v3", 20),
-        DeskClosed(office_id=OFFICE, desk="3", closed_at=at(90)),
-        DeskOpened(office_id=OFFICE, desk="3", queues=["general"], handler="Bo", opened_at=at(120)),
-        DeskClosed(office_id=OFFICE, desk="3", closed_at=at(180)),
+        desk_opened(office_id=OFFICE, desk="3", queues=["general", "booked"], handler="Anna Andersson",
+                    opened_at=at(-30)),
+        visit_registered(**v1, channel="kiosk", queue="general", registered_at=at(0)),
+        visit_called(**v1, desk="3", queue="general", called_at=at(6)),
+        visit_recalled(**v1, desk="3", recalled_at=at(7)),
+        visit_transferred(**v1, from_queue="general", to_queue="skatteverket", by_desk="3", transferred_at=at(15)),
+        visit_called(**v1, desk="7", queue="skatteverket", called_at=at(25)),
+        visit_ended(visit_id="v1", satisfaction=satisfaction(), ended_at=at(40)),
+        visit_registered(**v2, channel="self_service", queue="booked", registered_at=at(1)),
+        visit_called(**v2, desk="3", queue="booked", called_at=at(3)),
+        visit_marked_no_show(**v2, desk="3", queue="booked", marked_at=at(5)),
+        visit_registered(**v3, channel="desk", queue="general", registered_at=at(2)),
+        visit_called(visit_id="v3", desk="1", called_at=at(12), office_id="", queue=""),  # old-style
+        visit_ended(visit_id="v3", satisfaction=satisfaction(), ended_at=at(20)),
+        desk_closed(office_id=OFFICE, desk="3", closed_at=at(90)),
+        desk_opened(office_id=OFFICE, desk="3", queues=["general"], handler="Bo", opened_at=at(120)),
+        desk_closed(office_id=OFFICE, desk="3", closed_at=at(180)),
     ]
 
 
@@ -133,7 +122,8 @@ def test_any_order_and_repeats_give_the_same_rows() -> None:
 def test_a_visit_still_waiting_or_at_the_desk_has_open_values() -> None:
     waiting = derive("w", [], TZ)
     assert waiting.flow.wait_seconds is None and waiting.steps == []
-    f = fold([registered("w"), called("w", 4)])
+    w = {"visit_id": "w", "office_id": OFFICE}
+    f = fold([visit_registered(**w, registered_at=at(0)), visit_called(**w, called_at=at(4))])
     (d,) = f.derived()
     assert d.flow.wait_seconds == 240.0 and d.flow.service_seconds is None
     assert d.steps[0].end_reason is None and d.flow.service_steps == 0
@@ -147,8 +137,7 @@ class Feed:
 
     async def send(self, events: list[DomainEvent]) -> None:
         for e in events:
-            stream = getattr(e, "visit_id", None) or f"desk:{e.office_id}:{e.desk}"
-            env = EventEnvelope.wrap(e, stream_id=stream, stream_version=1)
+            env = envelope(e)
             self.position += 1
             await self.consumer.handle(env, Checkpoint(topics.INTAKE, 0, self.position))
 
