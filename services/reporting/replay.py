@@ -91,7 +91,7 @@ def _validated(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
 
 async def fold_logs(
     logs: Sequence[EventLog], fold: Fold, result: ReplayResult, progress: Progress,
-    ends: dict[str, int], part: tuple[int, int] = (0, 1),
+    ends: dict[tuple[str, int], int], part: tuple[int, int] = (0, 1),
 ) -> None:
     index, parts = part
     for log in logs:
@@ -113,8 +113,9 @@ async def fold_logs(
                 result.events_applied += 1
             if index == 0:
                 result.events_read += len(batch)
-                ends[log.topic] = batch[-1][0]
             progress(len(batch))
+        if index == 0:
+            ends.update(log.ends())
 
 
 async def replay(
@@ -128,7 +129,7 @@ async def replay(
     reset_positions: bool = True,
     consumer: str = "reporting",
 ) -> ReplayResult:
-    result, ends, started = ReplayResult(), {log.topic: 0 for log in logs}, utc_now()
+    result, ends, started = ReplayResult(), {(log.topic, 0): 0 for log in logs}, utc_now()
     async with engine.begin() as conn:
         await exclusive(conn)
         await clear_facts(conn)
@@ -170,7 +171,7 @@ async def rebuild_audit(conn: AsyncConnection, logs: Sequence[EventLog]) -> int:
 
 async def _finish(
     conn: AsyncConnection, costs: CostConfig | None, result: ReplayResult,
-    ends: dict[str, int], started: Any, reset_positions: bool, consumer: str,
+    ends: dict[tuple[str, int], int], started: Any, reset_positions: bool, consumer: str,
 ) -> None:
     await rebuild_derived(conn, costs)
     if reset_positions:

@@ -114,15 +114,15 @@ async def write_steering(conn: AsyncConnection, fold: Fold) -> None:
     await _insert(conn, ReportingAgencyDecision.__table__, s.decisions.values(), AgencyDecision)
 
 
-async def reset_consumer(conn: AsyncConnection, consumer: str, ends: Mapping[str, int]) -> None:
+async def reset_consumer(conn: AsyncConnection, consumer: str, ends: Mapping[tuple[str, int], int]) -> None:
     """The live consumer resumes after what the replay read: its positions become the
     logs' ends and its inbox (ids of events now folded in) is emptied."""
     positions, inbox = SubscriberPosition.__table__, InboxEntry.__table__
     await conn.execute(delete(inbox).where(inbox.c.consumer == consumer))
     await conn.execute(delete(positions).where(positions.c.subscriber == consumer))
     rows = [
-        {"subscriber": consumer, "topic": topic, "partition": 0, "position": end}
-        for topic, end in ends.items()
+        {"subscriber": consumer, "topic": topic, "partition": partition, "position": end}
+        for (topic, partition), end in ends.items()
     ]
     if rows:
         await conn.execute(insert(positions), rows)

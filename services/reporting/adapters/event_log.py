@@ -37,11 +37,19 @@ class EventLog(Protocol):
     def audited(self, event_types: Collection[str]) -> AsyncIterator[list[AuditedRow]]:
         """The (few) events of these types, with their ids, in position order."""
 
+    def ends(self) -> dict[tuple[str, int], int]:
+        """After ``batches``: (topic, partition) → the position the live consumer resumes
+        from (a database log: its last position read; a topic: the next offset)."""
+
 
 @dataclass
 class SqliteEventLog:
     path: Path
     topic: str
+    read_to: int = 0
+
+    def ends(self) -> dict[tuple[str, int], int]:
+        return {(self.topic, 0): self.read_to}
 
     def _connect(self):
         import sqlite3
@@ -61,6 +69,7 @@ class SqliteEventLog:
         try:
             cursor = db.execute(f"SELECT {_COLUMNS} FROM event_store ORDER BY position")
             while rows := cursor.fetchmany(size):
+                self.read_to = rows[-1][0]
                 yield rows
         finally:
             db.close()
@@ -84,6 +93,10 @@ class SqlEventLog:
     url: str
     schema: str
     topic: str
+    read_to: int = 0
+
+    def ends(self) -> dict[tuple[str, int], int]:
+        return {(self.topic, 0): self.read_to}
 
     async def count(self) -> int:
         engine = create_engine(self.url, schema=self.schema)
@@ -110,7 +123,7 @@ class SqlEventLog:
                     rows = [tuple(r) for r in (await conn.execute(query, {"after": after, "size": size}))]
                 if not rows:
                     return
-                after = rows[-1][0]
+                after = self.read_to = rows[-1][0]
                 yield rows  # type: ignore[misc]
         finally:
             await engine.dispose()
