@@ -15,14 +15,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from servicekontor.runner import bootstrap_service, service_settings
 from services.reporting.adapters.kafka_log import KafkaEventLog
-from services.reporting.bootstrap import bootstrap as reporting_bootstrap
-from services.reporting.config import ReportingSettings
 from services.reporting.replay import replay
 from shared import topics
 from tests.helpers import api_client
-from tests.integration.test_replay_postgres import plain, snapshot
+from tests.integration.test_replay_postgres import live_and_rebuilt, plain, snapshot
 from tests.integration.test_reporting_replay import TZ, drive, pump
 
 pytestmark = pytest.mark.realservers
@@ -75,16 +72,10 @@ async def positions(dsn: str) -> dict[tuple[str, int], int]:
 async def test_a_replay_from_the_topics_equals_the_live_projection_and_resumes_the_consumer_at_their_ends(
     real_servers, tmp_path
 ):
-    live_url, replay_url = await real_servers.fresh_database(), await real_servers.fresh_database()
-    overrides = dict(database_url=live_url, data_dir=tmp_path)
-    intake, routing, gateway, live = (bootstrap_service(name, service_settings(name, overrides), None)
-                                      for name in ("intake", "routing", "agency_gateway", "reporting"))
-    rebuilt = reporting_bootstrap(ReportingSettings(data_dir=tmp_path, reporting_database_url=replay_url))
-    runtimes = (intake, routing, gateway, live, rebuilt)
-    for runtime in runtimes:
-        await runtime.init_db()
     prefix = f"replay-{uuid.uuid4().hex[:8]}."
-    try:
+    async with live_and_rebuilt(real_servers, tmp_path) as s:
+        intake, routing, live, rebuilt, live_url, replay_url = (
+            s.intake, s.routing, s.live, s.rebuilt, s.live_url, s.replay_url)
         async with api_client(intake) as client:
             await drive(client, random.Random(11), 12)
         await pump(routing.consumers[0], {topics.INTAKE: intake})
@@ -98,9 +89,6 @@ async def test_a_replay_from_the_topics_equals_the_live_projection_and_resumes_t
         result = await replay(rebuilt.engine, logs, TZ, rebuilt.extras["costs"])
         replayed = await snapshot(plain(replay_url))
         resumed = await positions(plain(replay_url))
-    finally:
-        for runtime in runtimes:
-            await runtime.close()
 
     assert len({p for (t, p) in landed if t == topics.INTAKE}) > 1, "the events spread over partitions"
     assert (result.visits, result.events_invalid, result.events_read) == (12, 0, sum(landed.values()))

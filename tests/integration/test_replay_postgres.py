@@ -10,6 +10,9 @@ from __future__ import annotations
 import json
 import random
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import asyncpg
@@ -22,6 +25,7 @@ from services.reporting.bootstrap import bootstrap as reporting_bootstrap
 from services.reporting.config import ReportingSettings
 from services.reporting.replay import replay
 from shared import events, topics
+from shared.runtime import ServiceRuntime
 from tests.helpers import api_client
 from tests.integration.test_reporting_replay import DAY_TABLES, TZ, drive, pump
 
@@ -77,9 +81,21 @@ def plain(url: str) -> str:
     return url.replace("postgresql+asyncpg://", "postgresql://")
 
 
-async def test_a_replay_from_postgresql_event_stores_equals_the_live_projection_and_upcasts_old_events(
-    real_servers, tmp_path, visit_registered_has_a_version_2
-):
+@dataclass
+class LiveAndRebuilt:
+    """The four services on one fresh database (``live_url``), and a second reporting on
+    another fresh database (``replay_url``) for the replay to fill."""
+
+    live_url: str
+    replay_url: str
+    intake: ServiceRuntime
+    routing: ServiceRuntime
+    live: ServiceRuntime
+    rebuilt: ServiceRuntime
+
+
+@asynccontextmanager
+async def live_and_rebuilt(real_servers, tmp_path) -> AsyncIterator[LiveAndRebuilt]:
     live_url, replay_url = await real_servers.fresh_database(), await real_servers.fresh_database()
     overrides = dict(database_url=live_url, data_dir=tmp_path)
     intake, routing, gateway, live = (bootstrap_service(name, service_settings(name, overrides), None)
@@ -89,6 +105,18 @@ async def test_a_replay_from_postgresql_event_stores_equals_the_live_projection_
     for runtime in runtimes:
         await runtime.init_db()
     try:
+        yield LiveAndRebuilt(live_url, replay_url, intake, routing, live, rebuilt)
+    finally:
+        for runtime in runtimes:
+            await runtime.close()
+
+
+async def test_a_replay_from_postgresql_event_stores_equals_the_live_projection_and_upcasts_old_events(
+    real_servers, tmp_path, visit_registered_has_a_version_2
+):
+    async with live_and_rebuilt(real_servers, tmp_path) as s:
+        intake, routing, live, rebuilt, live_url, replay_url = (
+            s.intake, s.routing, s.live, s.rebuilt, s.live_url, s.replay_url)
         async with api_client(intake) as client:
             await drive(client, random.Random(7), 9)
         await store_an_old_version_event(plain(live_url))
@@ -103,9 +131,6 @@ async def test_a_replay_from_postgresql_event_stores_equals_the_live_projection_
         assert all(isinstance(log, SqlEventLog) for log in logs)
         result = await replay(rebuilt.engine, logs, TZ, rebuilt.extras["costs"])
         replayed = await snapshot(plain(replay_url))
-    finally:
-        for runtime in runtimes:
-            await runtime.close()
 
     assert (result.visits, result.events_invalid) == (10, 0), result
     assert len(projected["reporting_visits"]) == 10 and projected["reporting_questions"]
