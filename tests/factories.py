@@ -156,11 +156,11 @@ def personal_data_erased(**overrides: Any) -> PersonalDataErased:
 def question_classified(**overrides: Any) -> QuestionClassified:
     """A general Försäkringskassan question kept at the office; a ``level="complex"``
     one goes to the agency's system unless ``destination`` is given."""
-    level = overrides.get("level", "general")
+    level, case_type = overrides.get("level", "general"), overrides.get("case_type", "bostadsbidrag")
     defaults = {
         "visit_id": new_id(), "question_id": new_id(), "office_id": OFFICE, "level": level,
-        "agency": "forsakringskassan", "case_type": "bostadsbidrag", "confidence": 0.9,
-        "explanation": "Mentions bostadsbidrag.", "destination": _destination(level), "needs_review": False,
+        "agency": "forsakringskassan", "case_type": case_type, "confidence": 0.9,
+        "explanation": f"Mentions {case_type}.", "destination": _destination(level), "needs_review": False,
         "model_version": "rules-1", "classified_at": at(12),
     }
     return _make(QuestionClassified, defaults, overrides)

@@ -7,18 +7,9 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import asdict
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from services.agency_gateway.domain.events import (
-    AgencyCaseUpdated,
-    CaseDeadLettered,
-    CaseForwarded,
-    CaseForwardingFailed,
-    CaseQueuedForDelivery,
-    DeadLetterReplayed,
-)
 from services.agency_gateway.domain.model import Delivery
 from services.intake.adapters.overview_tables import InMemoryVisitOverview
 from services.intake.overview import (
@@ -27,49 +18,34 @@ from services.intake.overview import (
     decision_public,
     delivery_public,
 )
-from services.routing.domain.events import (
-    CaseRoutedToAgency,
-    ClassificationOverridden,
-    QuestionClassified,
-)
 from services.routing.domain.model import Decision
 from shared import topics
 from shared.events import DomainEvent, EventEnvelope
 from shared.tracking import Checkpoint
 from shared.unit_of_work import InMemoryUnitOfWork
+from tests.factories import (
+    agency_case_updated,
+    at,
+    case_dead_lettered,
+    case_forwarded,
+    case_forwarding_failed,
+    case_queued_for_delivery,
+    case_routed_to_agency,
+    classification_overridden,
+    dead_letter_replayed,
+    envelopes,
+    question_classified,
+)
 from tests.helpers import random_id
 
-T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 PIN = "198112189876"
 VISIT, QUESTION = random_id(), random_id()
 IDS = {"visit_id": VISIT, "question_id": QUESTION}
-
-
-def classified(level: str = "complex", **fields) -> QuestionClassified:
-    values = {
-        "office_id": "pitea", "level": level, "agency": "skatteverket", "case_type": "id_kort",
-        "confidence": 0.91, "explanation": "Mentions id-kort.", "destination": "agency_system",
-        "needs_review": False, "model_version": "m-1", "classified_at": T0,
-        "destination_reason": "Piteå does not take ID-card applications.",
-    }
-    return QuestionClassified(**IDS, **(values | fields))
-
-
-def routed(pin: str | None = PIN) -> CaseRoutedToAgency:
-    return CaseRoutedToAgency(
-        **IDS, office_id="pitea", agency="skatteverket", case_type="id_kort", text="Jag vill ha id-kort",
-        personal_identity_number=pin, destination="agency_system", routed_at=T0,
-    )
-
-
-def overridden(reason: str = "needs Polisen", **fields) -> ClassificationOverridden:
-    values = {
-        "office_id": "pitea", "previous_level": "complex", "previous_agency": "skatteverket",
-        "previous_case_type": "id_kort", "level": "complex", "agency": "skatteverket",
-        "case_type": "id_kort", "destination": "booked_meeting", "reason": reason, "handler": "anna",
-        "overridden_at": T0 + timedelta(minutes=1), "destination_reason": "Booked at Luleå.",
-    }
-    return ClassificationOverridden(**IDS, **(values | fields))
+ID_CARD = {"office_id": "pitea", "agency": "skatteverket", "case_type": "id_kort"}
+CLASSIFIED = {"level": "complex", "destination_reason": "Piteå does not take ID-card applications."}
+OVERRIDE = {"previous_level": "complex", "previous_agency": "skatteverket", "previous_case_type": "id_kort",
+            "level": "complex", "destination": "booked_meeting", "destination_reason": "Booked at Luleå.",
+            "handler": "anna"}
 
 
 def gateway_story() -> list[DomainEvent]:
@@ -77,24 +53,20 @@ def gateway_story() -> list[DomainEvent]:
     their own times, the older one last."""
     ids = IDS | {"agency": "skatteverket"}
     return [
-        CaseQueuedForDelivery(**IDS, office_id="pitea", agency="skatteverket", case_type="id_kort", queued_at=T0),
-        CaseForwardingFailed(**ids, attempt=1, reason="HTTP 503", retry_at=T0, failed_at=T0),
-        CaseDeadLettered(**ids, attempt=1, reason="HTTP 400", dead_lettered_at=T0),
-        DeadLetterReplayed(**ids, actor="eva", reason="fixed", previous_error="HTTP 400", replayed_at=T0),
-        CaseForwarded(**ids, agency_reference="SKV-1", attempt=2, forwarded_at=T0),
-        AgencyCaseUpdated(
+        case_queued_for_delivery(**IDS, **ID_CARD),
+        case_forwarding_failed(**ids, attempt=1),
+        case_dead_lettered(**ids, attempt=1, reason="HTTP 400"),
+        dead_letter_replayed(**ids, previous_error="HTTP 400"),
+        case_forwarded(**ids, agency_reference="SKV-1", attempt=2),
+        agency_case_updated(
             **ids, agency_reference="SKV-1", status="in_progress", note=f"Handläggs, pnr {PIN}",
-            callback_id="c2", agency_updated_at=T0 + timedelta(hours=2), received_at=T0,
+            callback_id="c2", agency_updated_at=at(120),
         ),
-        AgencyCaseUpdated(
+        agency_case_updated(
             **ids, agency_reference="SKV-1", status="received", note="Mottagen",
-            callback_id="c1", agency_updated_at=T0 + timedelta(hours=1), received_at=T0,
+            callback_id="c1", agency_updated_at=at(60),
         ),
     ]
-
-
-def envelopes(events: list[DomainEvent]) -> list[EventEnvelope]:
-    return [EventEnvelope.wrap(e, stream_id=QUESTION, stream_version=v) for v, e in enumerate(events, 1)]
 
 
 def topic_of(envelope: EventEnvelope) -> str:
@@ -118,7 +90,11 @@ class Harness:
         return decision_public(decision), delivery_public(decision, deliveries.get(QUESTION))
 
 
-ROUTING_STORY = [classified(), routed(), overridden()]
+ROUTING_STORY = [
+    question_classified(**IDS, **ID_CARD, **CLASSIFIED),
+    case_routed_to_agency(**IDS, **ID_CARD, personal_identity_number=PIN),
+    classification_overridden(**IDS, **ID_CARD, **OVERRIDE, reason="needs Polisen"),
+]
 
 
 def test_the_consumer_is_intakes_and_reads_the_routing_and_gateway_topics():
@@ -185,7 +161,7 @@ async def test_replays_change_nothing():
 
 async def test_a_routed_case_not_yet_queued_by_the_gateway_is_pending():
     harness = Harness()
-    await harness.feed(envelopes([classified(), routed()]))
+    await harness.feed(envelopes(ROUTING_STORY[:2]))
     _, delivery = await harness.overview()
     assert delivery == {
         "status": "pending", "attempts": 0, "agency": "skatteverket", "agency_reference": None, "agency_status": None,
@@ -194,7 +170,7 @@ async def test_a_routed_case_not_yet_queued_by_the_gateway_is_pending():
 
 async def test_a_general_question_not_forwarded_has_a_decision_and_no_delivery():
     harness = Harness()
-    await harness.feed(envelopes([classified("general", destination="office", destination_reason="")]))
+    await harness.feed(envelopes([question_classified(**IDS, level="general", destination="office")]))
     decision, delivery = await harness.overview()
     assert decision["level"] == "general" and delivery is None
 
@@ -209,7 +185,11 @@ async def test_a_delivery_seen_before_its_decision_shows_without_a_decision():
 
 async def test_the_overview_never_keeps_an_identity_number():
     harness = Harness()
-    story = [routed(PIN), classified(explanation=f"pnr {PIN}"), overridden(reason=f"pnr 811218-9876 {PIN}")]
+    story = [
+        case_routed_to_agency(**IDS, **ID_CARD, personal_identity_number=PIN),
+        question_classified(**IDS, **ID_CARD, **CLASSIFIED, explanation=f"pnr {PIN}"),
+        classification_overridden(**IDS, **ID_CARD, **OVERRIDE, reason=f"pnr 811218-9876 {PIN}"),
+    ]
     await harness.feed(envelopes(story) + envelopes(gateway_story()))
     kept = json.dumps(
         [asdict(v) for v in [*harness.repo.decisions.values(), *harness.repo.deliveries.values()]], default=str
