@@ -26,12 +26,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
+from servicekontor.synthetic_history import FILES, write_history  # noqa: E402
 from services.reporting.adapters.cost_config import SAMPLE, load_cost_config  # noqa: E402
 from services.reporting.adapters.event_log import SqliteEventLog  # noqa: E402
 from services.reporting.bootstrap import bootstrap  # noqa: E402
 from services.reporting.config import ReportingSettings  # noqa: E402
 from services.reporting.replay import replay  # noqa: E402
-from services.reporting.synthetic import FILES, write_history  # noqa: E402
 from shared import topics  # noqa: E402
 from shared.catalog import load_catalog  # noqa: E402
 from shared.db import sqlite_url  # noqa: E402

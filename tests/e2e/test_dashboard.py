@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from servicekontor.demo_data import OFFICES
+from servicekontor.synthetic_history import write_history
 from services.reporting.adapters.cost_config import SAMPLE
-from services.reporting.synthetic import write_history
 from tests.helpers import free_port, scaled, token, wait_until
 
 pytestmark = pytest.mark.e2e

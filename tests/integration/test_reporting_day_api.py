@@ -15,11 +15,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from servicekontor.synthetic_history import History, write_history
 from services.reporting.adapters.event_log import SqliteEventLog
 from services.reporting.bootstrap import bootstrap
 from services.reporting.config import ReportingSettings
 from services.reporting.replay import replay
-from services.reporting.synthetic import History, write_history
 from shared import topics
 from shared.db import sqlite_url
 from tests.helpers import api_client

@@ -15,12 +15,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from servicekontor.synthetic_history import write_history
 from services.reporting.adapters.bi_role import create_bi_role
 from services.reporting.adapters.event_log import SqliteEventLog
 from services.reporting.bootstrap import bootstrap
 from services.reporting.config import ReportingSettings
 from services.reporting.replay import replay
-from services.reporting.synthetic import write_history
 from shared import topics
 from tests.helpers import api_client
 from tests.realservers import with_login

@@ -8,13 +8,13 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from servicekontor.synthetic_history import case_weights
+from servicekontor.synthetic_visits import visit_story
 from services.reporting.adapters.aggregates import clear_dirty_days, mark_dirty, take_dirty_days
 from services.reporting.adapters.cost_config import SAMPLE
 from services.reporting.adapters.store import rebuild_derived
 from services.reporting.bootstrap import bootstrap
 from services.reporting.config import ReportingSettings
-from services.reporting.synthetic import case_weights
-from services.reporting.synthetic_visits import visit_story
 from shared import topics
 from shared.db import sqlite_url
 from shared.events import EventEnvelope, event_class

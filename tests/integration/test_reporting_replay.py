@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
+from servicekontor.synthetic_history import write_history
 from services.intake.bootstrap import bootstrap as intake_bootstrap
 from services.intake.config import IntakeSettings
 from services.reporting.adapters.event_log import SqliteEventLog
@@ -21,7 +22,6 @@ from services.reporting.adapters.tables import FACT_TABLES
 from services.reporting.bootstrap import bootstrap as reporting_bootstrap
 from services.reporting.config import ReportingSettings
 from services.reporting.replay import replay
-from services.reporting.synthetic import write_history
 from services.routing.bootstrap import bootstrap as routing_bootstrap
 from services.routing.config import RoutingSettings
 from shared import topics

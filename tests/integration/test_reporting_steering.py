@@ -31,13 +31,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from servicekontor.synthetic_history import _INSERT, _open
 from services.intake.pseudonym import Pseudonymizer
 from services.reporting.adapters.event_log import SqliteEventLog
 from services.reporting.bootstrap import bootstrap
 from services.reporting.config import ReportingSettings
 from services.reporting.handlers import event_handlers
 from services.reporting.replay import replay
-from services.reporting.synthetic import _INSERT, _open
 from shared import topics
 from shared.consumer import EventConsumer
 from shared.db import sqlite_url

@@ -17,13 +17,13 @@ from zoneinfo import ZoneInfo
 import pyarrow.parquet as pq
 import pytest
 
+from servicekontor.synthetic_history import History, write_history
+from servicekontor.synthetic_visits import PINS
 from services.reporting.adapters.cost_config import SAMPLE
 from services.reporting.adapters.event_log import SqliteEventLog
 from services.reporting.bootstrap import bootstrap
 from services.reporting.config import ReportingSettings
 from services.reporting.replay import replay
-from services.reporting.synthetic import History, write_history
-from services.reporting.synthetic_visits import PINS
 from shared import topics
 from shared.db import sqlite_url
 from shared.runtime import ServiceRuntime

@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 import services.reporting.handlers  # noqa: F401 - registers the producers' event classes
+from servicekontor.synthetic_history import case_weights
+from servicekontor.synthetic_visits import PINS, visit_story
 from services.reporting.domain.calendar import date_attributes, period_key
 from services.reporting.domain.fold import Fold
 from services.reporting.domain.stats import percentile
-from services.reporting.synthetic import case_weights
-from services.reporting.synthetic_visits import PINS, visit_story
 from shared.events import event_class
 
 TZ = ZoneInfo("Europe/Stockholm")

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
-from services.reporting.synthetic_visits import VisitStory, desk_story, no_show_story, visit_story
+from servicekontor.synthetic_visits import VisitStory, desk_story, no_show_story, visit_story
 from shared.catalog import load_catalog
 from shared.tables import StoredEvent
 
