@@ -63,6 +63,15 @@ def new_id() -> str:
     return str(uuid.uuid4())
 
 
+def ids(of: DomainEvent | EventEnvelope | None = None) -> dict[str, str]:
+    """``visit_id`` and ``question_id`` to spread into a factory's keywords: fresh ones,
+    or those of an event or envelope ``of`` the same question."""
+    if of is None:
+        return {"visit_id": new_id(), "question_id": new_id()}
+    fields = of.payload if isinstance(of, EventEnvelope) else of.model_dump()
+    return {"visit_id": fields["visit_id"], "question_id": fields["question_id"]}
+
+
 def at(minutes: float = 0, day: str = DAY) -> datetime:
     """``minutes`` after 08:00 UTC (09:00 in Stockholm in winter) on ``day``."""
     return datetime.fromisoformat(day).replace(hour=8, tzinfo=UTC) + timedelta(minutes=minutes)

@@ -6,21 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
 
 import pytest
 from typer.testing import CliRunner
 
 from servicekontor.cli import app
-from services.intake.domain.events import QuestionRecorded
 from services.routing.adapters.corpus import parse_example
 from services.routing.bootstrap import bootstrap
 from services.routing.config import RoutingSettings
 from shared import topics
 from shared.catalog import load_catalog
-from shared.events import EventEnvelope
 from shared.tracking import Checkpoint
-from tests.helpers import api_client, random_id
+from tests.factories import envelope, question_recorded
+from tests.helpers import api_client
 
 
 @pytest.fixture
@@ -34,12 +32,8 @@ async def routing(tmp_path):
 
 
 async def record(client, text: str, office_id: str, position: int = 1) -> str:
-    event = QuestionRecorded(
-        visit_id=random_id(), question_id=random_id(), office_id=office_id, text=text, agency=None,
-        case_type=None, personal_identity_number="198112189876", recorded_at=datetime.now(UTC),
-    )
-    envelope = EventEnvelope.wrap(event, stream_id=event.visit_id, stream_version=2)
-    await client.runtime.consumers[0].handle(envelope, Checkpoint(topics.INTAKE, 0, position))
+    event = question_recorded(text=text, office_id=office_id, personal_identity_number="198112189876")
+    await client.runtime.consumers[0].handle(envelope(event), Checkpoint(topics.INTAKE, 0, position))
     return event.question_id
 
 

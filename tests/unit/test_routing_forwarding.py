@@ -3,12 +3,10 @@ the office resolves as ``forwarded`` goes to the agency's system, exactly once."
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from functools import partial
 
 import pytest
 
-from services.intake.domain.events import QuestionRecorded, QuestionResolved
 from services.routing import handlers
 from services.routing.rules import load_classifier
 from services.routing.unit_of_work import FakeRoutingUnitOfWork
@@ -16,28 +14,13 @@ from shared.catalog import load_catalog
 from shared.consumer import EventConsumer
 from shared.events import EventEnvelope
 from shared.tracking import Checkpoint
+from tests.factories import envelope, ids, question_recorded, question_resolved
 from tests.helpers import random_id
 
 CATALOG = load_catalog()
 GENERAL = "Hur ansöker jag om bostadsbidrag?"
 COMPLEX = "Jag vill ansöka om id-kort"
 SEALED_PIN = "vault:v1:sealed"  # routing only ever holds the sealed form
-
-
-def recorded(text: str, visit_id: str | None = None) -> EventEnvelope:
-    event = QuestionRecorded(
-        visit_id=visit_id or random_id(), question_id=random_id(), office_id="ostersund", text=text,
-        agency=None, case_type=None, personal_identity_number=SEALED_PIN, recorded_at=datetime.now(UTC),
-    )
-    return EventEnvelope.wrap(event, stream_id=event.visit_id, stream_version=2)
-
-
-def resolved(question: EventEnvelope, outcome: str = "forwarded") -> EventEnvelope:
-    event = QuestionResolved(
-        visit_id=question.payload["visit_id"], question_id=question.payload["question_id"],
-        outcome=outcome, note=None, resolved_at=datetime.now(UTC),
-    )
-    return EventEnvelope.wrap(event, stream_id=event.visit_id, stream_version=3)
 
 
 def consumer_for(uow: FakeRoutingUnitOfWork) -> EventConsumer:
@@ -63,11 +46,12 @@ def routed_cases(uow: FakeRoutingUnitOfWork) -> list[EventEnvelope]:
 
 
 async def test_a_general_question_resolved_forwarded_goes_to_the_agency_system(uow):
-    question = recorded(GENERAL)
+    recorded = question_recorded(text=GENERAL, office_id="ostersund", personal_identity_number=SEALED_PIN)
+    question = envelope(recorded)
     consumer = consumer_for(uow)
     await consumer.handle(question, Checkpoint("t", 0, 1))
     assert routed_cases(uow) == []
-    resolution = resolved(question)
+    resolution = envelope(question_resolved(**ids(question), outcome="forwarded"))
     await consumer.handle(resolution, Checkpoint("t", 0, 2))
     [case] = routed_cases(uow)
     classified = uow.events.of_type("routing.QuestionClassified")[0].payload
@@ -85,26 +69,26 @@ async def test_a_general_question_resolved_forwarded_goes_to_the_agency_system(u
 
 @pytest.mark.parametrize("outcome", ["answered", "referred"])
 async def test_other_outcomes_send_nothing(uow, outcome):
-    question = recorded(GENERAL)
+    question = envelope(question_recorded(text=GENERAL))
     consumer = consumer_for(uow)
     await consumer.handle(question, Checkpoint("t", 0, 1))
-    await consumer.handle(resolved(question, outcome), Checkpoint("t", 0, 2))
+    await consumer.handle(envelope(question_resolved(**ids(question), outcome=outcome)), Checkpoint("t", 0, 2))
     assert routed_cases(uow) == []
     assert uow.forwards.rows == {}
 
 
 async def test_a_complex_question_resolved_forwarded_is_not_routed_twice(uow):
-    question = recorded(COMPLEX)
+    question = envelope(question_recorded(text=COMPLEX))
     consumer = consumer_for(uow)
     await consumer.handle(question, Checkpoint("t", 0, 1))
-    await consumer.handle(resolved(question), Checkpoint("t", 0, 2))
+    await consumer.handle(envelope(question_resolved(**ids(question), outcome="forwarded")), Checkpoint("t", 0, 2))
     assert len(routed_cases(uow)) == 1
     assert routed_cases(uow)[0].causation_id == question.event_id
 
 
 async def test_a_replayed_resolution_routes_once(uow):
-    question = recorded(GENERAL)
-    resolution = resolved(question)
+    question = envelope(question_recorded(text=GENERAL))
+    resolution = envelope(question_resolved(**ids(question), outcome="forwarded"))
     consumer = consumer_for(uow)
     await consumer.handle(question, Checkpoint("t", 0, 1))
     await consumer.handle(resolution, Checkpoint("t", 0, 2))
@@ -117,10 +101,11 @@ async def test_a_replayed_resolution_routes_once(uow):
 
 
 async def test_a_resolution_before_the_classification_is_carried_out_when_it_is_classified(uow):
-    question = recorded(GENERAL)
+    question = envelope(question_recorded(text=GENERAL))
     consumer = consumer_for(uow)
-    await consumer.handle(resolved(question), Checkpoint("t", 0, 1))
-    await consumer.handle(resolved(question).model_copy(update={"event_id": random_id()}), Checkpoint("t", 0, 2))
+    resolution = question_resolved(**ids(question), outcome="forwarded")
+    await consumer.handle(envelope(resolution), Checkpoint("t", 0, 1))
+    await consumer.handle(envelope(resolution), Checkpoint("t", 0, 2))  # again, under a new event id
     assert uow.events.log == [] and list(uow.forwards.rows) == [question.payload["question_id"]]
     await consumer.handle(question, Checkpoint("t", 0, 3))
     types = [e.event_type for e in uow.events.log]
@@ -130,10 +115,10 @@ async def test_a_resolution_before_the_classification_is_carried_out_when_it_is_
 
 
 async def test_an_override_after_forwarding_keeps_the_case_where_it_went(uow):
-    question = recorded(GENERAL)
+    question = envelope(question_recorded(text=GENERAL))
     consumer = consumer_for(uow)
     await consumer.handle(question, Checkpoint("t", 0, 1))
-    await consumer.handle(resolved(question), Checkpoint("t", 0, 2))
+    await consumer.handle(envelope(question_resolved(**ids(question), outcome="forwarded")), Checkpoint("t", 0, 2))
     cmd = handlers.OverrideClassification(question.payload["question_id"], "complex", None, None, "agency matter", "h-1")
     decision = await handlers.override_classification(cmd, uow.fresh(), CATALOG)
     assert decision.state.routed and len(routed_cases(uow)) == 1

@@ -1,27 +1,16 @@
-from datetime import UTC, datetime
-
 import pytest
 
-from services.intake.domain.events import QuestionRecorded
 from services.routing import handlers
 from services.routing.rules import load_classifier, load_router
 from services.routing.unit_of_work import FakeRoutingUnitOfWork
 from shared.catalog import load_catalog
 from shared.consumer import EventConsumer
 from shared.errors import Conflict, InvalidInput
-from shared.events import EventEnvelope
 from shared.tracking import Checkpoint
+from tests.factories import envelope, question_recorded
 from tests.helpers import random_id
 
 CATALOG = load_catalog()
-
-
-def recorded(text: str, pin: str | None = None, office_id: str = "kiruna") -> EventEnvelope:
-    event = QuestionRecorded(
-        visit_id=random_id(), question_id=random_id(), office_id=office_id, text=text,
-        agency=None, case_type=None, personal_identity_number=pin, recorded_at=datetime.now(UTC),
-    )
-    return EventEnvelope.wrap(event, stream_id=event.visit_id, stream_version=2)
 
 
 @pytest.fixture
@@ -37,43 +26,44 @@ def consumer_for(uow: FakeRoutingUnitOfWork) -> EventConsumer:
 
 
 async def test_complex_question_is_classified_and_routed_with_its_identity_number(uow):
-    envelope = recorded("Jag vill ansöka om id-kort", pin="198112189876")
-    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
+    recorded = envelope(question_recorded(text="Jag vill ansöka om id-kort", personal_identity_number="198112189876"))
+    await consumer_for(uow).handle(recorded, Checkpoint("t", 0, 1))
     types = [e.event_type for e in uow.events.log]
     assert types == ["routing.QuestionClassified", "routing.CaseRoutedToAgency"]
     routed = uow.events.log[1]
     assert routed.payload["agency"] == "skatteverket"
     assert routed.payload["personal_identity_number"] == "198112189876"
-    assert routed.causation_id == envelope.event_id and routed.correlation_id == envelope.correlation_id
+    assert routed.causation_id == recorded.event_id and routed.correlation_id == recorded.correlation_id
 
 
 async def test_general_question_is_classified_but_not_routed(uow):
-    await consumer_for(uow).handle(recorded("Hur ansöker jag om bostadsbidrag?"), Checkpoint("t", 0, 1))
+    recorded = envelope(question_recorded(text="Hur ansöker jag om bostadsbidrag?"))
+    await consumer_for(uow).handle(recorded, Checkpoint("t", 0, 1))
     assert [e.event_type for e in uow.events.log] == ["routing.QuestionClassified"]
 
 
 async def test_the_same_event_twice_is_classified_once(uow):
-    envelope = recorded("Jag behöver ett nytt pass")
+    recorded = envelope(question_recorded(text="Jag behöver ett nytt pass"))
     consumer = consumer_for(uow)
-    await consumer.handle(envelope, Checkpoint("t", 0, 1))
-    await consumer.handle(envelope, Checkpoint("t", 0, 1))
+    await consumer.handle(recorded, Checkpoint("t", 0, 1))
+    await consumer.handle(recorded, Checkpoint("t", 0, 1))
     assert len(uow.events.of_type("routing.QuestionClassified")) == 1
     assert len(uow.events.of_type("routing.CaseRoutedToAgency")) == 1
 
 
 async def test_a_new_event_for_an_already_decided_question_changes_nothing(uow):
-    envelope = recorded("Jag behöver ett nytt pass")
-    replayed = envelope.model_copy(update={"event_id": random_id()})
+    recorded = envelope(question_recorded(text="Jag behöver ett nytt pass"))
+    replayed = recorded.model_copy(update={"event_id": random_id()})
     consumer = consumer_for(uow)
-    await consumer.handle(envelope, Checkpoint("t", 0, 1))
+    await consumer.handle(recorded, Checkpoint("t", 0, 1))
     await consumer.handle(replayed, Checkpoint("t", 0, 2))
     assert len(uow.events.log) == 2
 
 
 async def test_override_to_complex_routes_the_case_once(uow):
-    envelope = recorded("Hur ansöker jag om bostadsbidrag?", pin="198112189876")
-    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
-    qid = envelope.payload["question_id"]
+    recorded = envelope(question_recorded(text="Hur ansöker jag om bostadsbidrag?", personal_identity_number="198112189876"))
+    await consumer_for(uow).handle(recorded, Checkpoint("t", 0, 1))
+    qid = recorded.payload["question_id"]
     cmd = handlers.OverrideClassification(qid, "complex", None, None, "Visitor wants to appeal", "handler-7")
     decision = await handlers.override_classification(cmd, uow.fresh(), CATALOG)
     assert decision.state.overridden and decision.state.routed
@@ -84,9 +74,9 @@ async def test_override_to_complex_routes_the_case_once(uow):
 
 
 async def test_override_with_unknown_codes_is_refused(uow):
-    envelope = recorded("Hur ansöker jag om bostadsbidrag?")
-    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
-    qid = envelope.payload["question_id"]
+    recorded = envelope(question_recorded(text="Hur ansöker jag om bostadsbidrag?"))
+    await consumer_for(uow).handle(recorded, Checkpoint("t", 0, 1))
+    qid = recorded.payload["question_id"]
     with pytest.raises(InvalidInput):
         await handlers.override_classification(
             handlers.OverrideClassification(qid, "complex", "riksbanken", None, "r", "h"), uow.fresh(), CATALOG
@@ -95,9 +85,9 @@ async def test_override_with_unknown_codes_is_refused(uow):
 
 
 async def test_a_routed_case_cannot_be_sent_to_another_agency(uow):
-    envelope = recorded("Jag vill ansöka om id-kort")
-    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
-    qid = envelope.payload["question_id"]
+    recorded = envelope(question_recorded(text="Jag vill ansöka om id-kort"))
+    await consumer_for(uow).handle(recorded, Checkpoint("t", 0, 1))
+    qid = recorded.payload["question_id"]
     with pytest.raises(Conflict):
         await handlers.override_classification(
             handlers.OverrideClassification(qid, "complex", "polisen", "pass", "r", "h"), uow.fresh(), CATALOG
@@ -113,25 +103,26 @@ async def test_a_routed_case_cannot_be_sent_to_another_agency(uow):
     ],
 )
 async def test_a_complex_question_is_routed_to_its_agency_whatever_its_destination(uow, office_id, destination, reason):
-    envelope = recorded("Jag vill ansöka om id-kort", office_id=office_id)
-    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
+    recorded = envelope(question_recorded(text="Jag vill ansöka om id-kort", office_id=office_id))
+    await consumer_for(uow).handle(recorded, Checkpoint("t", 0, 1))
     classified, routed = uow.events.log
     assert routed.event_type == "routing.CaseRoutedToAgency" and routed.payload["agency"] == "skatteverket"
     assert classified.payload["destination"] == routed.payload["destination"] == destination
     assert reason in classified.payload["destination_reason"] and reason in classified.payload["explanation"]
-    decision = await handlers.get_decision(envelope.payload["question_id"], uow.fresh())
+    decision = await handlers.get_decision(recorded.payload["question_id"], uow.fresh())
     assert (decision.state.destination, decision.state.routed) == (destination, True)
 
 
 async def test_a_general_question_stays_at_the_office(uow):
-    await consumer_for(uow).handle(recorded("Hur ansöker jag om bostadsbidrag?", office_id="ostersund"), Checkpoint("t", 0, 1))
+    recorded = envelope(question_recorded(text="Hur ansöker jag om bostadsbidrag?", office_id="ostersund"))
+    await consumer_for(uow).handle(recorded, Checkpoint("t", 0, 1))
     assert uow.events.log[0].payload["destination"] == "office"
 
 
 async def test_an_override_to_complex_takes_its_destination_from_the_office_registry(uow):
-    envelope = recorded("Hur ansöker jag om bostadsbidrag?", office_id="stockholm-rinkeby")
-    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
-    cmd = handlers.OverrideClassification(envelope.payload["question_id"], "complex", "migrationsverket", "uppehallstillstand", "Asked about a permit", "h-1")
+    recorded = envelope(question_recorded(text="Hur ansöker jag om bostadsbidrag?", office_id="stockholm-rinkeby"))
+    await consumer_for(uow).handle(recorded, Checkpoint("t", 0, 1))
+    cmd = handlers.OverrideClassification(recorded.payload["question_id"], "complex", "migrationsverket", "uppehallstillstand", "Asked about a permit", "h-1")
     decision = await handlers.override_classification(cmd, uow.fresh(), CATALOG, load_router())
     overridden = uow.events.of_type("routing.ClassificationOverridden")[0].payload
     assert overridden["destination"] == "agency_desk" and "Rinkeby" in overridden["destination_reason"]
@@ -139,8 +130,8 @@ async def test_an_override_to_complex_takes_its_destination_from_the_office_regi
 
 
 async def test_a_question_classified_before_destination_reasons_existed_still_loads(uow):
-    envelope = recorded("Jag vill ansöka om id-kort")
-    await consumer_for(uow).handle(envelope, Checkpoint("t", 0, 1))
+    recorded = envelope(question_recorded(text="Jag vill ansöka om id-kort"))
+    await consumer_for(uow).handle(recorded, Checkpoint("t", 0, 1))
     old = uow.events.log[0]
     payload = {k: v for k, v in old.payload.items() if k != "destination_reason"}
     event = old.model_copy(update={"payload": payload}).event()
