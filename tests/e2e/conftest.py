@@ -27,6 +27,9 @@ class RunningSystem:
     ports: dict[str, int] = field(default_factory=lambda: {s: free_port() for s in SERVICES})
     process: subprocess.Popen | None = None
     log_level: str = "WARNING"  # INFO to see the lifecycle lines (servicekontor_stopped)
+    # True: every port 0 (the kernel picks), and ``ports`` is read from the address card
+    # ``up`` writes, <data_dir>/ports.json, on every start.
+    any_port: bool = False
 
     def url(self, service: str, path: str = "") -> str:
         return f"http://127.0.0.1:{self.ports[service]}{path}"
@@ -34,10 +37,22 @@ class RunningSystem:
     def start(self) -> None:
         args = [sys.executable, "-m", "servicekontor.cli", "up", "--data-dir", str(self.data_dir)]
         for service, port in self.ports.items():
-            args += [f"--{service.replace('_', '-')}-port", str(port)]
+            args += [f"--{service.replace('_', '-')}-port", str(0 if self.any_port else port)]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(args, stdout=log, stderr=log, env=self.env(self.log_level))
+        if self.any_port:
+            card = wait_until(self.address_card, timeout=60)
+            self.ports = {service: getattr(card, service) for service in SERVICES}
         wait_until(self.all_ready, timeout=60)
+
+    def address_card(self):
+        """The card this process wrote (``<data_dir>/ports.json``), or None yet."""
+        from servicekontor.instance import read_instance
+
+        if self.process and self.process.poll() is not None:
+            raise AssertionError(f"servicekontor up exited: {self.log_tail()}")
+        card = read_instance(self.data_dir)
+        return card if card is not None and self.process and card.pid == self.process.pid else None
 
     @staticmethod
     def env(log_level: str = "WARNING") -> dict[str, str]:
