@@ -23,6 +23,7 @@ class CaseType:
 @dataclass(frozen=True)
 class Catalog:
     agency_names: dict[str, str]
+    agency_short: dict[str, str]  # FK, SKV, …: one list for every brief label
     case_types: dict[tuple[str, str], CaseType]
     level_descriptions: dict[str, str]
 
@@ -49,6 +50,7 @@ def load_catalog() -> Catalog:
     }
     return Catalog(
         agency_names={a: body["name"] for a, body in raw["agencies"].items()},
+        agency_short={a: body["short"] for a, body in raw["agencies"].items()},
         case_types=case_types,
         level_descriptions=dict(raw["levels"]),
     )

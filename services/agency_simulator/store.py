@@ -11,19 +11,11 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from services.agency_simulator.tables import SIMULATOR_TABLES, AgencyCounter, ReceivedCase
+from shared.catalog import load_catalog
 from shared.db import create_engine, create_tables, session_maker, sqlite_url
 from shared.errors import InvalidInput
 
-PREFIXES = {
-    "forsakringskassan": "FK",
-    "skatteverket": "SKV",
-    "pensionsmyndigheten": "PM",
-    "arbetsformedlingen": "AF",
-    "migrationsverket": "MIG",
-    "kronofogden": "KFM",
-    "polisen": "POL",
-    "trafikverket": "TRV",
-}
+PREFIXES = load_catalog().agency_short  # SKV-2025-000042: the catalog's abbreviations
 
 
 def reference_for(agency: str, year: int, number: int) -> str:

@@ -24,6 +24,7 @@ def _template(name: str = "dashboard.html") -> str:
 def _catalog_json(catalog: Catalog, offices: OfficeRegistry) -> str:
     data = {
         "agencies": catalog.agency_names,
+        "short": catalog.agency_short,
         "offices": {o.id: o.name for o in offices},
         "case_types": {f"{c.agency}/{c.code}": c.name for c in catalog.case_types.values()},
         "shares": {f"{c.agency}/{c.code}": c.share for c in catalog.case_types.values() if c.share},
