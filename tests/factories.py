@@ -81,6 +81,12 @@ def _make(cls: type[E], defaults: dict[str, Any], overrides: dict[str, Any]) -> 
     return cls(**(defaults | overrides))
 
 
+def _case_type(overrides: dict[str, Any], agency: str, case_type: str) -> str:
+    """The default case type: ``case_type`` of the default ``agency``; for another agency
+    its ``ovrigt`` (every agency of the catalog has one)."""
+    return case_type if overrides.get("agency", agency) == agency else "ovrigt"
+
+
 def _destination(level: str) -> str:
     return "agency_system" if level == "complex" else "office"
 
@@ -165,7 +171,8 @@ def personal_data_erased(**overrides: Any) -> PersonalDataErased:
 def question_classified(**overrides: Any) -> QuestionClassified:
     """A general Försäkringskassan question kept at the office; a ``level="complex"``
     one goes to the agency's system unless ``destination`` is given."""
-    level, case_type = overrides.get("level", "general"), overrides.get("case_type", "bostadsbidrag")
+    level = overrides.get("level", "general")
+    case_type = overrides.get("case_type", _case_type(overrides, "forsakringskassan", "bostadsbidrag"))
     defaults = {
         "visit_id": new_id(), "question_id": new_id(), "office_id": OFFICE, "level": level,
         "agency": "forsakringskassan", "case_type": case_type, "confidence": 0.9,
@@ -179,7 +186,7 @@ def case_routed_to_agency(**overrides: Any) -> CaseRoutedToAgency:
     """An ID-card question on its way to Skatteverket's system (Piteå takes none)."""
     defaults = {
         "visit_id": new_id(), "question_id": new_id(), "office_id": OFFICE, "agency": "skatteverket",
-        "case_type": "id_kort", "text": "Jag vill ansöka om id-kort", "personal_identity_number": None,
+        "case_type": _case_type(overrides, "skatteverket", "id_kort"), "text": "Jag vill ansöka om id-kort", "personal_identity_number": None,
         "destination": "agency_system", "routed_at": at(12),
     }
     return _make(CaseRoutedToAgency, defaults, overrides)
@@ -190,7 +197,8 @@ def classification_overridden(**overrides: Any) -> ClassificationOverridden:
     defaults = {
         "visit_id": new_id(), "question_id": new_id(), "office_id": OFFICE, "previous_level": "general",
         "previous_agency": "forsakringskassan", "previous_case_type": "bostadsbidrag", "level": level,
-        "agency": "forsakringskassan", "case_type": "foraldrapenning", "destination": _destination(level),
+        "agency": "forsakringskassan", "case_type": _case_type(overrides, "forsakringskassan", "foraldrapenning"),
+        "destination": _destination(level),
         "reason": "asked about VAB", "handler": "h1", "overridden_at": at(13),
     }
     return _make(ClassificationOverridden, defaults, overrides)
@@ -204,7 +212,8 @@ def _gateway() -> dict[str, Any]:
 
 
 def case_queued_for_delivery(**overrides: Any) -> CaseQueuedForDelivery:
-    defaults = _gateway() | {"office_id": OFFICE, "case_type": "id_kort", "queued_at": at(13)}
+    case_type = _case_type(overrides, "skatteverket", "id_kort")
+    defaults = _gateway() | {"office_id": OFFICE, "case_type": case_type, "queued_at": at(13)}
     return _make(CaseQueuedForDelivery, defaults, overrides)
 
 

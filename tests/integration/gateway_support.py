@@ -6,22 +6,20 @@ from __future__ import annotations
 import asyncio
 import socket
 import time
-import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import uvicorn
 
 from services.agency_gateway.config import GatewaySettings
-from services.routing.domain.events import CaseRoutedToAgency
 from shared import topics
 from shared.db import sqlite_url
 from shared.events import EventEnvelope
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
+from tests.factories import case_routed_to_agency, envelope
 from tests.helpers import api_client, scaled
 
 
@@ -65,20 +63,12 @@ def routed(
     stream_version: int = 2,
     **fields: object,
 ) -> EventEnvelope:
-    """A ``routing.CaseRoutedToAgency`` envelope as routing would publish it; ``fields``
-    override the case's details."""
-    question_id = question_id or str(uuid.uuid4())
-    case = {
-        "visit_id": str(uuid.uuid4()),
-        "office_id": "malmo",
-        "case_type": "folkbokforing",
-        "text": "Min adress är fel",
-        "personal_identity_number": "198112189876",
-        "destination": "agency_system",
-        "routed_at": datetime.now(UTC),
-    } | fields
-    event = CaseRoutedToAgency(question_id=question_id, agency=agency, **case)
-    return EventEnvelope.wrap(event, stream_id=question_id, stream_version=stream_version)
+    """A ``routing.CaseRoutedToAgency`` envelope as routing would publish it, with an
+    identity number; ``fields`` override the case's details."""
+    case = {"personal_identity_number": "198112189876"} | fields
+    if question_id is not None:
+        case["question_id"] = question_id
+    return envelope(case_routed_to_agency(agency=agency, **case), stream_version=stream_version)
 
 
 async def feed(runtime: ServiceRuntime, envelope: EventEnvelope, position: int = 1) -> None:

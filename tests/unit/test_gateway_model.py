@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,22 +20,14 @@ from services.agency_gateway.domain.outcomes import (
     TransientFailure,
 )
 from shared.errors import Conflict
+from tests.factories import case_queued_for_delivery
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 POLICY = RetryPolicy(initial=1.0, maximum=8.0, jitter=0.5)
 
 
 def queued_delivery() -> Delivery:
-    return Delivery.queue(
-        CaseQueuedForDelivery(
-            visit_id=str(uuid.uuid4()),
-            question_id=str(uuid.uuid4()),
-            office_id="malmo",
-            agency="skatteverket",
-            case_type="folkbokforing",
-            queued_at=T0,
-        )
-    )
+    return Delivery.queue(case_queued_for_delivery(queued_at=T0))
 
 
 def test_a_queued_delivery_is_pending_with_no_attempts():

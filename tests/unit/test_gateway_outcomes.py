@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -15,8 +14,7 @@ from services.agency_gateway.config import GatewaySettings
 from services.agency_gateway.entrypoints.worker import DeliveryWorker
 from services.agency_gateway.handlers import queue_case
 from services.agency_gateway.unit_of_work import FakeGatewayUnitOfWork
-from services.routing.domain.events import CaseRoutedToAgency
-from shared.events import EventEnvelope
+from tests.factories import case_routed_to_agency, envelope
 
 PIN = "198112189876"
 SETTINGS = GatewaySettings(
@@ -32,25 +30,12 @@ def make_worker(handler, settings: GatewaySettings = SETTINGS):
 
 
 async def queue(database: FakeGatewayUnitOfWork, agency: str = "skatteverket") -> str:
-    question_id = str(uuid.uuid4())
-    event = CaseRoutedToAgency(
-        visit_id=str(uuid.uuid4()),
-        question_id=question_id,
-        office_id="malmo",
-        agency=agency,
-        case_type="folkbokforing",
-        text="Flytt, adress saknas",
-        personal_identity_number=PIN,
-        destination="agency_system",
-        routed_at=datetime(2025, 3, 1, 9, 0, tzinfo=UTC),
-    )
+    event = case_routed_to_agency(agency=agency, personal_identity_number=PIN)
     uow = database.fresh()
     async with uow:
-        await queue_case(
-            event, EventEnvelope.wrap(event, stream_id=question_id, stream_version=1), uow
-        )
+        await queue_case(event, envelope(event), uow)
         await uow.commit()
-    return question_id
+    return event.question_id
 
 
 def types(database: FakeGatewayUnitOfWork) -> list[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-import uuid
 from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
@@ -17,10 +16,9 @@ from services.agency_gateway.config import GatewaySettings
 from services.agency_gateway.entrypoints.consumer import build_consumer
 from services.agency_gateway.entrypoints.worker import DeliveryWorker
 from services.agency_gateway.unit_of_work import FakeGatewayUnitOfWork
-from services.routing.domain.events import CaseRoutedToAgency
 from shared import topics
-from shared.events import EventEnvelope
 from shared.tracking import Checkpoint
+from tests.factories import case_routed_to_agency, envelope
 
 # A long idle wait: the tests pass only if the worker is woken, not by polling.
 IDLE = 30.0
@@ -49,22 +47,10 @@ class Gateway:
         self.position = 0
 
     async def route(self, agency: str = "skatteverket") -> str:
-        question_id = str(uuid.uuid4())
-        event = CaseRoutedToAgency(
-            visit_id=str(uuid.uuid4()),
-            question_id=question_id,
-            office_id="malmo",
-            agency=agency,
-            case_type="ovrigt",
-            text="?",
-            personal_identity_number=None,
-            destination="agency_system",
-            routed_at=datetime.now(UTC),
-        )
+        event = case_routed_to_agency(agency=agency)
         self.position += 1
-        envelope = EventEnvelope.wrap(event, stream_id=question_id, stream_version=1)
-        await self.consumer.handle(envelope, Checkpoint(topics.ROUTING, 0, self.position))
-        return question_id
+        await self.consumer.handle(envelope(event), Checkpoint(topics.ROUTING, 0, self.position))
+        return event.question_id
 
     def status(self, question_id: str) -> str:
         return self.database.deliveries.rows[question_id].status
