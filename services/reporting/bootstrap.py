@@ -15,15 +15,13 @@ from services.reporting.adapters.stats import SqlStats
 from services.reporting.adapters.steering_reader import SqlSteeringReader
 from services.reporting.adapters.store import init_store, refresh
 from services.reporting.config import ReportingSettings
+from services.reporting.entrypoints.consumers import build_consumers
 from services.reporting.entrypoints.routes import router
-from services.reporting.handlers import event_handlers
+from services.reporting.entrypoints.workers import refresh_loop
 from services.reporting.unit_of_work import SqlReportingUnitOfWork
-from services.reporting.workers import refresh_loop
-from shared import topics
 from shared.bootstrap import build_runtime
 from shared.bus import Bus
 from shared.catalog import load_catalog
-from shared.consumer import EventConsumer
 from shared.db import is_sqlite
 from shared.offices import load_offices
 from shared.runtime import ServiceRuntime
@@ -38,9 +36,6 @@ def bootstrap(settings: ReportingSettings | None = None, bus: Bus | None = None)
         costs_file(settings.reporting_costs_file, settings.reporting_shipped_costs, embedded), catalog
     )
 
-    def consumers(uow_factory) -> list[EventConsumer]:
-        return [EventConsumer("reporting", list(topics.ALL), uow_factory, event_handlers(tz))]
-
     runtime = build_runtime(
         "reporting",
         settings,
@@ -48,7 +43,7 @@ def bootstrap(settings: ReportingSettings | None = None, bus: Bus | None = None)
         tables=REPORTING_TABLES,
         uow_class=SqlReportingUnitOfWork,
         router=router,
-        consumers=consumers,
+        consumers=partial(build_consumers, tz=tz),
         extras={"catalog": catalog, "tz": tz, "costs": costs, "offices": offices},
     )
     runtime.extras["stats"] = SqlStats(runtime.engine)
