@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import pytest
 
-from services.intake.domain.events import VisitCalled
 from shared.consumer import EventConsumer
 from shared.db import create_engine, create_tables, session_maker, sqlite_url
 from shared.errors import ConcurrencyError
@@ -15,14 +14,13 @@ from shared.outbox import InMemoryPublisher, OutboxRelay
 from shared.tables import SHARED_TABLES
 from shared.tracking import Checkpoint
 from shared.unit_of_work import InMemoryUnitOfWork, SqlUnitOfWork
+from tests.factories import envelope, visit_called
 from tests.helpers import random_id
 
 
 def called(visit_id: str, version: int) -> EventEnvelope:
-    from datetime import UTC, datetime
-
-    event = VisitCalled(visit_id=visit_id, desk=f"D{version}", called_at=datetime.now(UTC))
-    return EventEnvelope.wrap(event, stream_id=visit_id, stream_version=version)
+    """Version ``n`` of the visit's stream, called to desk ``Dn``."""
+    return envelope(visit_called(visit_id=visit_id, desk=f"D{version}"), stream_version=version)
 
 
 class SqliteStore:
