@@ -5,34 +5,21 @@ from __future__ import annotations
 
 from functools import partial
 
-from services.routing import handlers
 from services.routing.adapters.repositories import ROUTING_TABLES
 from services.routing.config import RoutingSettings
 from services.routing.entrypoints.api import router
+from services.routing.entrypoints.consumers import build_consumers
 from services.routing.rules import load_classifier, load_router
 from services.routing.unit_of_work import SqlRoutingUnitOfWork
 from shared import topics
 from shared.bootstrap import build_runtime
 from shared.bus import Bus
 from shared.catalog import load_catalog
-from shared.consumer import EventConsumer
 from shared.runtime import ServiceRuntime
 
 
 def bootstrap(settings: RoutingSettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
     classifier = load_classifier()
-    classify = partial(handlers.classify_question, classifier=classifier)
-
-    def consumers(uow_factory) -> list[EventConsumer]:
-        return [
-            EventConsumer(
-                "routing",
-                [topics.INTAKE],
-                uow_factory,
-                {"intake.QuestionRecorded": classify, "intake.QuestionResolved": handlers.forward_resolved},
-            )
-        ]
-
     return build_runtime(
         "routing",
         settings or RoutingSettings(),
@@ -41,6 +28,6 @@ def bootstrap(settings: RoutingSettings | None = None, bus: Bus | None = None) -
         uow_class=SqlRoutingUnitOfWork,
         router=router,
         topic=topics.ROUTING,
-        consumers=consumers,
+        consumers=partial(build_consumers, classifier=classifier),
         extras={"catalog": load_catalog(), "classifier": classifier, "router": load_router()},
     )
