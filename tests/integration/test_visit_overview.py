@@ -13,7 +13,6 @@ import asyncio
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -21,20 +20,22 @@ import pytest
 from sqlalchemy import text
 
 from servicekontor.runner import bootstrap_service, service_settings
-from services.agency_gateway.domain.events import (
-    CaseForwarded,
-    CaseForwardingFailed,
-    CaseQueuedForDelivery,
-)
 from services.agency_simulator.app import build_simulator
 from services.intake.adapters.overview_tables import SqlVisitOverview
-from services.intake.domain.events import QuestionRecorded, QuestionResolved
 from shared import topics
 from shared.auth import auth_dir
 from shared.bus import EmbeddedBus
-from shared.events import EventEnvelope
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
+from tests.factories import (
+    case_forwarded,
+    case_forwarding_failed,
+    case_queued_for_delivery,
+    envelopes,
+    ids,
+    question_recorded,
+    question_resolved,
+)
 from tests.helpers import api_client, eventually, random_id
 from tests.integration.gateway_support import serve
 
@@ -201,15 +202,10 @@ async def test_on_sqlite_a_question_and_its_forwarding_in_one_batch_route_once(t
     routing = bootstrap_service("routing", service_settings("routing", {"data_dir": tmp_path}), None)
     await routing.init_db()
     try:
-        visit_id, question_id = random_id(), random_id()
-        question = QuestionRecorded(
-            visit_id=visit_id, question_id=question_id, office_id="ostersund", text="Hur ansöker jag om bostadsbidrag?",
-            agency=None, case_type=None, personal_identity_number=None, recorded_at=datetime.now(UTC),
-        )
-        resolution = QuestionResolved(
-            visit_id=visit_id, question_id=question_id, outcome="forwarded", note=None, resolved_at=datetime.now(UTC)
-        )
-        batch = [EventEnvelope.wrap(e, stream_id=visit_id, stream_version=v) for v, e in ((2, question), (3, resolution))]
+        question = question_recorded(text="Hur ansöker jag om bostadsbidrag?")
+        question_id = question.question_id
+        resolution = question_resolved(**ids(question), outcome="forwarded")
+        batch = envelopes([question, resolution], first_version=2)
         consumer = routing.consumers[0]
         consumer.handle = one_by_one  # the batch must succeed as one transaction
         for _ in range(2):  # and once more: a replay
@@ -227,15 +223,13 @@ async def test_on_sqlite_the_overview_folds_a_batch_touching_one_question_twice_
     await intake.init_db()
     try:
         visit_id, question_id = random_id(), random_id()
-        ids = {"visit_id": visit_id, "question_id": question_id, "agency": "polisen"}
-        at = datetime.now(UTC)
+        case = {"visit_id": visit_id, "question_id": question_id, "agency": "polisen"}
         story = [
-            CaseQueuedForDelivery(**ids, office_id="kiruna", case_type="pass", queued_at=at),
-            CaseForwardingFailed(**ids, attempt=1, reason="HTTP 503", retry_at=at, failed_at=at),
-            CaseForwarded(**ids, agency_reference="POL-1", attempt=2, forwarded_at=at),
+            case_queued_for_delivery(**case),
+            case_forwarding_failed(**case, attempt=1),
+            case_forwarded(**case, agency_reference="POL-1", attempt=2),
         ]
-        batch = [(EventEnvelope.wrap(e, stream_id=question_id, stream_version=v), Checkpoint(topics.GATEWAY, 0, v))
-                 for v, e in enumerate(story, 1)]
+        batch = [(e, Checkpoint(topics.GATEWAY, 0, e.stream_version)) for e in envelopes(story)]
         consumer = intake.consumers[0]
         consumer.handle = one_by_one  # the batch must succeed as one transaction
         await consumer.handle_batch(batch)
