@@ -11,25 +11,25 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.agency_gateway.domain.events import CaseForwarded, CaseQueuedForDelivery
-from services.intake.domain.events import (
-    QuestionRecorded,
-    VisitCalled,
-    VisitEnded,
-    VisitRegistered,
-)
 from services.reporting.bootstrap import bootstrap
 from services.reporting.config import ReportingSettings
-from services.routing.domain.events import (
-    CaseRoutedToAgency,
-    ClassificationOverridden,
-    QuestionClassified,
-)
 from shared import topics
 from shared.db import sqlite_url
 from shared.events import DomainEvent, EventEnvelope
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
+from tests.factories import (
+    case_forwarded,
+    case_queued_for_delivery,
+    case_routed_to_agency,
+    classification_overridden,
+    envelopes,
+    question_classified,
+    question_recorded,
+    visit_called,
+    visit_ended,
+    visit_registered,
+)
 from tests.helpers import api_client
 
 D1 = datetime(2025, 3, 3, tzinfo=UTC)  # a Monday; Stockholm is UTC+1
@@ -46,57 +46,20 @@ def at(hours: float) -> datetime:
 def visit(
     v: str, office: str, start: float, wait_min: float, end_min: float | None
 ) -> list[DomainEvent]:
+    """Registered at ``start`` hours, called ``wait_min`` and ended ``end_min`` minutes
+    later (or not yet). Reporting finds the service day itself, whatever intake says."""
+    here = {"visit_id": IDS[v], "office_id": office}
     events: list[DomainEvent] = [
-        VisitRegistered(
-            visit_id=IDS[v],
-            office_id=office,
-            channel="desk",
-            agency=None,
-            ticket="A001",
-            service_day="ignored",
-            registered_at=at(start),
-        ),
-        VisitCalled(visit_id=IDS[v], desk="1", called_at=at(start + wait_min / 60)),
+        visit_registered(**here, service_day="ignored", registered_at=at(start)),
+        visit_called(**here, called_at=at(start + wait_min / 60)),
     ]
     if end_min is not None:
-        events.append(
-            VisitEnded(visit_id=IDS[v], satisfaction=None, ended_at=at(start + end_min / 60))
-        )
+        events.append(visit_ended(visit_id=IDS[v], ended_at=at(start + end_min / 60)))
     return events
 
 
-def recorded(
-    v: str, q: str, office: str, hours: float, text: str = "Hej", pin: str | None = None
-) -> QuestionRecorded:
-    return QuestionRecorded(
-        visit_id=IDS[v],
-        question_id=IDS[q],
-        office_id=office,
-        text=text,
-        agency=None,
-        case_type=None,
-        personal_identity_number=pin,
-        recorded_at=at(hours),
-    )
-
-
-def classified(
-    v: str, q: str, level: str, agency: str, case_type: str, hours: float
-) -> QuestionClassified:
-    return QuestionClassified(
-        visit_id=IDS[v],
-        question_id=IDS[q],
-        office_id="sk-malmo",
-        level=level,
-        agency=agency,
-        case_type=case_type,
-        confidence=0.9,
-        explanation="x",
-        destination="agency_system" if level == "complex" else "office",
-        needs_review=False,
-        model_version="rules-1",
-        classified_at=at(hours),
-    )
+def question(v: str, q: str) -> dict[str, str]:
+    return {"visit_id": IDS[v], "question_id": IDS[q]}
 
 
 def story() -> dict[str, list[DomainEvent]]:
@@ -108,59 +71,48 @@ def story() -> dict[str, list[DomainEvent]]:
         visit("C", "sk-umea", 10, 5, 10),
         visit("D", "sk-malmo", 23.5, 10, None),
     )
+    malmo, umea = {"office_id": "sk-malmo"}, {"office_id": "sk-umea"}
     intake = [
         *a[:2],
-        recorded("A", "qA1", "sk-malmo", 8.2),
-        recorded("A", "qA2", "sk-malmo", 8.25, PIN_TEXT, PIN),
+        question_recorded(**question("A", "qA1"), **malmo, recorded_at=at(8.2)),
+        question_recorded(
+            **question("A", "qA2"), **malmo, text=PIN_TEXT, personal_identity_number=PIN, recorded_at=at(8.25)
+        ),
         a[2],
         *b,
-        recorded("B", "qB1", "sk-malmo", 9.4),
-        recorded("B", "qB2", "sk-malmo", 9.45),
+        question_recorded(**question("B", "qB1"), **malmo, recorded_at=at(9.4)),
+        question_recorded(**question("B", "qB2"), **malmo, recorded_at=at(9.45)),
         *c[:2],
-        recorded("C", "qC1", "sk-umea", 10.1),
+        question_recorded(**question("C", "qC1"), **umea, recorded_at=at(10.1)),
         c[2],
         *d,
-        recorded("D", "qD1", "sk-malmo", 23.6),
+        question_recorded(**question("D", "qD1"), **malmo, recorded_at=at(23.6)),
     ]
+    fk = {"agency": "forsakringskassan"}
     routing = [
-        classified("A", "qA1", "general", "forsakringskassan", "bostadsbidrag", 8.3),
-        classified("A", "qA2", "complex", "skatteverket", "id_kort", 8.3),
-        CaseRoutedToAgency(
-            visit_id=IDS["A"],
-            question_id=IDS["qA2"],
-            office_id="sk-malmo",
-            agency="skatteverket",
-            case_type="id_kort",
-            text=PIN_TEXT,
-            personal_identity_number=PIN,
-            destination="agency_system",
-            routed_at=at(8.3),
+        question_classified(**question("A", "qA1"), **malmo, **fk, level="general", case_type="bostadsbidrag",
+                            classified_at=at(8.3)),
+        question_classified(**question("A", "qA2"), **malmo, level="complex", agency="skatteverket",
+                            case_type="id_kort", classified_at=at(8.3)),
+        case_routed_to_agency(
+            **question("A", "qA2"), **malmo, agency="skatteverket", case_type="id_kort", text=PIN_TEXT,
+            personal_identity_number=PIN, routed_at=at(8.3),
         ),
-        classified("B", "qB1", "in_depth", "forsakringskassan", "bostadsbidrag", 9.5),
-        classified("B", "qB2", "general", "forsakringskassan", "barnbidrag", 9.5),
-        classified("D", "qD1", "general", "forsakringskassan", "aktivitetsstod", 23.7),
-        ClassificationOverridden(
-            visit_id=IDS["D"],
-            question_id=IDS["qD1"],
-            office_id="sk-malmo",
-            previous_level="general",
-            previous_agency="forsakringskassan",
-            previous_case_type="aktivitetsstod",
-            level="in_depth",
-            agency="forsakringskassan",
-            case_type="foraldrapenning",
-            destination="office",
-            reason="vab",
-            handler="h1",
-            overridden_at=at(23.8),
+        question_classified(**question("B", "qB1"), **malmo, **fk, level="in_depth", case_type="bostadsbidrag",
+                            classified_at=at(9.5)),
+        question_classified(**question("B", "qB2"), **malmo, **fk, level="general", case_type="barnbidrag",
+                            classified_at=at(9.5)),
+        question_classified(**question("D", "qD1"), **malmo, **fk, level="general", case_type="aktivitetsstod",
+                            classified_at=at(23.7)),
+        classification_overridden(
+            **question("D", "qD1"), **malmo, **fk, previous_level="general", previous_case_type="aktivitetsstod",
+            level="in_depth", case_type="foraldrapenning", overridden_at=at(23.8),
         ),
     ]
-    common = {"visit_id": IDS["A"], "question_id": IDS["qA2"], "agency": "skatteverket"}
+    case = question("A", "qA2") | {"agency": "skatteverket"}
     gateway = [
-        CaseQueuedForDelivery(
-            **common, office_id="sk-malmo", case_type="id_kort", queued_at=at(8.31)
-        ),
-        CaseForwarded(**common, agency_reference="SKV-REF-777", attempt=1, forwarded_at=at(8.32)),
+        case_queued_for_delivery(**case, **malmo, case_type="id_kort", queued_at=at(8.31)),
+        case_forwarded(**case, agency_reference="SKV-REF-777", attempt=1, forwarded_at=at(8.32)),
     ]
     return {"intake": intake, "routing": routing, "gateway": gateway}
 
@@ -181,13 +133,10 @@ async def feed(
 ) -> list[tuple[EventEnvelope, Checkpoint]]:
     consumer, delivered = runtime.consumers[0], []
     for producer in order:
-        envelopes = [
-            EventEnvelope.wrap(e, stream_id=e.visit_id, stream_version=i + 1)
-            for i, e in enumerate(story()[producer])
-        ]
+        wrapped = envelopes(story()[producer])
         if producer == "gateway":
-            envelopes.append(unknown_event())
-        for position, env in enumerate(envelopes, start=1):
+            wrapped.append(unknown_event())
+        for position, env in enumerate(wrapped, start=1):
             checkpoint = Checkpoint(TOPIC[producer], 0, position)
             await consumer.handle(env, checkpoint)
             delivered.append((env, checkpoint))
