@@ -15,9 +15,8 @@
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import datetime
 
 import httpx
 import pytest
@@ -28,12 +27,11 @@ from services.intake.bootstrap import bootstrap as intake_bootstrap
 from services.intake.config import IntakeSettings
 from services.reporting.bootstrap import bootstrap as reporting_bootstrap
 from services.reporting.config import ReportingSettings
-from services.routing.domain.events import CaseRoutedToAgency
 from shared import topics
 from shared.db import sqlite_url
-from shared.events import EventEnvelope
 from shared.runtime import ServiceRuntime
 from shared.tracking import Checkpoint
+from tests.factories import case_routed_to_agency, envelope
 from tests.helpers import auth
 
 
@@ -125,13 +123,8 @@ async def test_the_delivery_history_gives_zoned_timestamps(tmp_path):
     )
     runtime = gateway_bootstrap(settings)
     await runtime.init_db()
-    event = CaseRoutedToAgency(
-        visit_id=str(uuid.uuid4()), question_id=str(uuid.uuid4()), office_id="lund",
-        agency="polisen", case_type="pass", text="Mitt pass", personal_identity_number=None,
-        destination="agency_system", routed_at=datetime.now(UTC),
-    )
-    envelope = EventEnvelope.wrap(event, stream_id=event.question_id, stream_version=1)
-    await runtime.consumers[0].handle(envelope, Checkpoint(topics.ROUTING, 0, 1))
+    event = case_routed_to_agency()
+    await runtime.consumers[0].handle(envelope(event), Checkpoint(topics.ROUTING, 0, 1))
     try:
         async with await client_of(runtime, tmp_path) as client:
             body = (await client.get(f"/v1/deliveries/{event.question_id}")).json()

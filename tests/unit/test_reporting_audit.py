@@ -10,51 +10,41 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.agency_gateway.domain.events import DeadLetterReplayed
-from services.intake.domain.events import PersonalDataErased
 from services.reporting.domain.audit import UNAUTHENTICATED, audit_entry
 from services.reporting.domain.commands import RecordExport
 from services.reporting.handlers import event_handlers
 from services.reporting.handlers.audit import record_export
 from services.reporting.unit_of_work import FakeReportingUnitOfWork
-from services.routing.domain.events import ClassificationOverridden
 from shared import topics
 from shared.consumer import EventConsumer
-from shared.events import DomainEvent, EventEnvelope
+from shared.events import EventEnvelope
 from shared.tracking import Checkpoint
+from tests.factories import (
+    classification_overridden,
+    dead_letter_replayed,
+    envelope,
+    personal_data_erased,
+)
 
 T0 = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
 VISIT, QUESTION = str(uuid.uuid4()), str(uuid.uuid4())
 TOPIC = {"intake": topics.INTAKE, "routing": topics.ROUTING, "gateway": topics.GATEWAY}
 
 
-def override(actor: str = "sara") -> ClassificationOverridden:
-    return ClassificationOverridden(
-        visit_id=VISIT, question_id=QUESTION, office_id="sk-malmo", previous_level="general",
-        previous_agency="forsakringskassan", previous_case_type="barnbidrag", level="in_depth",
-        agency="forsakringskassan", case_type="bostadsbidrag", destination="office",
-        reason="Besökaren 19811218-9876 ville mer", handler="Anna Andersson", actor=actor,
-        overridden_at=T0,
-    )
-
-
-def replayed() -> DeadLetterReplayed:
-    return DeadLetterReplayed(
-        visit_id=VISIT, question_id=QUESTION, agency="polisen", actor="eva", reason="fixed the key",
-        previous_error="HTTP 401 for Anna Andersson", replayed_at=T0 + timedelta(minutes=1),
-    )
-
-
-def erased() -> PersonalDataErased:
-    return PersonalDataErased(visit_id=VISIT, actor="anna-admin", erased_at=T0 + timedelta(minutes=2))
-
-
-def envelope(event: DomainEvent) -> EventEnvelope:
-    return EventEnvelope.wrap(event, stream_id=VISIT, stream_version=1)
+IDS = {"visit_id": VISIT, "question_id": QUESTION}
+OVERRIDE = classification_overridden(
+    **IDS, level="in_depth", agency="forsakringskassan", case_type="bostadsbidrag", destination="office",
+    reason="Besökaren 19811218-9876 ville mer", handler="Anna Andersson", actor="sara", overridden_at=T0,
+)
+REPLAYED = dead_letter_replayed(
+    **IDS, actor="eva", reason="fixed the key", previous_error="HTTP 401 for Anna Andersson",
+    replayed_at=T0 + timedelta(minutes=1),
+)
+ERASED = personal_data_erased(visit_id=VISIT, actor="anna-admin", erased_at=T0 + timedelta(minutes=2))
 
 
 def test_each_audited_event_names_its_actor_and_subject_and_no_free_text():
-    entries = [audit_entry(e.event_type, e.event_id, e.payload) for e in map(envelope, (override(), replayed(), erased()))]
+    entries = [audit_entry(e.event_type, e.event_id, e.payload) for e in map(envelope, (OVERRIDE, REPLAYED, ERASED))]
     assert [(e.action, e.actor, e.subject) for e in entries] == [
         ("override", "sara", QUESTION), ("replay", "eva", QUESTION), ("erasure", "anna-admin", VISIT),
     ]
@@ -68,7 +58,7 @@ def test_each_audited_event_names_its_actor_and_subject_and_no_free_text():
 
 
 def test_an_override_from_before_authentication_names_no_one():
-    old = envelope(override(actor=""))
+    old = envelope(OVERRIDE.model_copy(update={"actor": ""}))
     entry = audit_entry(old.event_type, str(old.event_id), old.payload)
     assert entry.actor == UNAUTHENTICATED and "Anna" not in repr(entry)
 
@@ -88,7 +78,7 @@ class Feed:
 
 async def test_the_consumer_audits_each_event_once_beside_the_facts():
     feed = Feed()
-    sent = [("routing", envelope(override())), ("gateway", envelope(replayed())), ("intake", envelope(erased()))]
+    sent = [("routing", envelope(OVERRIDE)), ("gateway", envelope(REPLAYED)), ("intake", envelope(ERASED))]
     for producer, env in sent + sent:  # every event delivered twice
         await feed.send(producer, env)
     feed.uow.tracking.handled.clear()  # the inbox emptied, as by a rebuild: still once
@@ -103,7 +93,7 @@ async def test_the_consumer_audits_each_event_once_beside_the_facts():
 
 async def test_an_erasure_is_audited_and_adds_no_visit_to_the_facts():
     feed = Feed()
-    await feed.send("intake", envelope(erased()))
+    await feed.send("intake", envelope(ERASED))
     assert feed.uow.store.visits == {} and len(feed.uow.audit_store) == 1
 
 
