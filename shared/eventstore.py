@@ -36,6 +36,10 @@ class EventStore(Protocol):
     def append(self, envelopes: Sequence[EventEnvelope]) -> None:
         """Stage envelopes; they are written when the unit of work commits."""
 
+    async def flush(self) -> None:
+        """Write what is staged (in the unit of work's transaction); a stream version
+        taken already raises ``ConcurrencyError``."""
+
 
 @dataclass(frozen=True)
 class LoggedEvent:

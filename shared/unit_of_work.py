@@ -13,15 +13,15 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.aggregate import Aggregate
 from shared.events import DomainEvent, EventEnvelope
-from shared.eventstore import InMemoryEventStore, SqlEventStore
-from shared.tracking import InMemoryTracking, SqlTracking
+from shared.eventstore import EventStore, InMemoryEventStore, SqlEventStore
+from shared.tracking import InMemoryTracking, SqlTracking, Tracking
 
 
 class UnitOfWork:
     """Base: the API every service's unit of work offers to handlers."""
 
-    events: SqlEventStore | InMemoryEventStore
-    tracking: SqlTracking | InMemoryTracking
+    events: EventStore  # the port; SqlEventStore or InMemoryEventStore
+    tracking: Tracking  # the port; SqlTracking or InMemoryTracking
 
     def __init__(self, on_commit: Sequence[Callable[[], Any]] = ()) -> None:
         self.on_commit = list(on_commit)  # for every commit (e.g. wake the bus)
@@ -125,6 +125,9 @@ class InMemoryState:
 
 class InMemoryUnitOfWork(UnitOfWork):
     """Fake for unit tests. Records ``commits`` so tests can assert on them."""
+
+    events: InMemoryEventStore
+    tracking: InMemoryTracking
 
     def __init__(self, state: InMemoryState | None = None) -> None:
         super().__init__()
