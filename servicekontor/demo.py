@@ -10,7 +10,9 @@ running system's ``<data_dir>/credentials.json`` (written by ``servicekontor up`
 kiosk registers kiosk visits, records the questions and takes the satisfaction answers;
 the desk registers walk-ins at the desk, calls visitors and resolves questions; a
 supervisor reads routing's decisions and the deliveries; the BI role reads the figures.
-A 429 is honoured as a real client would: wait ``Retry-After``, then ask again.
+A 429 is honoured as a real client would: wait ``Retry-After``, then ask again. Every
+POST carries an ``Idempotency-Key`` of its own (one per created visit, question, call…),
+and is sent again with it when its answer is lost, so a retry never doubles a visit.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import asyncio
 import json
 import random
 import time
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -96,14 +99,40 @@ def load_credentials(data_dir: Path) -> Credentials:
     return Credentials({role: found[role] for role in ROLES})
 
 
+KEY_HEADER = "Idempotency-Key"
+LOST = (502, 503, 504)  # the answer did not come from the service: ask again
+
+
+def keyed(headers: dict[str, str]) -> dict[str, str]:
+    """``headers`` and a new ``Idempotency-Key``: one per action, kept on its retries."""
+    return {**headers, KEY_HEADER: str(uuid.uuid4())}
+
+
 async def send(
-    client: httpx.AsyncClient, method: str, url: str, tally: Tally | None = None, **kwargs
+    client: httpx.AsyncClient, method: str, url: str, tally: Tally | None = None,
+    attempts: int = 4, **kwargs,
 ) -> httpx.Response:
-    """One request; over the rate limit (429) wait ``Retry-After`` and try again."""
+    """One request; over the rate limit (429) wait ``Retry-After`` and try again. A request
+    with an ``Idempotency-Key`` is sent again with the same key while its answer is lost
+    (a connection error or timeout, or 502-504), ``attempts`` times in all: the system
+    carries it out once and answers the retries with the first answer."""
+    retry = KEY_HEADER in (kwargs.get("headers") or {})
+    lost = 0
     while True:
         if tally is not None:
             tally.requests += 1
-        response = await client.request(method, url, **kwargs)
+        try:
+            response = await client.request(method, url, **kwargs)
+        except httpx.TransportError:
+            lost += 1
+            if not retry or lost >= attempts:
+                raise
+            await asyncio.sleep(0.25 * lost)
+            continue
+        if retry and response.status_code in LOST and lost + 1 < attempts:
+            lost += 1
+            await asyncio.sleep(float(response.headers.get("retry-after", 0.25 * lost)))
+            continue
         if response.status_code != 429:
             return response
         if tally is not None:
@@ -133,7 +162,7 @@ class Visitor:
     async def post(self, role: str, port: int, path: str, body: dict, expect: int) -> dict:
         response = await send(
             self.client, "POST", self.targets.url(port) + path, self.tally,
-            json=body, headers=self.credentials.headers(role),
+            json=body, headers=keyed(self.credentials.headers(role)),
         )
         if response.status_code != expect:
             raise DemoError(f"POST {path} (as {role}): {response.status_code} {response.text[:200]}")

@@ -44,6 +44,7 @@ from servicekontor.demo import (
     Tally,
     check_access,
     fetch_json,
+    keyed,
     print_summary,
     send,
     settle,
@@ -288,9 +289,9 @@ class OfficeDay:
 
     # -- HTTP ------------------------------------------------------------------------------
     async def post(self, role: str, path: str, body: dict, expect: tuple[int, ...] = (200,)) -> dict | None:
-        response = await send(
+        response = await send(  # with its own Idempotency-Key: a retry records nothing twice
             self.client, "POST", self.intake + path, self.tally, json=body,
-            headers=self.credentials.headers(role),
+            headers=keyed(self.credentials.headers(role)),
         )
         if response.status_code not in expect:
             raise DemoError(f"POST {path} (as {role}): {response.status_code} {response.text[:200]}")

@@ -1,5 +1,6 @@
 """Tables every service has: its event store (the notification log that is also the
-outbox), the inbox of handled events, subscriber positions, and consumer dead letters."""
+outbox), the inbox of handled events, subscriber positions, consumer dead letters, and
+the answers of idempotent requests (``Idempotency-Key``)."""
 
 from __future__ import annotations
 
@@ -83,10 +84,28 @@ class RelayPosition(SQLModel, table=True):
     position: int
 
 
+class IdempotencyKey(SQLModel, table=True):
+    """The first answer to a request sent with an ``Idempotency-Key`` (shared/idempotency.py),
+    written in the same transaction as the events the request recorded. ``scope`` is the
+    caller (role and a hash of the token's subject); ``request_hash`` the fingerprint of
+    method, path and canonical body. Expires ``KEY_TTL`` after ``created_at``."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (Index("ix_idempotency_keys_created_at", "created_at"),)
+
+    scope: str = Field(primary_key=True, max_length=80)
+    key: str = Field(primary_key=True, max_length=255)
+    request_hash: str = Field(max_length=64)
+    status: int
+    response_json: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_column=utc_timestamp())
+
+
 SHARED_TABLES = [
     StoredEvent.__table__,
     InboxEntry.__table__,
     SubscriberPosition.__table__,
     ConsumerDeadLetter.__table__,
     RelayPosition.__table__,
+    IdempotencyKey.__table__,
 ]

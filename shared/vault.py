@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import Column, DateTime, LargeBinary, delete, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlmodel import Field, SQLModel
 
@@ -136,7 +137,11 @@ class Vault:
                 wrapped = nonce + self.master.encrypt(nonce, key, visit_id.encode())
                 row = VisitKey(visit_id=visit_id, wrapped_key=wrapped, created_at=utc_now())
                 session.add(row)
-                await session.commit()
+                try:
+                    await session.commit()
+                except IntegrityError:  # another request made the visit's key just now: that one
+                    await session.rollback()
+                    row = await session.get(VisitKey, visit_id)
             if row is None:
                 return None
             nonce, sealed = row.wrapped_key[:12], row.wrapped_key[12:]

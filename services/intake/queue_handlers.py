@@ -1,5 +1,6 @@
 """The office day's handlers: tickets in queues, desks, call-next, recall, no-show and
-transfer. Plain async functions ``(command, uow or factory, office_day)``."""
+transfer. Plain async functions ``(command, uow or factory, office_day)``; ``record``
+stores an ``Idempotency-Key``'s answer with the events (services/intake/handlers.py)."""
 
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from shared.catalog import Catalog
 from shared.errors import ConcurrencyError, Conflict, InvalidInput
 from shared.events import utc_now
 from shared.handlers import retry_on_conflict
+from shared.idempotency import Recorder, no_record
 from shared.offices import GENERAL_QUEUE, Office, OfficeRegistry, queue_service, queue_services
 from shared.unit_of_work import new_id
 
@@ -59,14 +61,29 @@ class OfficeDay:
         return at.astimezone(self.tz).date().isoformat()
 
 
+@dataclass(frozen=True)
+class Ticket:
+    """A registered visit, with the place and wait the kiosk shows (both from the board as
+    it was just before the visit joined it)."""
+
+    visit: Visit
+    position: int
+
+
 def ticket_label(letter: str, number: int) -> str:
     """``A001`` … ``A999``, then ``A1000``: numbered per queue, office and day."""
     return f"{letter}{number:03d}"
 
 
-async def register_visit(
-    cmd: RegisterVisit, uow: IntakeUnitOfWork, catalog: Catalog, day: OfficeDay
-) -> Visit:
+async def register_visit(cmd: RegisterVisit, uow: IntakeUnitOfWork, catalog: Catalog, day: OfficeDay) -> Visit:
+    """``take_ticket``'s visit."""
+    return (await take_ticket(cmd, uow, catalog, day)).visit
+
+
+async def take_ticket(
+    cmd: RegisterVisit, uow: IntakeUnitOfWork, catalog: Catalog, day: OfficeDay,
+    record: Recorder = no_record,
+) -> Ticket:
     """A ticket in the asked queue; the number comes from one atomic upsert per queue,
     office and day, so concurrent kiosks never get the same ticket."""
     agency = check_hints(catalog, cmd.agency, None)
@@ -77,7 +94,7 @@ async def register_visit(
     await day.feed.catch_up()
     now = utc_now()
     service_day = day.service_day(now)
-    estimate = _estimate(day, cmd.office_id, queue, service_day, now)
+    position, estimate = _estimate(day, cmd.office_id, queue, service_day, now)
     async with uow:
         number = await uow.tickets.next_number(cmd.office_id, service_day, queue)
         visit = Visit.register(
@@ -89,40 +106,48 @@ async def register_visit(
             )
         )
         uow.save(visit)
+        ticket = Ticket(visit, position)
+        await record(uow, ticket)
         await uow.commit()
     await day.feed.catch_up()
-    return visit
+    return ticket
 
 
-def _estimate(day: OfficeDay, office_id: str, queue: str, service_day: str, now: datetime) -> float | None:
-    """The wait the kiosk shows this visitor (the board before the visit is on it: one
-    more than those waiting in the queue), recorded so reporting can measure its error."""
+def _estimate(
+    day: OfficeDay, office_id: str, queue: str, service_day: str, now: datetime
+) -> tuple[int, float | None]:
+    """The place and the wait the kiosk shows this visitor (the board before the visit is
+    on it: one more than those waiting in the queue); the wait is recorded so reporting
+    can measure its error."""
     waiting = day.board.office(office_id).waiting_today(service_day)
     position = 1 + sum(w.queue == queue and w.to_desk is None for w in waiting)
     estimate = day.board.estimate(office_id, queue, position, now)
-    return None if estimate is None else round(estimate, 1)
+    return position, None if estimate is None else round(estimate, 1)
 
 
 @retry_on_conflict
-async def open_desk(cmd: OpenDesk, uow: IntakeUnitOfWork, day: OfficeDay) -> Desk:
+async def open_desk(cmd: OpenDesk, uow: IntakeUnitOfWork, day: OfficeDay, record: Recorder = no_record) -> Desk:
     office = day.office(cmd.office_id)
     day.check_queues(office, cmd.queues)
     async with uow:
         desk = await load_desk(uow, cmd.office_id, cmd.desk)
         desk.open(cmd.office_id, cmd.desk, list(cmd.queues), cmd.handler, utc_now())
         uow.save(desk)
+        await record(uow, desk)
         await uow.commit()
     await day.feed.catch_up()
     return desk
 
 
 @retry_on_conflict
-async def close_desk(cmd: CloseDesk, uow: IntakeUnitOfWork, day: OfficeDay) -> Desk:
+async def close_desk(cmd: CloseDesk, uow: IntakeUnitOfWork, day: OfficeDay, record: Recorder = no_record) -> Desk:
+    """Closing a closed desk changes nothing (and stores no answer: it is safe to repeat)."""
     day.office(cmd.office_id)
     async with uow:
         desk = await load_desk(uow, cmd.office_id, cmd.desk)
         if desk.close(cmd.office_id, cmd.desk, utc_now()):
             uow.save(desk)
+            await record(uow, desk)
             await uow.commit()
     await day.feed.catch_up()
     return desk
@@ -134,7 +159,8 @@ async def load_desk(uow: IntakeUnitOfWork, office_id: str, name: str) -> Desk:
 
 
 async def call_next(
-    cmd: CallNext, uow_factory: Callable[[], IntakeUnitOfWork], day: OfficeDay, attempts: int = 20
+    cmd: CallNext, uow_factory: Callable[[], IntakeUnitOfWork], day: OfficeDay, attempts: int = 20,
+    record: Recorder = no_record,
 ) -> Visit | None:
     """Take the first candidate that is still waiting. The board may be a moment behind
     (another desk, another replica): the visit's own stream decides, and a desk that
@@ -156,6 +182,7 @@ async def call_next(
                 visit = await load_visit(uow, candidate.visit_id)
                 visit.call_next(cmd.desk, now)
                 uow.save(visit)
+                await record(uow, visit)
                 await uow.commit()
         except (ConcurrencyError, Conflict):
             skipped.add(candidate.visit_id)
@@ -166,30 +193,34 @@ async def call_next(
 
 
 async def _change_visit(
-    visit_id: str, uow: IntakeUnitOfWork, day: OfficeDay, change: Callable[[Visit], None]
+    visit_id: str, uow: IntakeUnitOfWork, day: OfficeDay, change: Callable[[Visit], None],
+    record: Recorder = no_record,
 ) -> Visit:
     """Load the visit, apply the desk's change, commit, and put it on the board."""
     async with uow:
         visit = await load_visit(uow, visit_id)
         change(visit)
         uow.save(visit)
+        await record(uow, visit)
         await uow.commit()
     await day.feed.catch_up()
     return visit
 
 
 @retry_on_conflict
-async def recall_visit(cmd: RecallVisit, uow: IntakeUnitOfWork, day: OfficeDay) -> Visit:
-    return await _change_visit(cmd.visit_id, uow, day, lambda v: v.recall(cmd.desk, utc_now()))
+async def recall_visit(cmd: RecallVisit, uow: IntakeUnitOfWork, day: OfficeDay, record: Recorder = no_record) -> Visit:
+    return await _change_visit(cmd.visit_id, uow, day, lambda v: v.recall(cmd.desk, utc_now()), record)
 
 
 @retry_on_conflict
-async def mark_no_show(cmd: MarkNoShow, uow: IntakeUnitOfWork, day: OfficeDay) -> Visit:
-    return await _change_visit(cmd.visit_id, uow, day, lambda v: v.mark_no_show(cmd.desk, utc_now()))
+async def mark_no_show(cmd: MarkNoShow, uow: IntakeUnitOfWork, day: OfficeDay, record: Recorder = no_record) -> Visit:
+    return await _change_visit(cmd.visit_id, uow, day, lambda v: v.mark_no_show(cmd.desk, utc_now()), record)
 
 
 @retry_on_conflict
-async def transfer_visit(cmd: TransferVisit, uow: IntakeUnitOfWork, day: OfficeDay) -> Visit:
+async def transfer_visit(
+    cmd: TransferVisit, uow: IntakeUnitOfWork, day: OfficeDay, record: Recorder = no_record
+) -> Visit:
     if (cmd.queue is None) == (cmd.desk is None):
         raise InvalidInput("transfer to a queue or to a desk: give exactly one of them")
 
@@ -198,4 +229,4 @@ async def transfer_visit(cmd: TransferVisit, uow: IntakeUnitOfWork, day: OfficeD
             day.check_queues(day.office(visit.state.office_id), [cmd.queue])
         visit.transfer(cmd.queue, cmd.desk, None, utc_now())
 
-    return await _change_visit(cmd.visit_id, uow, day, transfer)
+    return await _change_visit(cmd.visit_id, uow, day, transfer, record)

@@ -2,6 +2,8 @@
 
 Rules: a visit takes questions, calls and resolutions only while it is open; a question
 is resolved once; a visit ends once. Agency and case-type hints must be catalog codes.
+Erasure is final: once a visit's personal data is erased it takes no identity number
+again (a question with one is refused; docs/security.md).
 """
 
 from __future__ import annotations
@@ -27,6 +29,12 @@ from shared.aggregate import Aggregate
 from shared.catalog import Catalog
 from shared.errors import Conflict, InvalidInput
 from shared.events import DomainEvent
+
+
+class PersonalDataErasedError(Conflict):
+    """The visit's personal data was erased: it takes none again (409)."""
+
+    code = "personal_data_erased"
 
 
 @dataclass
@@ -61,6 +69,7 @@ class VisitState:
     ended_at: datetime | None = None
     satisfaction: Satisfaction | None = None
     questions: dict[str, Question] = field(default_factory=dict)
+    erased_at: datetime | None = None  # the first erasure of its personal data
 
 
 class Visit(Aggregate):
@@ -121,8 +130,20 @@ class Visit(Aggregate):
         if self.state.status != "called":
             raise Conflict(f"visit {self.id} has not been called ({self.state.status})")
 
-    def record_question(self, event: QuestionRecorded) -> None:
+    def check_takes_question(self, personal_identity_number: bool) -> None:
+        """Whether a question (with an identity number, if so) may be recorded now: the
+        visit is open, and an identity number only while its personal data is not erased
+        (the key that would seal it is gone, and must stay gone)."""
         self.check_open()
+        if personal_identity_number and self.state.erased_at is not None:
+            raise PersonalDataErasedError(
+                f"the personal data of visit {self.id} was erased: it takes no identity number again; "
+                "record the question without one, or register a new visit",
+                {"erased_at": self.state.erased_at.isoformat()},
+            )
+
+    def record_question(self, event: QuestionRecorded) -> None:
+        self.check_takes_question(event.personal_identity_number is not None)
         self.trigger(event)
 
     def resolve(self, question_id: str, outcome: str, note: str | None, at: datetime) -> None:
@@ -184,6 +205,7 @@ class Visit(Aggregate):
             case VisitEnded():
                 s.ended_at, s.satisfaction, s.status = event.ended_at, event.satisfaction, "ended"
             case PersonalDataErased():
+                s.erased_at = s.erased_at or event.erased_at
                 for question in s.questions.values():
                     question.has_personal_identity_number = False
 

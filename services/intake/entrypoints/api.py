@@ -1,4 +1,8 @@
-"""Intake's routes: validate, build a command, call the handler, shape the answer."""
+"""Intake's routes: validate, build a command, call the handler, shape the answer.
+
+Every POST that records something takes an ``Idempotency-Key`` (shared/idempotency.py):
+the route hands the handler ``once.recorder(answer)``, and the answer is stored with the
+events, so a retry with the key gets it again and records nothing (docs/office-day.md)."""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ from services.intake.domain.commands import (
     RegisterVisit,
     ResolveQuestion,
 )
-from services.intake.domain.events import Satisfaction
+from services.intake.domain.events import QuestionRecorded, Satisfaction
 from services.intake.domain.model import Visit
 from services.intake.entrypoints import erasure, office_day, overview
 from services.intake.entrypoints.deps import OfficeDayDep, UowDep
@@ -28,9 +32,11 @@ from services.intake.entrypoints.schemas import (
     VisitEnd,
     VisitPublic,
 )
+from services.intake.queue_handlers import Ticket
+from shared.idempotency import IdempotencyDep, IdempotentRoute
 from shared.security import needs
 
-router = APIRouter(prefix="/v1", tags=["intake"])
+router = APIRouter(prefix="/v1", tags=["intake"], route_class=IdempotentRoute)
 router.include_router(erasure.router)  # DELETE /v1/visits/{visit_id}/personal-data
 router.include_router(office_day.router)  # offices, desks, call-next, the live queue
 router.include_router(overview.router)  # GET /v1/visits/{visit_id}/overview
@@ -38,26 +44,30 @@ router.include_router(overview.router)  # GET /v1/visits/{visit_id}/overview
 
 @router.post("/visits", status_code=201, response_model=VisitCreated, dependencies=needs("visits:write"))
 async def register_visit(
-    body: VisitCreate, uow: UowDep, day: OfficeDayDep, request: Request
+    body: VisitCreate, uow: UowDep, day: OfficeDayDep, request: Request, once: IdempotencyDep
 ) -> VisitCreated:
     """A ticket in ``queue`` (default: general), with the visitor's place and estimated
     wait; an unknown office or a queue the office does not offer is a 422."""
     catalog = request.app.state.runtime.extras["catalog"]
     cmd = RegisterVisit(body.office_id, body.channel, body.agency, body.queue)
-    visit = await queue_handlers.register_visit(cmd, uow, catalog, day)
-    s = visit.state
-    position = day.board.position(visit.id)
+    ticket = await queue_handlers.take_ticket(cmd, uow, catalog, day, once.recorder(visit_created))
+    return visit_created(ticket)
+
+
+def visit_created(ticket: Ticket) -> VisitCreated:
+    s = ticket.visit.state
     return VisitCreated(
-        visit_id=visit.id, ticket=s.ticket, queue=s.queue, position=position,
+        visit_id=ticket.visit.id, ticket=s.ticket, queue=s.queue, position=ticket.position,
         estimated_wait_minutes=s.estimated_wait_minutes,  # the one recorded in the event
         registered_at=s.registered_at,
     )
 
 
 @router.post("/visits/{visit_id}/call", response_model=Ack, dependencies=needs("visits:call"))
-async def call_visit(visit_id: str, body: CallCreate, uow: UowDep) -> Ack:
-    await handlers.call_visit(CallVisit(visit_id, body.desk), uow)
-    return Ack(visit_id=visit_id, status="called")
+async def call_visit(visit_id: str, body: CallCreate, uow: UowDep, once: IdempotencyDep) -> Ack:
+    answer = Ack(visit_id=visit_id, status="called")
+    await handlers.call_visit(CallVisit(visit_id, body.desk), uow, once.recorder(answer))
+    return answer
 
 
 @router.post(
@@ -67,33 +77,42 @@ async def call_visit(visit_id: str, body: CallCreate, uow: UowDep) -> Ack:
     dependencies=needs("questions:write"),
 )
 async def record_question(
-    visit_id: str, body: QuestionCreate, uow: UowDep, request: Request
+    visit_id: str, body: QuestionCreate, uow: UowDep, request: Request, once: IdempotencyDep
 ) -> QuestionCreated:
+    """409 ``personal_data_erased`` for an identity number on a visit whose personal data
+    was erased (docs/security.md)."""
     cmd = RecordQuestion(
         visit_id, body.text, body.agency, body.case_type, body.personal_identity_number
     )
     extras = request.app.state.runtime.extras
     event = await handlers.record_question(
-        cmd, uow, extras["catalog"], extras["vault"], extras.get("pseudonyms")
+        cmd, uow, extras["catalog"], extras["vault"], extras.get("pseudonyms"),
+        record=once.recorder(question_created),
     )
-    return QuestionCreated(question_id=event.question_id, visit_id=visit_id)
+    return question_created(event)
+
+
+def question_created(event: QuestionRecorded) -> QuestionCreated:
+    return QuestionCreated(question_id=event.question_id, visit_id=event.visit_id)
 
 
 @router.post(
     "/questions/{question_id}/resolution", response_model=Ack, dependencies=needs("questions:resolve")
 )
-async def resolve_question(question_id: str, body: ResolutionCreate, uow: UowDep) -> Ack:
-    visit = await handlers.resolve_question(
-        ResolveQuestion(question_id, body.outcome, body.note), uow
-    )
-    return Ack(visit_id=visit.id, status=f"question {body.outcome}")
+async def resolve_question(question_id: str, body: ResolutionCreate, uow: UowDep, once: IdempotencyDep) -> Ack:
+    def resolved(visit: Visit) -> Ack:
+        return Ack(visit_id=visit.id, status=f"question {body.outcome}")
+
+    cmd = ResolveQuestion(question_id, body.outcome, body.note)
+    return resolved(await handlers.resolve_question(cmd, uow, once.recorder(resolved)))
 
 
 @router.post("/visits/{visit_id}/end", response_model=Ack, dependencies=needs("visits:write"))
-async def end_visit(visit_id: str, body: VisitEnd, uow: UowDep) -> Ack:
+async def end_visit(visit_id: str, body: VisitEnd, uow: UowDep, once: IdempotencyDep) -> Ack:
     satisfaction = Satisfaction(**body.satisfaction.model_dump()) if body.satisfaction else None
-    await handlers.end_visit(EndVisit(visit_id, satisfaction), uow)
-    return Ack(visit_id=visit_id, status="ended")
+    answer = Ack(visit_id=visit_id, status="ended")
+    await handlers.end_visit(EndVisit(visit_id, satisfaction), uow, once.recorder(answer))
+    return answer
 
 
 @router.get("/visits/{visit_id}", response_model=VisitPublic, dependencies=needs("visits:read"))

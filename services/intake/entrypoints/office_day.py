@@ -39,10 +39,13 @@ from services.intake.queue_handlers import OfficeDay
 from services.intake.views import office_queue
 from shared.errors import NotFound
 from shared.events import utc_now
+from shared.idempotency import IdempotencyDep, IdempotentRoute
 from shared.offices import Office, queue_services
 from shared.security import Principal, needs, require
 
-router = APIRouter(tags=["office day"])
+# Every POST takes an Idempotency-Key (shared/idempotency.py): a desk's retry of call-next
+# must not call a second visitor, nor a retried transfer count twice.
+router = APIRouter(tags=["office day"], route_class=IdempotentRoute)
 OfficeId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,59}$")]
 Desk = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,19}$")]
 Caller = Annotated[Principal, Depends(require("visits:call"))]
@@ -80,20 +83,28 @@ async def get_office(office_id: OfficeId, day: OfficeDayDep) -> OfficePublic:
 
 @router.post("/offices/{office_id}/desks/{desk}/open", response_model=DeskPublic)
 async def open_desk(
-    office_id: OfficeId, desk: Desk, body: DeskOpen, uow: UowDep, day: OfficeDayDep, caller: Caller
+    office_id: OfficeId, desk: Desk, body: DeskOpen, uow: UowDep, day: OfficeDayDep, caller: Caller,
+    once: IdempotencyDep,
 ) -> DeskPublic:
     """Open a service point with its work profile (the queues it calls from; none: all)."""
     known_office(day, office_id)
-    found = await queue_handlers.open_desk(OpenDesk(office_id, desk, tuple(body.queues), caller.subject), uow, day)
-    return DeskPublic(office_id=office_id, desk=desk, open=True, queues=list(found.state.queues),
-                      handler=found.state.handler)
+
+    def opened(found) -> DeskPublic:
+        return DeskPublic(office_id=office_id, desk=desk, open=True, queues=list(found.state.queues),
+                          handler=found.state.handler)
+
+    cmd = OpenDesk(office_id, desk, tuple(body.queues), caller.subject)
+    return opened(await queue_handlers.open_desk(cmd, uow, day, once.recorder(opened)))
 
 
 @router.post("/offices/{office_id}/desks/{desk}/close", response_model=DeskPublic)
-async def close_desk(office_id: OfficeId, desk: Desk, uow: UowDep, day: OfficeDayDep, caller: Caller) -> DeskPublic:
+async def close_desk(
+    office_id: OfficeId, desk: Desk, uow: UowDep, day: OfficeDayDep, caller: Caller, once: IdempotencyDep
+) -> DeskPublic:
     known_office(day, office_id)
-    await queue_handlers.close_desk(CloseDesk(office_id, desk), uow, day)
-    return DeskPublic(office_id=office_id, desk=desk, open=False, queues=[], handler=caller.subject)
+    answer = DeskPublic(office_id=office_id, desk=desk, open=False, queues=[], handler=caller.subject)
+    await queue_handlers.close_desk(CloseDesk(office_id, desk), uow, day, once.recorder(answer))
+    return answer
 
 
 @router.post(
@@ -103,40 +114,55 @@ async def close_desk(office_id: OfficeId, desk: Desk, uow: UowDep, day: OfficeDa
     dependencies=needs("visits:call"),
 )
 async def call_next(
-    office_id: OfficeId, desk: Desk, request: Request, day: OfficeDayDep, body: CallNextRequest | None = None
+    office_id: OfficeId, desk: Desk, request: Request, day: OfficeDayDep, once: IdempotencyDep,
+    body: CallNextRequest | None = None,
 ) -> VisitCalledPublic | Response:
     """The longest-waiting visit of the desk's queues (visits transferred to this desk
-    and booked appointments first); 204 when nobody waits."""
+    and booked appointments first); 204 when nobody waits (not stored: a retry asks
+    again)."""
     known_office(day, office_id)
     queues = tuple(body.queues) if body and body.queues else None
+
+    def called(visit) -> VisitCalledPublic:
+        s = visit.state
+        return VisitCalledPublic(visit_id=visit.id, ticket=s.ticket, queue=s.queue, desk=desk,
+                                 called_at=s.last_called_at)
+
     visit = await queue_handlers.call_next(
-        CallNext(office_id, desk, queues), request.app.state.runtime.uow_factory, day
+        CallNext(office_id, desk, queues), request.app.state.runtime.uow_factory, day,
+        record=once.recorder(called),
     )
-    if visit is None:
-        return Response(status_code=204)
-    s = visit.state
-    return VisitCalledPublic(visit_id=visit.id, ticket=s.ticket, queue=s.queue, desk=desk,
-                             called_at=s.last_called_at)
+    return Response(status_code=204) if visit is None else called(visit)
 
 
 @router.post("/visits/{visit_id}/recall", response_model=Ack, dependencies=needs("visits:call"))
-async def recall(visit_id: str, uow: UowDep, day: OfficeDayDep, body: DeskRef | None = None) -> Ack:
-    await queue_handlers.recall_visit(RecallVisit(visit_id, body.desk if body else None), uow, day)
-    return Ack(visit_id=visit_id, status="recalled")
+async def recall(
+    visit_id: str, uow: UowDep, day: OfficeDayDep, once: IdempotencyDep, body: DeskRef | None = None
+) -> Ack:
+    answer = Ack(visit_id=visit_id, status="recalled")
+    cmd = RecallVisit(visit_id, body.desk if body else None)
+    await queue_handlers.recall_visit(cmd, uow, day, once.recorder(answer))
+    return answer
 
 
 @router.post("/visits/{visit_id}/no-show", response_model=Ack, dependencies=needs("visits:call"))
-async def no_show(visit_id: str, uow: UowDep, day: OfficeDayDep, body: DeskRef | None = None) -> Ack:
-    await queue_handlers.mark_no_show(MarkNoShow(visit_id, body.desk if body else None), uow, day)
-    return Ack(visit_id=visit_id, status="no_show")
+async def no_show(
+    visit_id: str, uow: UowDep, day: OfficeDayDep, once: IdempotencyDep, body: DeskRef | None = None
+) -> Ack:
+    answer = Ack(visit_id=visit_id, status="no_show")
+    cmd = MarkNoShow(visit_id, body.desk if body else None)
+    await queue_handlers.mark_no_show(cmd, uow, day, once.recorder(answer))
+    return answer
 
 
 @router.post("/visits/{visit_id}/transfer", response_model=Ack, dependencies=needs("visits:call"))
-async def transfer(visit_id: str, body: TransferRequest, uow: UowDep, day: OfficeDayDep) -> Ack:
+async def transfer(visit_id: str, body: TransferRequest, uow: UowDep, day: OfficeDayDep, once: IdempotencyDep) -> Ack:
     """To another queue (``{"queue"}``) or to one desk (``{"desk"}``); the visitor keeps
     the place their arrival time gives them."""
-    await queue_handlers.transfer_visit(TransferVisit(visit_id, body.queue, body.desk), uow, day)
-    return Ack(visit_id=visit_id, status="transferred")
+    answer = Ack(visit_id=visit_id, status="transferred")
+    cmd = TransferVisit(visit_id, body.queue, body.desk)
+    await queue_handlers.transfer_visit(cmd, uow, day, once.recorder(answer))
+    return answer
 
 
 def _queue_document(day: OfficeDay, office: Office, principal: Principal) -> dict:

@@ -62,9 +62,11 @@ class ApiError extends Error {
 }
 
 // One JSON call with the bearer token; resolves to the body (null for 204), throws ApiError.
-async function api(token, method, url, body, timeoutMs = 10000) {
+// `key`: the Idempotency-Key of the user action this call carries out (see `act`).
+async function api(token, method, url, body, timeoutMs = 10000, key = undefined) {
   const headers = { Authorization: "Bearer " + token, Accept: "application/json" };
   if (body !== undefined) headers["Content-Type"] = "application/json";
+  if (key) headers["Idempotency-Key"] = key;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), timeoutMs);
   try {
@@ -81,6 +83,44 @@ async function api(token, method, url, body, timeoutMs = 10000) {
     throw new ApiError(0, { error: { message: abort.signal.aborted ? "timed out" : "no connection" } });
   } finally {
     clearTimeout(timer);
+  }
+}
+
+// A new Idempotency-Key: a random UUID. crypto.randomUUID exists only on secure pages
+// (https, localhost); an office's plain-http address gets one built from getRandomValues.
+function newKey() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  const b = crypto.getRandomValues(new Uint8Array(16));
+  b[6] = (b[6] & 0x0f) | 0x40;
+  b[8] = (b[8] & 0x3f) | 0x80;
+  const h = Array.from(b, x => x.toString(16).padStart(2, "0")).join("");
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+}
+
+// The keys of user actions whose answer never came, by action (url and body).
+const unanswered = new Map();
+const answerLost = error => error.status === 0 || error.status === 502 || error.status === 503 || error.status === 504;
+
+// A user action that records something (POST): sent with one Idempotency-Key, and sent
+// again with the same key while its answer is lost (no connection, timed out, 502-504),
+// `attempts` times in all. The server carries it out once and answers every retry with
+// the first answer, so a retried ticket is one ticket and a retried call-next calls one
+// visitor. Still lost after that, the key is kept: the user's next try of the very same
+// action (same address and body) sends it again.
+async function act(token, url, body, { attempts = 3, timeoutMs = 10000 } = {}) {
+  const action = url + " " + JSON.stringify(body === undefined ? null : body);
+  const key = unanswered.get(action) || newKey();
+  unanswered.set(action, key);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const answer = await api(token, "POST", url, body, timeoutMs, key);
+      unanswered.delete(action);
+      return answer;
+    } catch (error) {
+      if (!answerLost(error)) unanswered.delete(action);
+      if (!answerLost(error) || attempt >= attempts) throw error;
+      await sleep(400 * attempt + Math.random() * 200);
+    }
   }
 }
 

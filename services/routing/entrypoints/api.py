@@ -1,4 +1,5 @@
-"""Routing's routes: the decision read model and the handler's override."""
+"""Routing's routes: the decision read model and the handler's override (which takes an
+``Idempotency-Key``: a retried override records one revision, shared/idempotency.py)."""
 
 from __future__ import annotations
 
@@ -12,9 +13,10 @@ from services.routing import handlers
 from services.routing.domain.model import Decision
 from services.routing.unit_of_work import SqlRoutingUnitOfWork
 from shared.auth import Principal
+from shared.idempotency import IdempotencyDep, IdempotentRoute
 from shared.security import needs, require
 
-router = APIRouter(prefix="/v1", tags=["routing"])
+router = APIRouter(prefix="/v1", tags=["routing"], route_class=IdempotentRoute)
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
 
@@ -66,12 +68,18 @@ async def override(
     uow: UowDep,
     request: Request,
     principal: Annotated[Principal, Depends(require("decisions:override"))],
+    once: IdempotencyDep,
 ) -> DecisionPublic:
     cmd = handlers.OverrideClassification(
         question_id, body.level, body.agency, body.case_type, body.reason, body.handler,
         actor=principal.subject,
     )
     extras = request.app.state.runtime.extras
+
+    async def overridden(uow: SqlRoutingUnitOfWork) -> DecisionPublic:  # the decision as committed
+        return to_public(await handlers.load_decision(uow, question_id))
+
+    uow = once.bind(uow, overridden)
     decision = await handlers.override_classification(cmd, uow, extras["catalog"], extras.get("router"))
     return to_public(decision)
 
