@@ -152,6 +152,7 @@ async def test_the_bi_role_reads_but_never_writes(database: str, server_url: str
             assert await bi.fetchval("SELECT COUNT(*) FROM reporting_visits") == history.visits
             assert await bi.fetchval("SELECT SUM(questions) FROM v_case_type_shares") == history.questions
             for statement in ("DELETE FROM reporting_visits", "SELECT COUNT(*) FROM inbox",
+                              "SELECT COUNT(*) FROM idempotency_keys",
                               "CREATE TABLE reporting.mine (x int)"):
                 with pytest.raises(asyncpg.PostgresError):
                     await bi.execute(statement)

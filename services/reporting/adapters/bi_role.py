@@ -16,7 +16,7 @@ from shared.errors import InvalidInput
 
 SCHEMA = "reporting"
 BOOKKEEPING = ("event_store", "inbox", "subscriber_positions", "consumer_dead_letters",
-               "outbox_relay_positions", "reporting_dirty_days", "audit_log")
+               "outbox_relay_positions", "reporting_dirty_days", "audit_log", "idempotency_keys")
 AUDIT_LOG = "audit_log"
 _NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
