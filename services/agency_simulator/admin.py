@@ -11,6 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.agency_simulator.api import StateDep, known_agency
 from services.agency_simulator.faults import Faults, Outage
+from shared.catalog import load_catalog
+from shared.errors import InvalidInput
 
 router = APIRouter(prefix="/v1", tags=["agency simulator: faults"])
 Agency = Annotated[str, Depends(known_agency)]
@@ -67,7 +69,8 @@ async def set_agency_faults(agency: Agency, body: Faults, sim: StateDep) -> dict
 @router.post("/admin/outages")
 async def start_outage(body: OutageIn, sim: StateDep) -> dict[str, Any]:
     """From now, for ``seconds``, the agency answers nothing useful."""
-    known_agency(body.agency)
+    if not load_catalog().is_agency(body.agency):  # in the body: 422, not 404
+        raise InvalidInput(f"no agency {body.agency!r}", {"known": sorted(load_catalog().agency_names)})
     now = time.time()
     sim.plan.outages[body.agency] = Outage(since=now, until=now + body.seconds, mode=body.mode)
     return {"agency": body.agency, "seconds": body.seconds, "mode": body.mode}

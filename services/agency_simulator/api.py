@@ -75,7 +75,14 @@ def idempotency_key(
     "/agencies/{agency}/cases",
     status_code=201,
     openapi_extra={
-        "requestBody": {"content": {"application/json": {"schema": CaseIn.model_json_schema()}}}
+        "parameters": signing.openapi_parameters(),
+        "requestBody": {"content": {"application/json": {"schema": CaseIn.model_json_schema()}}},
+    },
+    responses={
+        201: {"description": "a new case: its reference"},
+        401: {"description": "bad or missing signature, or stale timestamp",
+              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
+        409: {"description": "a case with this Idempotency-Key was received before: the same reference"},
     },
 )
 async def receive_case(

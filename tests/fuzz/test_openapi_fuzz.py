@@ -7,13 +7,24 @@ Every request carries an admin token (all scopes) so the fuzzing reaches the rou
 logic; schemathesis also sends cases without it (401 is documented). The checks: no 5xx,
 and status code, content type, headers and body as the OpenAPI document says.
 
+Headers are fuzzed too. The signature headers of the agencies' routes (the gateway's
+status callbacks, the agency simulator's cases) are declared in the OpenAPI, so
+schemathesis generates them, valid and invalid; half of the gateway's callback cases are
+then signed for real, so the body reaches the handler. And one case in three is sent a
+second time with one set of hostile headers (``HOSTILE``, in turn): genuine tokens whose
+claims have the wrong type, malformed bearer values, signature headers with characters
+``str.isdigit`` takes but ``int`` does not (``²``), non-ASCII Idempotency-Keys. The
+answer must be a documented 4xx, never a 5xx.
+
 Bounded for CI: ``SK_FUZZ_EXAMPLES`` examples per operation in the fuzzing phase
 (default 20), derandomized, so a run is repeatable. ``make fuzz`` runs the long one.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import time
 import uuid
 import zlib
 from collections.abc import Awaitable, Callable, Iterator
@@ -22,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jwt
 import pytest
 import schemathesis
+from cryptography.hazmat.primitives import serialization
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -37,7 +50,14 @@ from services.agency_gateway.bootstrap import bootstrap as gateway_bootstrap
 from services.agency_gateway.config import GatewaySettings
 from services.agency_gateway.domain.events import CaseForwarded, CaseQueuedForDelivery
 from services.agency_gateway.domain.outcomes import Rejected
+from services.agency_gateway.domain.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    dev_secret,
+    signed_headers,
+)
 from services.agency_gateway.handlers import record_outcome
+from services.agency_simulator.app import build_simulator
 from services.intake.bootstrap import bootstrap as intake_bootstrap
 from services.intake.config import IntakeSettings
 from services.intake.domain.events import (
@@ -54,6 +74,7 @@ from services.routing.bootstrap import bootstrap as routing_bootstrap
 from services.routing.config import RoutingSettings
 from services.routing.domain.events import CaseRoutedToAgency, QuestionClassified
 from shared import topics
+from shared.auth import auth_dir, ensure_keys
 from shared.db import sqlite_url
 from shared.events import DomainEvent, EventEnvelope
 from shared.runtime import ServiceRuntime
@@ -108,7 +129,12 @@ class WithLifespan:
 def load(runtime: ServiceRuntime, seed: Callable[[ServiceRuntime], Awaitable[Known]], data_dir: Path):
     """The service's OpenAPI document as a schemathesis schema bound to its app."""
     app = WithLifespan(runtime, seed)
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)  # starts the lifespan
+    return bind(schemathesis.openapi.from_asgi("/openapi.json", app), app, data_dir)
+
+
+def bind(schema, app, data_dir: Path):
+    """Tokens, bounds and real path ids for ``schema``; its data dir signs odd tokens."""
+    DATA_DIRS[schema.raw_schema["info"]["title"]] = data_dir
     schema.config.update(headers=auth(data_dir, "admin"))
     schema.config.generation.update(max_examples=EXAMPLES, deterministic=True, database="none")
 
@@ -141,8 +167,78 @@ def lifespans() -> Iterator[None]:
     asgi.shutdown_lifespans()
 
 
+# Headers ------------------------------------------------------------------------------
+
+DATA_DIRS: dict[str, Path] = {}  # API title -> the data dir whose key signs its tokens
+SIGNED_OPERATION = "/v1/agencies/{agency}/callbacks"
+
+
+def odd_token(data_dir: Path, **claims: Any) -> str:
+    """A genuine signature (the installation's key) over claims of the wrong type."""
+    now = int(time.time())
+    body = {"iss": "servicekontor", "aud": "servicekontor", "sub": "fuzz", "role": "admin",
+            "iat": now, "exp": now + 600} | claims
+    key = serialization.load_pem_private_key(ensure_keys(auth_dir(data_dir))[0], password=None)
+    return "Bearer " + jwt.encode(body, key, algorithm="EdDSA")
+
+
+def hostile(data_dir: Path, operation) -> list[dict[str, str]]:
+    """Header sets that must each be refused or ignored, never answered with a 5xx: odd
+    signatures where signatures are checked, odd Idempotency-Keys on every POST, odd
+    tokens on every route (the operation's own sets first)."""
+    now = str(int(time.time()))
+    sets: list[dict[str, str]] = []
+    declared = {p.get("name") for p in operation.definition.raw.get("parameters", [])}
+    if TIMESTAMP_HEADER in declared:
+        key = {"Idempotency-Key": "fuzz-key"}  # the simulator asks for one before the signature
+        sets += [
+            key | {TIMESTAMP_HEADER: "²", SIGNATURE_HEADER: "v1=00"},  # isdigit() yes, int() no
+            key | {TIMESTAMP_HEADER: now, SIGNATURE_HEADER: "v1=é"},  # compare_digest refuses it
+            key | {TIMESTAMP_HEADER: "١٢٣".encode().decode("latin-1"), SIGNATURE_HEADER: "v1=00"},
+            key | {TIMESTAMP_HEADER: "¹" * 12, SIGNATURE_HEADER: "v1=" + "f" * 64 + ",v1=" + "é" * 64},
+        ]
+    if operation.method.upper() == "POST":
+        sets += [{"Idempotency-Key": "ÿ" * 300}, {"Idempotency-Key": "²"}, {"Idempotency-Key": ""}]
+    return sets + [
+        {"Authorization": odd_token(data_dir, role=["admin"])},
+        {"Authorization": odd_token(data_dir, role="agency", agency=["polisen"])},
+        {"Authorization": odd_token(data_dir, sub=17, scope={"all": True})},
+        {"Authorization": odd_token(data_dir, role={"admin": 1}, jti=5)},
+        {"Authorization": "Bearer ²"},
+        {"Authorization": "Bearer " + "A" * 9000},
+        {"Authorization": "Basic ZnV6ejpmdXp6"},
+    ]
+
+
+HOSTILE_SENT: dict[str, int] = {}  # operation -> hostile header sets sent so far
+
+
+def stable_hash(case) -> int:
+    return zlib.crc32(repr((case.method, case.path, case.path_parameters, case.query, case.body)).encode())
+
+
 def run(case) -> None:
-    case.call_and_validate(checks=CHECKS)
+    """The generated case (signed, for half of the callbacks); then the same case again
+    with one set of hostile headers: every set once per operation, in turn, then one
+    case in four. Odd signatures go to a real agency, so the check is reached."""
+    pick = stable_hash(case)
+    kwargs: dict[str, Any] = {}
+    if case.operation.path == SIGNED_OPERATION and isinstance(case.body, dict) and pick % 2 == 0:
+        raw = json.dumps(case.body).encode()
+        agency = str((case.path_parameters or {}).get("agency", ""))
+        headers = signed_headers(dev_secret(agency), int(time.time()), raw)
+        kwargs = {"data": raw, "headers": {**headers, "Content-Type": "application/json"}}
+    case.call_and_validate(checks=CHECKS, **kwargs)
+    title = case.operation.schema.raw_schema["info"]["title"]
+    sets = hostile(DATA_DIRS[title], case.operation)
+    key = f"{title} {case.operation.label}"
+    sent = HOSTILE_SENT.get(key, 0)
+    if sent < len(sets) or pick % 4 == 0:
+        HOSTILE_SENT[key] = sent + 1
+        headers = sets[sent % len(sets)]
+        if TIMESTAMP_HEADER in headers and case.path_parameters:
+            case.path_parameters = {**case.path_parameters, "agency": "polisen"}
+        case.call_and_validate(checks=CHECKS, headers=headers)
 
 
 # Intake -------------------------------------------------------------------------------
@@ -309,3 +405,33 @@ reporting = schemathesis.pytest.from_fixture("reporting_schema")
 def test_reporting(case):
     run(case)
 
+
+# Agency simulator ---------------------------------------------------------------------
+# The agencies' side: the case route (its signature and Idempotency-Key headers), what the
+# simulator shows and its admin routes. The failure modes the admin routes set (5xx,
+# hangs) apply only to correctly signed cases, which the fuzzing never sends.
+
+
+class WithKnownIds:
+    """The simulator's app as it is (its lifespan makes its tables), with real path ids."""
+
+    def __init__(self, app, known: Known) -> None:
+        self.app, self.known = app, known
+
+    async def __call__(self, scope, receive, send) -> None:
+        await self.app(scope, receive, send)
+
+
+@pytest.fixture(scope="module")
+def simulator_schema(tmp_path_factory, lifespans):
+    tmp = tmp_path_factory.mktemp("simulator")
+    app = WithKnownIds(build_simulator(tmp, keys_dir=auth_dir(tmp), seed=1), {"agency": ["polisen", "skatteverket"]})
+    return bind(schemathesis.openapi.from_asgi("/openapi.json", app), app, tmp)
+
+
+simulator = schemathesis.pytest.from_fixture("simulator_schema")
+
+
+@simulator.parametrize()
+def test_agency_simulator(case):
+    run(case)

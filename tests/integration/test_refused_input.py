@@ -191,3 +191,9 @@ async def test_a_replay_reason_is_stored_masked(gateway, api, path):
     assert "Anna" in stored and "ringde" in stored
     for personal in ("198112189876", "070-123 45 67", "anna.svensson@example.se"):
         assert personal not in stored
+
+
+async def test_an_outage_for_an_unknown_agency_is_a_422_not_a_404(sim):
+    """Found by fuzzing the simulator: the agency is in the body, not the path."""
+    response = await sim.post("/v1/admin/outages", json={"agency": "", "seconds": 5})
+    assert_json_error(response, 422, "invalid_input")

@@ -30,6 +30,24 @@ _TIMESTAMP = re.compile(r"[0-9]{1,12}")
 _SIGNATURE = re.compile(r"[\x20-\x7e]{1,1000}")
 
 
+def openapi_parameters() -> list[dict]:
+    """The two signature headers as OpenAPI header parameters (docs/agency-api.openapi.yaml),
+    for the routes that check them: documented, and fuzzed by the test suite."""
+    return [
+        {
+            "name": TIMESTAMP_HEADER, "in": "header", "required": True,
+            "description": "Unix time in seconds when the request was signed (ASCII digits).",
+            "schema": {"type": "string", "pattern": "^[0-9]{1,12}$"},
+        },
+        {
+            "name": SIGNATURE_HEADER, "in": "header", "required": True,
+            "description": "v1=<hex HMAC-SHA256(secret, timestamp + '.' + body)>; several "
+            "comma-separated values allowed.",
+            "schema": {"type": "string", "pattern": "^v1=[0-9a-f]{64}(, ?v1=[0-9a-f]{64})*$"},
+        },
+    ]
+
+
 def dev_secret(agency: str) -> str:
     """``hex(HMAC-SHA256(key=DEV_SECRET_SEED, msg="agency:" + code))``."""
     return hmac.new(DEV_SECRET_SEED, f"agency:{agency}".encode(), hashlib.sha256).hexdigest()

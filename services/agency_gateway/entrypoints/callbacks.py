@@ -33,10 +33,11 @@ log = structlog.get_logger(__name__)
     "/agencies/{agency}/callbacks",
     response_model=CallbackAccepted,
     openapi_extra={
+        "parameters": signing.openapi_parameters(),
         "requestBody": {
             "required": True,
             "content": {"application/json": {"schema": CallbackIn.model_json_schema()}},
-        }
+        },
     },
     responses={401: {"description": "no valid token, bad signature or stale timestamp"}},
 )
