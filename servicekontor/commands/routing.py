@@ -37,15 +37,16 @@ def classify_eval(
     split: Annotated[str, typer.Option(help="the corpus split beside the independent set: heldout | train")] = "heldout",
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON")] = False,
     check: Annotated[bool, typer.Option(help="Exit 1 when the independent set misses a target")] = False,
-    mistakes: Annotated[int, typer.Option(help="How many wrong decisions to list (corpus split only)")] = 0,
+    mistakes: Annotated[int, typer.Option(help="How many wrong decisions to list (corpus split and dev set; never the independent set)")] = 0,
 ) -> None:
-    """Both sets side by side: the corpus's held-out split and the independent set
-    (written from the level definitions, never trained or tuned on). Figures of all
-    questions and of those decided without review, the confusion matrices, the
-    over-forwarding rate and coverage per confidence threshold. --check: the independent
-    set's decisions without review must meet the targets."""
+    """The sets side by side: the corpus's held-out split, the development set (rules and
+    review thresholds were tuned on it) and the independent set (written from the level
+    definitions, never trained or tuned on). Figures of all questions and of those decided
+    without review, the confusion matrices, the over-forwarding rate and coverage per
+    threshold of the review rule. --check: the independent set's decisions without review
+    must meet the targets."""
     from services.routing.adapters.corpus import corpus_files, load_corpus
-    from services.routing.evaluation import evaluate, load_independent
+    from services.routing.evaluation import evaluate, load_dev, load_independent
     from services.routing.rules import load_classifier
     from shared.catalog import load_catalog
 
@@ -56,6 +57,7 @@ def classify_eval(
         raise typer.Exit(2)
     classifier = load_classifier()
     reports = {split: evaluate(classifier, examples, keep_mistakes=mistakes),
+               "dev": evaluate(classifier, load_dev(catalog), keep_mistakes=mistakes),
                "independent": evaluate(classifier, load_independent(catalog), keep_mistakes=0)}
     if as_json:
         body = {name: r.as_dict() for name, r in reports.items()}
@@ -63,9 +65,12 @@ def classify_eval(
     else:
         _print_reports(classifier.model_version, reports)
     misses = reports["independent"].misses(decided_only=True)
+    covered = f"(coverage: {reports['independent'].decided['coverage']:.3f} decided without review)"
     if check and misses:
-        typer.echo("independent set below target: " + "; ".join(misses), err=True)
+        typer.echo("independent set below target: " + "; ".join(misses) + f" {covered}", err=True)
         raise typer.Exit(1)
+    if check and as_json:
+        typer.echo(f"independent set: all targets met {covered}", err=True)
 
 
 def _print_reports(version: str, reports: dict) -> None:
@@ -89,14 +94,21 @@ def _print_reports(version: str, reports: dict) -> None:
         for true in LEVELS:
             matrix.add_row(true, *(str(reports[n].confusion[true][decided]) for decided in LEVELS))
         console.print(matrix)
-        cover = Table("confidence ≥", "coverage", "level", "complex recall", "over-forwarding", "agency", title=f"{n}: coverage")
-        for row in reports[n].coverage:
-            cover.add_row(f"{row['threshold']:.1f}", *(f"{row[k]:.3f}" for k in ("coverage", "level_accuracy", "complex_recall", "over_forwarding", "agency_accuracy")))
+        cover = Table("confidence ≥", "coverage", "level", "complex recall", "over-forwarding", "agency",
+                      title=f"{n}: coverage (review rule at each confidence threshold)")
+        for row in reports[n].review_coverage:
+            cover.add_row(f"{row['threshold']:.2f}", *(f"{row[k]:.3f}" for k in ("coverage", "level_accuracy", "complex_recall", "over_forwarding", "agency_accuracy")))
         console.print(cover)
         for item in reports[n].mistakes:
             console.print(f"- {item['text'][:100]!r}: expected {item['expected']}, decided {item['decided']}")
+    for n in names:
+        if reports[n].mixed.get("marked"):
+            m = reports[n].mixed
+            console.print(f"{n}: {m['marked']} questions split into several matters (for review); of {m['written']} written as mixed, {m['found']} found")
     misses = reports["independent"].misses(decided_only=True)
-    console.print("[red]independent set below target: " + "; ".join(misses) if misses else "[green]independent set: all targets met")
+    covered = f"(coverage: {reports['independent'].decided['coverage']:.3f} decided without review)"
+    console.print(f"[red]independent set below target: {'; '.join(misses)} {covered}" if misses
+                  else f"[green]independent set: all targets met {covered}")
 
 
 def export_overrides(

@@ -4,10 +4,17 @@ over-forwarding rate (general or in-depth questions decided complex, i.e. sent t
 agency), and coverage at each confidence threshold (the share decided without review,
 and how good those decisions are).
 
-Two sets: the corpus's held-out split, and the independent set
-(``data/independent_eval.jsonl``, written from the level definitions and never trained or
-tuned on). The targets apply to the independent set's decisions made without review
-(``needs_review`` false); the rest go to the desk, and the coverage says how many.
+Three sets: the corpus's held-out split; the development set (``data/dev_set.jsonl``,
+written for this project's tuning: the rules' situations and cues, the review threshold
+and the other review signals were chosen on it and on the held-out split); and the
+independent set (``data/independent_eval.jsonl``, written from the level definitions and
+never trained or tuned on). The targets apply to the independent set's decisions made
+without review (``needs_review`` false); the rest go to the desk, and the coverage says
+how many.
+
+Two coverage tables: by confidence alone (``coverage``), and by the whole review rule at
+each threshold (``review_coverage``: confidence at least the threshold and no other
+reason for review, such as a situation read against the decision or several matters).
 """
 
 from __future__ import annotations
@@ -25,8 +32,9 @@ from shared.catalog import LEVELS, Catalog
 TARGETS = {"level_accuracy": 0.90, "complex_recall": 0.95, "agency_accuracy": 0.95}
 MAX_OVER_FORWARDING = 0.05
 MIN_COVERAGE = 0.5  # at least half of the questions must be decided without review
-THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
+THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
 INDEPENDENT = Path(__file__).resolve().parent / "data" / "independent_eval.jsonl"
+DEV = Path(__file__).resolve().parent / "data" / "dev_set.jsonl"
 
 
 class Labelled(Protocol):
@@ -47,6 +55,12 @@ class IndependentExample:
     style: str
     reason: str
     parts: tuple[dict[str, Any], ...] = ()
+
+
+def load_dev(catalog: Catalog, path: Path = DEV) -> list[IndependentExample]:
+    """The development set (the independent set's format), for tuning rules and review
+    thresholds; never a training file."""
+    return load_independent(catalog, path)
 
 
 def load_independent(catalog: Catalog, path: Path = INDEPENDENT) -> list[IndependentExample]:
@@ -76,7 +90,9 @@ class Report:
     over_forwarding: float = 0.0  # general/in-depth questions decided complex
     level_recall: dict[str, float] = field(default_factory=dict)
     confusion: dict[str, dict[str, int]] = field(default_factory=dict)
-    coverage: list[dict[str, float]] = field(default_factory=list)
+    coverage: list[dict[str, float]] = field(default_factory=list)  # by confidence alone
+    review_coverage: list[dict[str, float]] = field(default_factory=list)  # by the whole review rule
+    mixed: dict[str, float] = field(default_factory=dict)  # questions split into several matters
     decided: dict[str, float] = field(default_factory=dict)  # figures without needs_review
     mistakes: list[dict[str, Any]] = field(default_factory=list)
 
@@ -144,10 +160,16 @@ def evaluate(classifier: Any, examples: Iterable[Labelled], keep_mistakes: int =
     n = counts["n"] or 1
     recall = {level: row[level] / (sum(row.values()) or 1) for level, row in confusion.items()}
     overall = _figures(pairs)
-    coverage = []
+    coverage, review_coverage = [], []
     for threshold in THRESHOLDS:
         kept = [(e, r) for e, r in pairs if r.confidence >= threshold]
         coverage.append({"threshold": threshold, "coverage": len(kept) / n, **_figures(kept)})
+        sure = [(e, r) for e, r in kept if not getattr(r, "review_reasons", ())]
+        review_coverage.append({"threshold": threshold, "coverage": len(sure) / n, **_figures(sure)})
+    said_mixed = [(e, r) for e, r in pairs if getattr(r, "parts", ())]
+    written_mixed = [e for e in items if getattr(e, "parts", ())]
+    mixed = {"marked": len(said_mixed), "written": len(written_mixed),
+             "found": sum(1 for e, r in pairs if getattr(e, "parts", ()) and getattr(r, "parts", ()))}
     decided_pairs = [(e, r) for e, r in pairs if not r.needs_review]
     decided = {**_figures(decided_pairs), "coverage": len(decided_pairs) / n}
     return Report(
@@ -160,6 +182,8 @@ def evaluate(classifier: Any, examples: Iterable[Labelled], keep_mistakes: int =
         level_recall=recall,
         confusion=confusion,
         coverage=coverage,
+        review_coverage=review_coverage,
+        mixed=mixed,
         decided=decided,
         mistakes=mistakes,
     )

@@ -86,9 +86,11 @@ def test_an_agency_name_is_evidence_for_all_its_case_types():
     assert {c for (a, c) in found if a == "kronofogden"} == {"skulder", "skuldsanering", "ovrigt"}
 
 
-def test_level_cues_are_found_per_level():
-    cues = RULES.scan(normalise("Jag bor i Norge, när kommer min utbetalning?")).cues
-    assert set(cues) == {"complex", "in_depth"}
+def test_level_cues_are_found_per_level_and_situations_per_group():
+    found = RULES.scan(normalise("Jag bor i Norge, när kommer min utbetalning?"))
+    assert set(found.cues) == {"in_depth"} and set(found.situations) == {"another_country"}
+    found = RULES.scan(normalise("Jag vill ha en ny prövning, det är fel! Min man dog i mars."))
+    assert set(found.cues) == {"complex"} and set(found.situations) == {"contested", "death"}
 
 
 @pytest.mark.parametrize(

@@ -42,12 +42,15 @@ class Example:
 
 
 INDEPENDENT_FILE = "independent_eval.jsonl"  # evaluation only: never a corpus file
+DEV_FILE = "dev_set.jsonl"  # tuning of rules and thresholds only: never a corpus file
+EVALUATION_FILES = frozenset({INDEPENDENT_FILE, DEV_FILE})
 
 
 def corpus_files(root: Path = DATA_DIR) -> list[Path]:
     """The corpus files in a fixed order: the authored corpus, then feedback files. The
-    independent evaluation set (``INDEPENDENT_FILE``) is not one of them."""
-    authored = [p for p in sorted(root.glob("*.jsonl")) if p.name != INDEPENDENT_FILE]
+    evaluation sets (``EVALUATION_FILES``: the independent set and the development set)
+    are not among them."""
+    authored = [p for p in sorted(root.glob("*.jsonl")) if p.name not in EVALUATION_FILES]
     return authored + sorted(root.glob("feedback/*.jsonl"))
 
 

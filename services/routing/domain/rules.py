@@ -7,6 +7,10 @@ Two parts:
   case, about another country or a dispute); added to the text model's level reading.
 - the *request cues*: words by which a visitor asks for a service itself ("I want to
   apply", "I need a new one", "stolen"), as opposed to asking about it;
+- the *situations*: everyday words for a situation that needs the agency's own handling
+  (a death in the family, an injury, another country, moving here, enforcement of a
+  debt, a contested decision, fraud, protection, a permit at risk), named per group;
+  strong evidence for complex, and a reason for review when the decision is not complex;
 - the *level rules*: what the sources state outright (ID documents, moving to Sweden,
   permits, debt relief are services of the agency; appeals are complex). Tried in order;
   the first that matches the chosen case type or the text applies (``domain/level.py``).
@@ -37,16 +41,24 @@ class LevelRule:
 class KeywordIndex(Generic[T]):
     """Keywords, each pointing to one or more targets (case types, levels, rules),
     indexed so that a question is checked only against keywords that can match one of its
-    words: by the whole first word (phrases and whole-word keywords) or by the first four
-    letters (single words matched at the start of a word)."""
+    words: phrases by their first two words (the second by its first three letters when
+    it may match as the start of a longer word), whole-word keywords by the word, and
+    other single words by their first four letters."""
 
     def __init__(self, entries: list[tuple[tuple[T, ...], Keyword]]) -> None:
         self.entries = entries
         self._exact: dict[str, list[tuple[tuple[T, ...], Keyword]]] = defaultdict(list)
         self._prefix: dict[str, list[tuple[tuple[T, ...], Keyword]]] = defaultdict(list)
+        self._pairs: dict[tuple[str, str], list[tuple[tuple[T, ...], Keyword]]] = defaultdict(list)
         for targets, keyword in entries:
-            first = keyword.text.split(" ", 1)[0]
-            if " " in keyword.text or keyword.whole_word or len(first) < 4:
+            words = keyword.text.split(" ")
+            first = words[0]
+            # the second word of a phrase is whole unless it ends the phrase, where a
+            # keyword without a trailing dot matches the start of a word
+            second_whole = len(words) > 2 or keyword.whole_word
+            if len(words) > 1 and (second_whole or len(words[1]) >= 3):
+                self._pairs[(first, words[1] if second_whole else words[1][:3])].append((targets, keyword))
+            elif " " in keyword.text or keyword.whole_word or len(first) < 4:
                 self._exact[first].append((targets, keyword))
             else:
                 self._prefix[first[:4]].append((targets, keyword))
@@ -54,13 +66,19 @@ class KeywordIndex(Generic[T]):
     def find(self, clean: str) -> dict[T, list[Keyword]]:
         found: dict[T, list[Keyword]] = {}
         seen: set[int] = set()
-        for token in set(clean.split()):
-            for entry in (*self._exact.get(token, ()), *self._prefix.get(token[:4], ())):
-                targets, keyword = entry
-                if id(entry) not in seen and matches(keyword, clean):
-                    seen.add(id(entry))
-                    for target in targets:
-                        found.setdefault(target, []).append(keyword)
+        tokens = clean.split()
+        candidates = [entry for token in set(tokens) for entry in (*self._exact.get(token, ()), *self._prefix.get(token[:4], ()))]
+        pairs = self._pairs
+        if pairs:
+            for a, b in set(zip(tokens, tokens[1:], strict=False)):
+                candidates += pairs.get((a, b), ())
+                candidates += pairs.get((a, b[:3]), ()) if len(b) > 3 else ()
+        for entry in candidates:
+            targets, keyword = entry
+            if id(entry) not in seen and matches(keyword, clean):
+                seen.add(id(entry))
+                for target in targets:
+                    found.setdefault(target, []).append(keyword)
         return found
 
 
@@ -77,6 +95,7 @@ class Found:
     rules: dict[str, list[Keyword]]
     requests: tuple[Keyword, ...] = ()  # the visitor asks for a service itself
     questions: tuple[Keyword, ...] = ()  # the visitor asks about something
+    situations: dict[str, list[Keyword]] = field(default_factory=dict)  # group -> words found
 
 
 @dataclass(frozen=True)
@@ -87,6 +106,8 @@ class RuleSet:
     level_cues: KeywordIndex[str]
     request_cues: tuple[Keyword, ...] = ()
     question_cues: tuple[Keyword, ...] = ()
+    situations: tuple[tuple[str, Keyword], ...] = ()  # (group, keyword)
+    agency_words: frozenset[str] = frozenset()  # lexicon words that name an agency, not a case type
     _all: KeywordIndex[tuple[str, object]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -98,19 +119,24 @@ class RuleSet:
         entries += [((("rule", rule.rule_id),), k) for rule in self.level_rules for k in rule.keywords]
         entries += [((("request", "request"),), k) for k in self.request_cues]
         entries += [((("request", "question"),), k) for k in self.question_cues]
+        entries += [((("situation", group),), k) for group, k in self.situations]
         object.__setattr__(self, "_all", KeywordIndex(entries))
 
     def scan(self, clean: str) -> Found:
         found = self._all.find(clean)
-        parts: dict[str, dict] = {"case": {}, "cue": {}, "rule": {}, "request": {}}
+        parts: dict[str, dict] = {"case": {}, "cue": {}, "rule": {}, "request": {}, "situation": {}}
         for (kind, target), keywords in found.items():
             parts[kind][target] = keywords
         return Found(parts["case"], parts["cue"], parts["rule"], tuple(parts["request"].get("request", ())),
-                     tuple(parts["request"].get("question", ())))
+                     tuple(parts["request"].get("question", ())), parts["situation"])
 
     def cues(self, clean: str) -> dict[str, list[Keyword]]:
         """Words that are evidence for a level (not a verdict), found in the text."""
         return self.scan(clean).cues
+
+    def specific_agencies(self, found: Found) -> set[str]:
+        """The agencies whose case-type words (not merely their names) the scan found."""
+        return {key[0] for key, words in found.case_types.items() if any(k.text not in self.agency_words for k in words)}
 
     def ruled_case_types(self) -> frozenset[CaseKey]:
         """Case types whose level a rule always decides."""
@@ -142,11 +168,13 @@ def build_rules(raw: dict, catalog: Catalog) -> RuleSet:
         for code, words in raw["case_types"].items()
         for word in words
     ]
+    agency_words: set[str] = set()
     for agency, words in raw.get("agencies", {}).items():
         if not catalog.is_agency(agency):
             raise ValueError(f"lexicon names unknown agency {agency!r}")
         keys = tuple((agency, c.code) for c in catalog.case_types_of(agency))
         entries += [(keys, parse_keyword(word)) for word in words]
+        agency_words |= {parse_keyword(word).text for word in words}
     rules: list[LevelRule] = []
     for item in raw["levels"]:
         if item["level"] not in LEVELS:
@@ -165,4 +193,6 @@ def build_rules(raw: dict, catalog: Catalog) -> RuleSet:
         cues += [((level,), parse_keyword(w)) for w in words]
     requests = tuple(parse_keyword(w) for w in raw.get("request_cues", []))
     questions = tuple(parse_keyword(w) for w in raw.get("question_cues", []))
-    return RuleSet(str(raw["version"]), KeywordIndex(entries), tuple(rules), KeywordIndex(cues), requests, questions)
+    situations = tuple((str(group), parse_keyword(w)) for group, words in raw.get("situations", {}).items() for w in words)
+    return RuleSet(str(raw["version"]), KeywordIndex(entries), tuple(rules), KeywordIndex(cues), requests, questions,
+                   situations, frozenset(agency_words))

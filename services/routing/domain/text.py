@@ -25,6 +25,20 @@ def normalise(text: str) -> str:
     return " " + _NOT_WORD.sub(" ", text).strip() + " "
 
 
+# Where a question that may hold several matters is cut into parts: sentence ends, and the
+# words that join one matter to the next ("och så", "and also", "också", "plus").
+_PARTS = re.compile(
+    r"[.?!;:\n]+|\s*,?\s+(?:och så|och sen|och också|och även|och dessutom|och|samt|and also|and|also|plus|också|dessutom|även)\s+",
+    re.IGNORECASE,
+)
+
+
+def segments(text: str) -> list[str]:
+    """The pieces of ``text`` (first ``MAX_CHARS`` characters) between sentence ends and
+    joining words, in order, non-empty."""
+    return [piece.strip() for piece in _PARTS.split(text[:MAX_CHARS]) if piece and piece.strip()]
+
+
 # Function words (Swedish and English, in normal form): they say nothing about the topic,
 # so they do not count when judging whether the model understands a text.
 _STOPWORDS = """

@@ -1,7 +1,8 @@
 """One line of ``servicekontor classify`` (the JSON Lines contract in ARCHITECTURE.md):
 ``{"text", "agency", "case_type", "office_id"}`` in, a decision out, with the destination
-the office registry gives when ``office_id`` is set. Bad lines get an error object, never
-an exception."""
+the office registry gives when ``office_id`` is set, why it asks for review
+(``review_reasons``) and, for a question holding several matters, each one (``parts``).
+Bad lines get an error object, never an exception."""
 
 from __future__ import annotations
 
@@ -34,4 +35,9 @@ def classify_line(classifier: Classifier, line: str, number: int) -> dict[str, A
         "destination_reason": result.destination_reason,
         "rule_id": result.rule_id,
         "intent": result.intent,
+        "review_reasons": list(result.review_reasons),
+        "parts": [
+            {"text": p.text, "level": p.level, "agency": p.agency, "case_type": p.case_type, "confidence": p.confidence}
+            for p in result.parts
+        ],
     }
