@@ -14,7 +14,7 @@ from services.routing.bootstrap import bootstrap
 from services.routing.config import RoutingSettings
 from shared import topics
 from shared.tracking import Checkpoint
-from tests.unit.test_routing_forwarding import recorded
+from tests.factories import envelope, question_recorded
 
 
 @pytest.mark.parametrize("entry", ["handle", "handle_batch"])
@@ -24,24 +24,24 @@ async def test_a_consumer_cancelled_mid_handler_stops_and_dead_letters_nothing(t
     consumer = runtime.consumers[0]
     started, calls = asyncio.Event(), []
 
-    async def slow_handler(event, envelope, uow):
-        calls.append(envelope.event_id)
+    async def slow_handler(event, delivered, uow):
+        calls.append(delivered.event_id)
         started.set()
         await asyncio.sleep(30)
 
     consumer.handlers = {"intake.QuestionRecorded": slow_handler}
-    envelope = recorded("Jag vill ansöka om id-kort")
+    recorded = envelope(question_recorded(text="Jag vill ansöka om id-kort"))
     if entry == "handle":
-        handling = asyncio.create_task(consumer.handle(envelope, Checkpoint(topics.INTAKE, 0, 1)))
+        handling = asyncio.create_task(consumer.handle(recorded, Checkpoint(topics.INTAKE, 0, 1)))
     else:
-        handling = asyncio.create_task(consumer.handle_batch([(envelope, Checkpoint(topics.INTAKE, 0, 1))]))
+        handling = asyncio.create_task(consumer.handle_batch([(recorded, Checkpoint(topics.INTAKE, 0, 1))]))
     try:
         await asyncio.wait_for(started.wait(), 10)
         handling.cancel()
         done, _ = await asyncio.wait([handling], timeout=5)
         assert done, "the cancelled consumer kept running"
         assert handling.cancelled(), "the cancellation did not reach the caller"
-        assert calls == [envelope.event_id], "the cancelled handling was tried again"
+        assert calls == [recorded.event_id], "the cancelled handling was tried again"
         assert consumer.dead_lettered == 0 and consumer.handled == 0
         assert await consumer.positions() == {}
     finally:
