@@ -8,6 +8,10 @@
   seeks past what it has already handled.
 - Poison events: after the consumer's retries, the event goes to ``<topic>.dlq`` (and to
   the ``consumer_dead_letters`` table) instead of blocking its partition.
+- Stopping (``run`` cancelled): a batch being handled rolls back and is read again by
+  whoever has the partition next (the inbox makes that harmless); each consumer leaves
+  its group and the producer flushes, each within ``CLIENT_STOP_SECONDS`` (a broker that
+  is away cannot hold the stop: what was not published is still in the outbox).
 """
 
 from __future__ import annotations
@@ -32,6 +36,19 @@ from shared.topics import dead_letter_topic
 from shared.tracking import Checkpoint
 
 log = structlog.get_logger(__name__)
+
+CLIENT_STOP_SECONDS = 1.0
+
+
+async def _stop_client(client, what: str) -> None:
+    """``client.stop()``, bounded (it waits for the broker when it cannot reach it)."""
+    try:
+        async with asyncio.timeout(CLIENT_STOP_SECONDS):
+            await client.stop()
+    except TimeoutError:
+        log.warning("kafka_client_stop_cut_off", client=what)
+    except Exception as error:  # noqa: BLE001 - stopping: report, go on
+        log.warning("kafka_client_stop_failed", client=what, error=repr(error))
 
 
 def encode(envelope: EventEnvelope) -> bytes:
@@ -132,7 +149,7 @@ class KafkaBus:
     async def stop(self) -> None:
         if self.producer:
             producer, self.producer = self.producer, None
-            await producer.stop()
+            await _stop_client(producer, "producer")
 
     async def run(self) -> None:
         """Relay and consume until cancelled, riding out broker outages: a loop that fails
@@ -192,7 +209,7 @@ class KafkaBus:
                     await kafka.commit({tp: records[-1].offset + 1})
                     await self._record_lag(kafka, consumer, tp, records[-1].offset)
         finally:
-            await kafka.stop()
+            await _stop_client(kafka, f"consumer {consumer.name}")
 
     async def _handle(self, consumer: EventConsumer, tp: TopicPartition, records: list) -> None:
         """Decode a partition's batch and hand it over; undecodable messages go straight

@@ -1,10 +1,15 @@
 """Status callbacks, as an agency would send them: once a case is taken, ``received``,
 ``in_progress``, ``decided`` and ``closed`` follow, ``delay`` seconds apart, each signed
-with the agency's secret and retried a few times (tenacity) if the gateway is away."""
+with the agency's secret and retried a few times (tenacity) if the gateway is away.
+
+Stopping (``drain``, and ``close``): the agency does not take its pending statuses with it;
+every status still owed is sent at once, in order, within a bound, while the gateway still
+listens; only what is still unsent then is dropped (and logged)."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -37,6 +42,7 @@ class CallbackSender:
         self.http = httpx.AsyncClient(timeout=5.0)
         self.tasks: set[asyncio.Task[None]] = set()
         self.sent = 0
+        self.hurry = asyncio.Event()  # set: no more waiting between statuses
 
     def schedule(self, agency: str, case_id: str, reference: str) -> None:
         task = asyncio.create_task(self._follow(agency, case_id, reference))
@@ -45,7 +51,7 @@ class CallbackSender:
 
     async def _follow(self, agency: str, case_id: str, reference: str) -> None:
         for status in STATUSES:
-            await asyncio.sleep(self.delay)
+            await self._pause()
             body = {
                 "callback_id": str(uuid.uuid4()),
                 "case_id": case_id,
@@ -79,8 +85,35 @@ class CallbackSender:
                     response.raise_for_status()
         self.sent += 1
 
-    async def close(self) -> None:
-        for task in list(self.tasks):
+    async def _pause(self) -> None:
+        """``delay`` seconds, unless (or until) the sender is stopping."""
+        if self.hurry.is_set():
+            return
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.delay):
+                await self.hurry.wait()
+
+    async def drain(self, seconds: float = 2.0) -> int:
+        """Send every status still owed now, for at most ``seconds``; cancel what is left
+        then. Answers how many cases still had statuses to send when it was cut off."""
+        self.hurry.set()
+        deadline = asyncio.get_running_loop().time() + seconds
+        while self.tasks:  # a case taken meanwhile adds a task: it is sent at once too
+            left = deadline - asyncio.get_running_loop().time()
+            if left <= 0:
+                break
+            await asyncio.wait(list(self.tasks), timeout=left)
+        unsent = [task for task in self.tasks if not task.done()]
+        if unsent:
+            log.warning("callbacks_not_sent_before_stop", cases=len(unsent))
+        for task in unsent:
             task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-        await self.http.aclose()
+        await asyncio.gather(*unsent, return_exceptions=True)
+        return len(unsent)
+
+    async def close(self, flush_seconds: float = 2.0) -> None:
+        """Send what is owed (``drain``), then close the HTTP client."""
+        try:
+            await self.drain(flush_seconds)
+        finally:
+            await self.http.aclose()

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import json
 import signal
+import subprocess
+import threading
 import time
+from datetime import UTC, datetime
 
 import httpx
 import pytest
 
 from servicekontor.instance import read_instance
 from tests.e2e.conftest import SERVICES, RunningSystem
+from tests.e2e.test_system import all_caught_up, converged, demo_args, recorded_questions
 from tests.helpers import scaled, wait_until
 
 pytestmark = pytest.mark.e2e
@@ -94,3 +98,160 @@ def test_up_on_port_0_answers_on_the_ports_its_card_names(any_port_system):
 
     code, seconds = timed_stop(system, signal.SIGINT)
     assert_stopped_cleanly(system, code, seconds, "with port 0")
+
+
+def test_stops_idle_and_with_a_queue_display_stream_open(any_port_system):
+    """(a) idle; (d) a display's Server-Sent Events stream open, which keeps its
+    connection open until the server ends it."""
+    system = any_port_system
+    time.sleep(1)  # settled: nothing in flight
+    code, seconds = timed_stop(system, signal.SIGTERM)
+    assert_stopped_cleanly(system, code, seconds, "idle")
+
+    system.start()
+    events: list[str] = []
+    ended = threading.Event()
+    stream = threading.Thread(
+        target=follow_stream,
+        args=(system.url("intake", "/v1/offices/umea/queue/stream"), system.headers("display"), events, ended),
+        daemon=True,
+    )
+    stream.start()
+    wait_until(lambda: any(line.startswith("event: queue") for line in events), timeout=30)
+    code, seconds = timed_stop(system, signal.SIGINT)
+    assert_stopped_cleanly(system, code, seconds, "queue display stream open")
+    assert ended.wait(5), "the stream did not end"
+
+    system.start()  # and the restarted system answers
+    visit = httpx.post(system.url("intake", "/v1/visits"), json={"office_id": "umea", "channel": "kiosk"},
+                       headers=system.headers("kiosk"), timeout=10)
+    assert visit.status_code == 201, visit.text
+
+
+def follow_stream(url: str, headers: dict, lines: list[str], ended: threading.Event) -> None:
+    try:
+        with httpx.stream("GET", url, headers=headers, timeout=httpx.Timeout(10, read=120)) as response:
+            for line in response.iter_lines():
+                lines.append(line)
+    except httpx.HTTPError as error:
+        lines.append(repr(error))
+    finally:
+        ended.set()
+
+
+SLOW_AGENCY = "polisen"  # "Jag vill ansöka om pass": complex, Polisen
+FAST_TEXT = "Jag vill ansöka om uppehållstillstånd"  # complex, Migrationsverket
+
+
+def test_stops_mid_burst_with_a_delivery_and_status_callbacks_in_flight(any_port_system):
+    """(b) a delivery in flight to a slow agency, (c) the simulator sending status callbacks
+    for a case it has just taken, (e) consumers mid-burst (a demo's 8 kiosks): all at the
+    moment of one SIGTERM, each checked to be under way. After a restart every question is
+    classified once, every complex case delivered once (the slow one, handed back, too)
+    and the callbacks of the case delivered before the stop all arrived."""
+    system = any_port_system
+    kiosk, supervisor = system.headers("kiosk"), system.headers("supervisor")
+    # Slower than the gateway's 5 s timeout: a call to it is in flight until cut off.
+    faults = httpx.put(system.url("agency_simulator", f"/v1/admin/faults/{SLOW_AGENCY}"),
+                       json={"latency_ms": [30_000, 30_000]}, timeout=10)
+    assert faults.status_code == 200, faults.text
+    demo = subprocess.Popen(demo_args(system, 400, 15), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: recorded_questions(system) >= 30, timeout=60)
+        fast = ask(system, FAST_TEXT, kiosk)
+        wait_until(lambda: delivery(system, fast, supervisor)["status"] == "delivered", timeout=30)
+        slow = ask(system, "Jag vill ansöka om pass", kiosk)
+        wait_until(lambda: in_flight(delivery(system, slow, supervisor)), timeout=30)
+        # Under way at the signal: the burst, the slow call, the fast case's callbacks.
+        assert demo.poll() is None, "the demo had finished: no burst in flight"
+        assert in_flight(delivery(system, slow, supervisor)), "the slow call ended before the signal"
+        assert delivery(system, fast, supervisor)["agency_status"] != "closed", "its callbacks were all sent"
+        code, seconds = timed_stop(system, signal.SIGTERM)
+    finally:
+        demo.kill()
+        demo.wait(timeout=30)
+    assert_stopped_cleanly(system, code, seconds, "mid-burst, a delivery and callbacks in flight")
+
+    system.start()
+    counts = wait_until(lambda: (c := converged(system)) and all_caught_up(c) and c, timeout=120)
+    assert counts["classified"] == (counts["questions"], counts["questions"]), "each question classified once"
+    assert counts["routed"][0] == counts["routed"][1], "no case routed twice"
+    assert counts["forwarded"][0] == counts["forwarded"][1] == counts["routed"][0], "each case forwarded once"
+    assert counts["received"]["unique_cases"] == counts["routed"][0], "each case once at the agencies"
+    assert delivery(system, slow, supervisor)["status"] == "delivered"
+    # Nothing of the fast case's status callbacks was lost in the stop.
+    assert delivery(system, fast, supervisor)["agency_status"] == "closed"
+
+
+def ask(system: RunningSystem, text: str, kiosk: dict) -> str:
+    visit = httpx.post(system.url("intake", "/v1/visits"), json={"office_id": "umea", "channel": "kiosk"},
+                       headers=kiosk, timeout=10).json()
+    question = httpx.post(system.url("intake", f"/v1/visits/{visit['visit_id']}/questions"), json={"text": text},
+                          headers=kiosk, timeout=10)
+    assert question.status_code == 201, question.text
+    return question.json()["question_id"]
+
+
+def delivery(system: RunningSystem, question_id: str, supervisor: dict) -> dict:
+    response = httpx.get(system.url("agency_gateway", f"/v1/deliveries/{question_id}"), headers=supervisor, timeout=10)
+    return response.json() if response.status_code == 200 else {"status": None, "agency_status": None}
+
+
+def in_flight(row: dict) -> bool:
+    """Claimed (its lease runs) and no attempt recorded yet: the call is under way."""
+    leased_until = row.get("next_attempt_at")
+    return (
+        row.get("status") == "pending" and row.get("attempts") == 0 and leased_until is not None
+        and datetime.fromisoformat(leased_until) > datetime.now(UTC)
+    )
+
+
+@pytest.mark.realservers
+def test_up_distributed_and_each_serve_stop_within_the_bound(real_servers, tmp_path):
+    """``up --distributed``: the four ``serve`` processes and the simulator on real Kafka
+    and PostgreSQL. Stopped right after a delivery (the simulator's status callbacks under
+    way), all of them exit 0 within the bound, the simulator's callbacks owed arrive first."""
+    import asyncio
+    import os
+    import sys
+
+    from tests.helpers import auth, free_port
+
+    data_dir = tmp_path / "data"
+    ports = {name: free_port() for name in SERVICES}
+    env = {
+        **os.environ,
+        "SK_DATABASE_URL": asyncio.run(real_servers.fresh_database()),
+        "SK_KAFKA_BOOTSTRAP_SERVERS": real_servers.kafka_bootstrap_servers,
+        "SK_KAFKA_TOPIC_PREFIX": f"stop{time.monotonic_ns() % 10**8}.",
+        "SK_LOG_LEVEL": "INFO",
+        **{f"SK_{name.upper()}_PORT": str(port) for name, port in ports.items() if name != "agency_simulator"},
+    }
+    env.pop("SK_AGENCY_ENDPOINTS", None)
+    log_path = tmp_path / "up.log"
+    args = [sys.executable, "-m", "servicekontor.cli", "up", "--distributed", "--data-dir", str(data_dir),
+            "--agency-simulator-port", str(ports["agency_simulator"])]
+    with log_path.open("ab") as out:
+        process = subprocess.Popen(args, env=env, stdout=out, stderr=out)
+    try:
+        system = RunningSystem(data_dir, log_path, ports=ports, process=process)
+        card = wait_until(system.address_card, timeout=120)
+        assert {s: getattr(card, s) for s in SERVICES} == ports
+        kiosk, supervisor = auth(data_dir, "kiosk"), auth(data_dir, "supervisor")
+        question = ask(system, FAST_TEXT, kiosk)
+        wait_until(lambda: delivery(system, question, supervisor)["agency_status"] is not None, timeout=60)
+        assert delivery(system, question, supervisor)["agency_status"] != "closed"
+        code, seconds = timed_stop(system, signal.SIGTERM)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+    lines = log_lines(system)
+    stopped = [line for line in lines if line.get("event") == "servicekontor_stopped"]
+    assert len(stopped) == len(SERVICES) + 1, stopped  # each serve, the simulator, up itself
+    assert stopped[-1].get("exit_codes") == dict.fromkeys(SERVICES, 0), stopped[-1]
+    assert_stopped_cleanly(system, code, seconds, "up --distributed")
+    # The statuses the simulator still owed were sent before the gateway stopped.
+    closed = [line for line in lines if line.get("event") == "agency_case_updated"
+              and line.get("question_id") == question and line.get("status") == "closed"]
+    assert closed, "the case's last status callback never reached the gateway"

@@ -129,6 +129,8 @@ async def test_calls_in_flight_are_bounded_per_agency_and_in_total():
 
 
 async def test_a_delivery_cut_off_mid_call_is_resent_with_the_same_key_after_its_lease():
+    """A stop that cannot hand the delivery back (here: its database is away; or a
+    crash) leaves the lease: the case is resent when it runs out."""
     keys: list[str] = []
     called = asyncio.Event()
 
@@ -139,10 +141,12 @@ async def test_a_delivery_cut_off_mid_call_is_resent_with_the_same_key_after_its
         raise AssertionError("unreachable")
 
     gateway = Gateway(hangs, agency_request_timeout_seconds=60)
+    gateway.worker.stop_grace_seconds = 0.01
     async with gateway.running():
         question_id = await gateway.route()
         await called.wait()
-    # "Crashed" between the POST and the commit: the row is still open, under lease.
+        gateway.worker.uow_factory = database_away
+    # Cut off between the POST and the commit: the row is still open, under lease.
     row = gateway.database.deliveries.rows[question_id]
     assert row.status == "pending" and row.next_attempt_at > datetime.now(UTC)
 
@@ -154,6 +158,53 @@ async def test_a_delivery_cut_off_mid_call_is_resent_with_the_same_key_after_its
     assert await restarted.worker.run_once() == 1
     assert (row := gateway.database.deliveries.rows[question_id]).status == "delivered"
     assert row.agency_reference == "SKV-1" and keys == [question_id]
+
+
+def database_away():
+    raise OSError("the database is away")
+
+
+async def test_a_stop_hands_back_a_call_still_in_flight_and_it_is_resent_at_once():
+    keys: list[str] = []
+    called = asyncio.Event()
+
+    async def hangs(request: httpx.Request) -> httpx.Response:
+        keys.append(request.headers["Idempotency-Key"])
+        called.set()
+        await asyncio.Event().wait()
+        raise AssertionError("unreachable")
+
+    gateway = Gateway(hangs, agency_request_timeout_seconds=60)
+    gateway.worker.stop_grace_seconds = 0.05
+    async with gateway.running():
+        question_id = await gateway.route()
+        await called.wait()
+    row = gateway.database.deliveries.rows[question_id]
+    assert row.status == "pending" and row.next_attempt_at <= datetime.now(UTC), "handed back: due now"
+
+    restarted = Gateway(lambda r: httpx.Response(409, json={"reference": "SKV-1"}))
+    restarted.database = gateway.database
+    restarted.worker.uow_factory = gateway.database.fresh
+    assert await restarted.worker.run_once() == 1  # at once, not after the lease
+    assert (row := gateway.database.deliveries.rows[question_id]).status == "delivered"
+    assert row.agency_reference == "SKV-1" and keys == [question_id]
+
+
+async def test_a_stop_lets_a_call_in_flight_finish_and_records_its_outcome():
+    release = asyncio.Event()
+
+    async def slowish(request: httpx.Request) -> httpx.Response:
+        release.set()
+        await asyncio.sleep(0.2)
+        return ok(request)
+
+    gateway = Gateway(slowish)
+    task = asyncio.create_task(gateway.worker.run())
+    question_id = await gateway.route()
+    await release.wait()
+    task.cancel()  # the stop: within its grace (2 s) the answer comes and is recorded
+    await asyncio.gather(task, return_exceptions=True)
+    assert gateway.status(question_id) == "delivered"
 
 
 async def test_with_nothing_due_the_worker_sleeps_until_the_next_due_time():

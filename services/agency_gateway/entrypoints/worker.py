@@ -12,6 +12,11 @@ once in the agency's system, and the outcome recorded once (outcomes on a delive
 dead-lettered case are refused by the aggregate, concurrent writers by the stream
 version). The retry schedule lives in the table, so a restart resumes it.
 
+Stopping (the worker is cancelled): no new claims; the calls in flight get
+``stop_grace_seconds`` to end and have their outcomes recorded; the ones still waiting
+then are cut off and handed back (``hand_back``: due again at once, not when the lease
+ends), so the next worker to run sends them at once, with the same key.
+
 One agency's trouble stays its own: at most ``max_in_flight`` calls per agency, and a
 circuit breaker per agency (``domain.traffic``) stops calling an agency that keeps
 failing until a probe succeeds; its due cases wait in the table meanwhile.
@@ -45,6 +50,7 @@ from services.agency_gateway.handlers import (
     record_outcome,
     record_outcomes,
 )
+from services.agency_gateway.handlers.delivery import hand_back
 from services.agency_gateway.unit_of_work import GatewayUnitOfWork
 from shared.events import utc_now
 
@@ -69,8 +75,10 @@ class DeliveryWorker:
         idle_seconds: float = 1.0,
         monotonic: Callable[[], float] = time.monotonic,
         vault: Vault | None = None,
+        stop_grace_seconds: float = 2.0,
     ) -> None:
         self.vault = vault
+        self.stop_grace_seconds = stop_grace_seconds
         self.uow_factory = uow_factory
         self.agency = agency
         self.settings = settings
@@ -247,11 +255,22 @@ class DeliveryWorker:
         return {**case, PIN_FIELD: await self.vault.decrypt(sealed)}
 
     async def _stop(self) -> None:
-        """Cancel calls in flight and outcomes not yet recorded: their leases run out
-        and they are resent, same key."""
-        tasks = list(self.tasks.values())
-        if self.recorder is not None:
-            tasks.append(self.recorder)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        """Let the calls in flight end (``stop_grace_seconds``), then cut off the rest and
+        hand them back. Bounded even if cancelled again: whatever is left is cancelled, and
+        a delivery not handed back is resent when its lease runs out, same key."""
+        try:
+            if self.tasks and self.stop_grace_seconds > 0:
+                await asyncio.wait(list(self.tasks.values()), timeout=self.stop_grace_seconds)
+        finally:
+            cut = dict(self.tasks)
+            tasks = list(cut.values()) + ([self.recorder] if self.recorder is not None else [])
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        if cut:
+            log.info("deliveries_cut_off", count=len(cut))
+            try:
+                async with asyncio.timeout(1.0):
+                    await hand_back(list(cut), self.uow_factory(), self.clock())
+            except Exception as error:  # noqa: BLE001 - their leases still run out
+                log.warning("deliveries_not_handed_back", count=len(cut), error=repr(error))

@@ -20,7 +20,7 @@ import structlog
 
 from services.agency_gateway.adapters.tables import DeliveryRow
 from services.agency_gateway.domain.events import CaseQueuedForDelivery
-from services.agency_gateway.domain.model import Delivery
+from services.agency_gateway.domain.model import OPEN, Delivery
 from services.agency_gateway.domain.outcomes import Outcome, RetryPolicy
 from services.agency_gateway.unit_of_work import GatewayUnitOfWork
 from shared.contracts.routing import CaseRoutedToAgency
@@ -215,6 +215,27 @@ async def _record_together(
         await uow.commit()
     for delivery in recorded:
         _log_recorded(delivery)
+
+
+async def hand_back(question_ids: Collection[str], uow: GatewayUnitOfWork, now: datetime) -> list[str]:
+    """Deliveries whose call this worker cut off as it stopped: due again now rather than
+    when their lease ends, so whoever runs next (this process restarted, or another
+    replica) sends them at once, with the same Idempotency-Key. Only rows still open
+    and still leased (not due yet) are touched; the ones handed back are answered."""
+    if not question_ids:
+        return []
+    handed: list[str] = []
+    async with uow:
+        rows = await uow.deliveries.get_many(question_ids)
+        for question_id, row in rows.items():
+            if row.status in OPEN and row.next_attempt_at is not None and row.next_attempt_at > now:
+                row.next_attempt_at = now
+                uow.deliveries.add(row)
+                handed.append(question_id)
+        await uow.commit()
+    if handed:
+        log.info("deliveries_handed_back", count=len(handed))
+    return handed
 
 
 def _log_recorded(delivery: Delivery) -> None:
