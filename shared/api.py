@@ -20,7 +20,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.auth import Forbidden, Unauthenticated
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from shared.input_checks import refuse_nul_characters
-from shared.metrics import install_metrics
+from shared.metrics import UNMATCHED, RouteTemplates, install_metrics
 from shared.security import RateLimited, install_security, require
 
 log = structlog.get_logger("http")
@@ -176,10 +176,24 @@ async def _no_receive() -> Message:  # pragma: no cover - never called
 class RequestLog:
     """One log line per request, with a request id (taken from ``x-request-id`` or made)
     bound for every log call inside the request and returned as a header. Pure ASGI:
-    Starlette's BaseHTTPMiddleware costs a task and a stream per request."""
+    Starlette's BaseHTTPMiddleware costs a task and a stream per request.
+
+    The line names the route template (``/v1/visits/{visit_id}``), never the raw path: a
+    path holds ids and whatever a caller puts in it (an identity number, 15,000 digits),
+    and neither belongs in a log nor should cost the scrubber time. A path no route
+    matches (a 404, or a request refused before routing) is logged as ``unmatched``."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
+        self.templates: RouteTemplates | None = None
+
+    def route_of(self, scope: Scope) -> str:
+        if self.templates is None:
+            router = getattr(scope.get("app"), "router", None)
+            if router is None:
+                return UNMATCHED
+            self.templates = RouteTemplates(router)
+        return self.templates.of(scope)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -206,7 +220,7 @@ class RequestLog:
             log.info(
                 "request",
                 method=scope["method"],
-                path=scope["path"],
+                route=self.route_of(scope),
                 status=status,
                 ms=round((time.perf_counter() - started) * 1000, 1),
                 request_id=request_id,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from sqlalchemy import Table, event, exc, text
@@ -27,9 +29,9 @@ def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
     live in its own schema (``schema_translate_map``).
     """
     if is_sqlite(url):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
+        if path and path != ":memory:" and not path.startswith("file:"):
+            private_file(Path(path))
         engine = create_async_engine(
             url, pool_size=1, max_overflow=0, pool_timeout=120, connect_args={"timeout": 60}
         )
@@ -42,6 +44,22 @@ def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
     if schema:
         engine = engine.execution_options(schema_translate_map={None: schema})
     return engine
+
+
+def private_file(path: Path) -> None:
+    """Make ``path`` readable by its owner only (0600), in a directory made 0700 if it is
+    made here: the SQLite stores hold events and sealed keys. The file is created before
+    SQLite opens it, because SQLite gives a store's ``-wal`` and ``-shm`` files the mode
+    of the store's file; a file (or its ``-wal``/``-shm``) found wider is narrowed."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    for each in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            if each.stat().st_mode & 0o077:
+                os.chmod(each, 0o600)
+        except FileNotFoundError:
+            continue
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:

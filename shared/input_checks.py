@@ -1,12 +1,46 @@
-"""Checks of a request's input that every route needs, whatever its parameters."""
+"""Checks of a request's input that every route needs, whatever its parameters, and the
+types that keep personal data out of free-text fields where they enter the system."""
 
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import AfterValidator, StringConstraints
+
+from shared.personal_data import holds_personal_data, scrub_text
+
+
+def _no_personal_data(value: str) -> str:
+    if holds_personal_data(value):
+        raise ValueError("must not hold personal data (an identity number, phone number or e-mail address)")
+    return value
+
+
+# The marks, last in an ``Annotated`` (after its ``StringConstraints``, which then check
+# the text as sent and stay in the OpenAPI description).
+MASKED = AfterValidator(scrub_text)
+REFUSE_PERSONAL_DATA = AfterValidator(_no_personal_data)
+
+# A free-text request field (a note, a reason, a question): identity numbers, phone
+# numbers and e-mail addresses in it are masked (``scrub_text``) as the request is read,
+# so the command, the events, the stores and every answer hold the masked text only.
+FreeText = Annotated[str, MASKED]
+
+
+def free_text(max_length: int, min_length: int = 0) -> Any:
+    """``FreeText`` of ``min_length``..``max_length`` characters, whitespace stripped."""
+    return Annotated[
+        str, StringConstraints(min_length=min_length, max_length=max_length, strip_whitespace=True), MASKED
+    ]
+
+
+# A name that is an identifier (a desk's): compared, and shown on the public queue
+# display, so masking would merge two names into one ``[telefon]``. What ``scrub_text``
+# would mask is refused (422) instead.
+NoPersonalData = Annotated[str, REFUSE_PERSONAL_DATA]
 
 
 def _nul_in(value: Any, location: tuple[Any, ...]) -> tuple[Any, ...] | None:

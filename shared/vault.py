@@ -50,7 +50,7 @@ def load_master_key(configured: str | None, key_file) -> bytes:
         key = unb64(configured)
     else:
         if not key_file.exists():
-            key_file.parent.mkdir(parents=True, exist_ok=True)
+            key_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(fd, "wb") as handle:
                 handle.write(AESGCM.generate_key(bit_length=256))

@@ -14,6 +14,7 @@ from shared.contracts.intake import QuestionRecorded, QuestionResolved
 from shared.errors import InvalidInput, NotFound
 from shared.events import EventEnvelope, utc_now
 from shared.handlers import retry_on_conflict
+from shared.personal_data import scrub_text
 
 
 @dataclass(frozen=True)
@@ -103,13 +104,17 @@ async def override_classification(
 ) -> Decision:
     """A handler's decision wins; its destination comes from the office registry when a
     ``router`` is given. Overrides are the feedback the next training run learns from
-    (``servicekontor export-overrides``)."""
+    (``servicekontor export-overrides``). The reason and the handler's name are free text
+    typed at a desk: masked (``scrub_text``) before they reach the event, so neither the
+    store nor the decision's explanation ever holds an identity number, phone number or
+    e-mail address in clear."""
+    reason, handler = scrub_text(cmd.reason), scrub_text(cmd.handler)
     async with uow:
         decision = await load_decision(uow, cmd.question_id)
         agency, case_type = check_override(cmd, catalog, decision)
         now = utc_now()
         route = router.route(cmd.level, agency, case_type, decision.state.office_id) if router else None
-        if decision.override(cmd.level, agency, case_type, cmd.reason, cmd.handler, now, route, actor=cmd.actor):
+        if decision.override(cmd.level, agency, case_type, reason, handler, now, route, actor=cmd.actor):
             facts = await uow.facts.get(cmd.question_id)
             if facts is None:
                 raise NotFound(f"no facts kept for question {cmd.question_id}")

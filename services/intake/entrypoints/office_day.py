@@ -25,6 +25,7 @@ from services.intake.entrypoints.deps import OfficeDayDep, UowDep
 from services.intake.entrypoints.schemas import (
     Ack,
     CallNextRequest,
+    DeskName,
     DeskOpen,
     DeskPublic,
     DeskRef,
@@ -47,7 +48,7 @@ from shared.security import Principal, needs, require
 # must not call a second visitor, nor a retried transfer count twice.
 router = APIRouter(tags=["office day"], route_class=IdempotentRoute)
 OfficeId = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{1,59}$")]
-Desk = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,19}$")]
+Desk = Annotated[DeskName, Path()]  # the pattern, and no personal data (422)
 Caller = Annotated[Principal, Depends(require("visits:call"))]
 QueueReader = Annotated[Principal, Depends(require("queue:read"))]
 

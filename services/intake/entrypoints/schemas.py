@@ -1,4 +1,9 @@
-"""Intake's API schemas: their own classes, never the domain's or the tables'."""
+"""Intake's API schemas: their own classes, never the domain's or the tables'.
+
+Personal data is stopped here, where it enters: free text (a question, a resolution note)
+is masked (``shared.input_checks.free_text``: identity numbers, phone numbers, e-mail
+addresses), desk names, which are identifiers shown on the public display, refuse it
+(422). Only the identity-number field carries one in clear, to be sealed by the vault."""
 
 from __future__ import annotations
 
@@ -6,6 +11,8 @@ from datetime import datetime
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from shared.input_checks import REFUSE_PERSONAL_DATA, free_text
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
 OfficeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,59}$")]
@@ -32,13 +39,17 @@ class VisitCreated(BaseModel):
 
 
 class CallCreate(Strict):
-    desk: Annotated[str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True)]
+    desk: Annotated[
+        str, StringConstraints(min_length=1, max_length=40, strip_whitespace=True), REFUSE_PERSONAL_DATA
+    ]
 
 
 class QuestionCreate(Strict):
-    text: Annotated[str, StringConstraints(min_length=1, max_length=4000, strip_whitespace=True)]
+    text: free_text(max_length=4000, min_length=1)  # type: ignore[valid-type]
     agency: Code | None = None
     case_type: Code | None = None
+    # Validated and sealed by the handler (``normalise_pin``: fullwidth digits and dashes
+    # are normalised to ASCII first, as the masking does).
     personal_identity_number: Annotated[str, StringConstraints(max_length=20)] | None = None
 
 
@@ -49,7 +60,7 @@ class QuestionCreated(BaseModel):
 
 class ResolutionCreate(Strict):
     outcome: Literal["answered", "forwarded", "referred"]
-    note: Annotated[str, StringConstraints(max_length=2000)] | None = None
+    note: free_text(max_length=2000) | None = None  # type: ignore[valid-type]
 
 
 class SatisfactionIn(Strict):
@@ -106,7 +117,9 @@ class PersonalDataErasure(BaseModel):
     erased_at: datetime
 
 
-DeskName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,19}$")]
+DeskName = Annotated[
+    str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,19}$"), REFUSE_PERSONAL_DATA
+]
 QueueCode = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
 
 
