@@ -271,6 +271,6 @@ def create_app(
         # Tokens travel as bearer headers, never cookies: no credentials mode is needed.
         app.add_middleware(
             CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST"],
-            allow_headers=["Authorization", "Content-Type"], max_age=600,
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key"], max_age=600,
         )
     return app

@@ -96,7 +96,8 @@ def test_the_pages_are_public_shells_under_a_strict_policy(system) -> None:
     # The desk page may reach routing, and routing lets intake's pages in (CORS), no one else.
     desk_policy = httpx.get(system.url("intake", "/desk")).headers["content-security-policy"]
     assert system.url("routing") in desk_policy
-    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization,content-type"}
+    preflight = {"Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type,idempotency-key"}
     allowed = httpx.options(system.url("routing", "/v1/questions/q/override"),
                             headers={"Origin": system.url("intake"), **preflight})
     assert allowed.status_code == 200 and allowed.headers["access-control-allow-origin"] == system.url("intake")
@@ -246,6 +247,7 @@ def test_an_office_day_in_the_browser(system, browser) -> None:
     with desk.page.expect_response(lambda r: r.url.endswith("/override") and r.request.method == "POST") as overridden:
         card.locator("form button[type=submit]").click()
     assert overridden.value.status == 200 and overridden.value.json()["overridden"] is True
+    assert overridden.value.request.headers.get("idempotency-key"), "the override is sent with a key"
     expect(card.locator(".badge.in_depth")).to_have_text("Fördjupad", timeout=5_000)
     assert "ändrad av handläggare" in card.inner_text()
     assert card.locator("input[id^=reason-]").input_value() == "" and not card.locator("details[open]").count()
