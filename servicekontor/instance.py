@@ -36,7 +36,7 @@ class Instance:
 
 def write_instance(data_dir: Path, instance: Instance) -> Path:
     """Atomically (write, then rename), readable by the owner only."""
-    data_dir.mkdir(parents=True, exist_ok=True)
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     path = data_dir / FILE_NAME
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
