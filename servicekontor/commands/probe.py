@@ -14,12 +14,12 @@ never printed. In production there is no private key on the pod: no token, exit 
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import httpx
 import typer
 
+from servicekontor.commands._common import DataDir, service_url
 from shared.auth import TokenIssuer, auth_dir
 from shared.settings import CommonSettings
 
@@ -72,25 +72,35 @@ def check(
     return False, f"{line} {body}".rstrip()
 
 
+SERVICES = ("intake", "routing", "agency_gateway", "reporting")
+
+
 def register(app: typer.Typer) -> None:
     @app.command()
     def probe(
+        service: Annotated[
+            str, typer.Option(help="The service to ask, when --port is not given: " + " | ".join(SERVICES))
+        ] = "intake",
         port: Annotated[
-            int, typer.Option(min=1, max=65535, help="The service's port on 127.0.0.1")
-        ] = 8001,
+            int | None,
+            typer.Option(
+                min=1, max=65535, help="The port on 127.0.0.1 to ask",
+                show_default="the service's, from <data-dir>/ports.json, else SK_<SERVICE>_PORT, else 8001-8004",
+            ),
+        ] = None,
         path: Annotated[str, typer.Option(help="What to ask (needs scope ops:read)")] = "/ready",
         timeout: Annotated[
             float, typer.Option(min=0.1, max=60, help="Seconds to wait for the answer")
         ] = 3.0,
-        data_dir: Annotated[
-            Path | None,
-            typer.Option(help="Development: whose auth/private.pem signs [SK_DATA_DIR, ./data]"),
-        ] = None,
+        data_dir: DataDir = None,
     ) -> None:
         """Exit 0 if GET http://127.0.0.1:PORT/PATH answers 200 (with SK_PROBE_TOKEN, or in
-        development a monitor token signed with <SK_DATA_DIR>/auth/private.pem), else 1."""
+        development a monitor token signed with <data-dir>/auth/private.pem), else 1."""
         if not path.startswith("/"):
             typer.echo(f"--path must start with '/': {path!r}", err=True)
+            raise typer.Exit(2)
+        if service not in SERVICES:
+            typer.echo(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}", err=True)
             raise typer.Exit(2)
         settings = CommonSettings(**({"data_dir": data_dir} if data_dir is not None else {}))
         try:
@@ -101,6 +111,8 @@ def register(app: typer.Typer) -> None:
         except (OSError, ValueError) as error:  # no key yet, or not a readable key
             typer.echo(f"probe: {error}", err=True)
             raise typer.Exit(1) from error
+        if port is None:  # the running system's card says where, else the configured port
+            port = int(service_url(service, settings.data_dir).rsplit(":", 1)[1])
         ok, line = check(f"http://127.0.0.1:{port}{path}", token, timeout)
         typer.echo(line, err=not ok)
         raise typer.Exit(0 if ok else 1)

@@ -15,6 +15,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from servicekontor.commands._common import DataDir, resolve_data_dir, service_url
+from servicekontor.instance import read_instance
 from shared import topics
 from shared.db import sqlite_url
 from shared.settings import CommonSettings
@@ -29,11 +31,29 @@ def producer_url(service: str, common: CommonSettings) -> str:
     return own or common.database_url or sqlite_url(common.data_dir.resolve() / f"{service}.db")
 
 
-def _reporting_is_up(host: str, port: int) -> bool:
+def _answers(url: str) -> bool:
     try:
-        return httpx.get(f"http://{host}:{port}/health", timeout=1).status_code == 200
+        return httpx.get(f"{url}/health", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def running_reporting(data_dir: Path, common: CommonSettings) -> str | None:
+    """The URL of a reporting service that uses these stores and answers, or None.
+
+    Embedded (SQLite under ``data_dir``): the system ``up`` runs on that data dir says
+    where in ``<data_dir>/ports.json``; without the card nothing runs on these files (a
+    system on another data dir may answer on 8004: it is not ours). On a shared database
+    (``SK_DATABASE_URL``: compose, Kubernetes) there is no card: the configured reporting
+    port is asked."""
+    card = read_instance(data_dir)
+    if card is not None:
+        url = card.url("reporting")
+        return url if _answers(url) else None
+    if common.database_url or os.environ.get("SK_REPORTING_DATABASE_URL"):
+        url = service_url("reporting", data_dir)
+        return url if _answers(url) else None
+    return None
 
 
 async def _replay(data_dir: Path | None, partitions: int | None, console: Console) -> None:
@@ -78,19 +98,21 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def replay(
         target: Annotated[str, typer.Argument(help="What to rebuild: reporting")],
-        data_dir: Annotated[Path | None, typer.Option(help="Where the SQLite files live [SK_DATA_DIR]")] = None,
-        partitions: Annotated[int | None, typer.Option(min=1, help="Fold in this many passes (memory); default: by size")] = None,
-        force: Annotated[bool, typer.Option(help="Replay even though reporting answers on its port")] = False,
+        data_dir: DataDir = None,
+        partitions: Annotated[int | None, typer.Option(min=1, help="Fold in this many passes (memory)", show_default="by size: one per 2 million events")] = None,
+        force: Annotated[bool, typer.Option(help="Replay even though reporting answers (the system runs)")] = False,
     ) -> None:
-        """Rebuild every reporting table from the event logs (stop the system first)."""
+        """Rebuild every reporting table from the event logs (stop the system first: a
+        system running on --data-dir is found by its ports.json)."""
         if target != "reporting":
             typer.echo(f"cannot replay {target!r}: only 'reporting'", err=True)
             raise typer.Exit(2)
-        settings = CommonSettings()
-        port = int(os.environ.get("SK_REPORTING_PORT", "8004"))
-        if not force and _reporting_is_up(settings.host, port):
+        where = resolve_data_dir(data_dir)
+        common = CommonSettings(data_dir=where)
+        url = None if force else running_reporting(where, common)
+        if url is not None:
             typer.echo(
-                f"reporting answers on {settings.host}:{port}: stop the system before a replay "
+                f"reporting answers on {url}: stop the system before a replay "
                 "(its consumer would wait on the replay's transaction), or pass --force.",
                 err=True,
             )
@@ -104,7 +126,7 @@ def register(app: typer.Typer) -> None:
         role: Annotated[str, typer.Option(help="Name of the read-only role")] = "servicekontor_bi",
         password_env: Annotated[str, typer.Option(help="Environment variable holding its password")] = "SK_BI_PASSWORD",
         print_sql: Annotated[bool, typer.Option(help="Print the SQL instead of running it")] = False,
-        admin_url: Annotated[str | None, typer.Option(envvar="SK_ADMIN_DATABASE_URL", help="A login with CREATEROLE for the role itself (default: the service's)")] = None,
+        admin_url: Annotated[str | None, typer.Option(envvar="SK_ADMIN_DATABASE_URL", help="A login with CREATEROLE for the role itself", show_default="SK_ADMIN_DATABASE_URL, else the reporting service's own")] = None,
     ) -> None:
         """PostgreSQL: create or update the read-only role BI tools log in with."""
         from services.reporting.adapters.bi_role import bi_role_statements

@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from servicekontor.commands._common import DataDir
 from shared.catalog import LEVELS
 
 
@@ -21,7 +22,7 @@ def register(app: typer.Typer) -> None:
 
 
 def train_classifier(
-    data_dir: Annotated[Path | None, typer.Option(help="Where the model is cached [SK_DATA_DIR, ./data]")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Build the text model artifact from the shipped corpus (train split), versioned by
     the corpus hash, trainer and rules version, under <data_dir>/models/, where the
@@ -35,7 +36,7 @@ def train_classifier(
 
 def classify_eval(
     split: Annotated[str, typer.Option(help="the corpus split beside the independent set: heldout | train")] = "heldout",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as JSON", show_default="off: tables")] = False,
     check: Annotated[bool, typer.Option(help="Exit 1 when the independent set misses a target")] = False,
     mistakes: Annotated[int, typer.Option(help="How many wrong decisions to list (corpus split and dev set; never the independent set)")] = 0,
 ) -> None:
@@ -112,9 +113,9 @@ def _print_reports(version: str, reports: dict) -> None:
 
 
 def export_overrides(
-    out: Annotated[Path | None, typer.Option(help="Write here (JSON Lines); default: stdout")] = None,
-    database_url: Annotated[str | None, typer.Option(help="Routing's database [SK_ROUTING_DATABASE_URL]")] = None,
-    data_dir: Annotated[Path | None, typer.Option(help="Embedded data directory [SK_DATA_DIR]")] = None,
+    out: Annotated[Path | None, typer.Option(help="Write here (JSON Lines)", show_default="stdout")] = None,
+    database_url: Annotated[str | None, typer.Option(help="Routing's database", show_default="SK_ROUTING_DATABASE_URL, else SK_DATABASE_URL, else SQLite in --data-dir")] = None,
+    data_dir: DataDir = None,
 ) -> None:
     """Export handlers' overrides as labelled training examples (corpus format). Review the
     file, put it in services/routing/data/feedback/ and retrain: the model version changes."""

@@ -8,12 +8,13 @@ Fault flags set the plan at start (change it later with ``/v1/admin/...``):
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import uvicorn
 
-from services.agency_simulator.app import build_simulator
+from services.agency_simulator.app import SimulatorRefused, build_simulator, check_environment
 from services.agency_simulator.faults import FaultPlan, Faults, Outage
 
 
@@ -59,6 +60,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--callback-url", default=None, help="the gateway's base URL")
     parser.add_argument("--callback-delay", type=float, default=None)
     args = parser.parse_args(argv)
+    try:
+        check_environment()
+    except SimulatorRefused as error:
+        print(f"agency simulator: {error}", file=sys.stderr)
+        raise SystemExit(2) from None
     app = build_simulator(
         args.data_dir,
         args.port,

@@ -1,8 +1,10 @@
 """Build the agency simulator's app. Logs loudly that it is a SIMULATOR, and refuses to
-start at all in a production configuration (``SK_ENVIRONMENT=production``)."""
+start at all outside development (``SK_ENVIRONMENT`` other than ``development``): its
+admin routes (failure modes) and ``/v1/received`` have no authentication."""
 
 from __future__ import annotations
 
+import os
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -51,6 +53,23 @@ def agency_tokens(auth_dir: Path) -> Callable[[str], str]:
     return cache(lambda agency: issuer.issue(f"agency-simulator-{agency}", "agency", agency))
 
 
+class SimulatorRefused(ConfigurationError):
+    """The simulator was asked to run outside development (a one-line message)."""
+
+
+def check_environment(environ: dict[str, str] | None = None) -> None:
+    """Refuse (``SimulatorRefused``) unless ``SK_ENVIRONMENT`` is unset or ``development``.
+    Read before any settings are parsed, so an unknown value is refused the same way."""
+    environ = os.environ if environ is None else environ
+    value = next((v for k, v in environ.items() if k.upper() == "SK_ENVIRONMENT"), "development")
+    if value != "development":
+        raise SimulatorRefused(
+            f"the agency simulator runs only in development (SK_ENVIRONMENT={value!r}): its "
+            "admin and /v1/received routes have no authentication; configure the agencies' "
+            "real endpoints (SK_AGENCY_ENDPOINTS) instead"
+        )
+
+
 def build_simulator(
     data_dir: Path,
     port: int = 8009,
@@ -64,12 +83,8 @@ def build_simulator(
 ) -> FastAPI:
     """``keys_dir``: the installation's key directory, to sign the callbacks' tokens
     (default ``<SK_DATA_DIR>/auth``)."""
+    check_environment()
     settings = SimulatorSettings()
-    if settings.environment == "production":
-        raise ConfigurationError(
-            "the agency simulator never runs in production (SK_ENVIRONMENT=production): "
-            "configure the agencies' real endpoints instead"
-        )
     store = SimulatorStore(data_dir)
     secret_for = agency_secrets()
     callback_url = callback_url or settings.agency_simulator_callback_url

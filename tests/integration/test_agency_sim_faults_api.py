@@ -78,7 +78,7 @@ async def test_an_outage_refuses_one_agency_for_its_window(sim):
 
 async def test_the_simulator_refuses_to_start_in_production(tmp_path, monkeypatch):
     monkeypatch.setenv("SK_ENVIRONMENT", "production")
-    with pytest.raises(ConfigurationError, match="never runs in production"):
+    with pytest.raises(ConfigurationError, match="runs only in development"):
         build_simulator(tmp_path)
 
 
