@@ -124,11 +124,15 @@ class TokenIssuer:
 
 
 def _write_private(path: Path, data: bytes) -> None:
+    """Owner-only, and whole or not at all: written beside, then renamed over the old one,
+    so a reader (a command, a test, another process starting) never sees half a file."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    partial = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
-    os.chmod(path, 0o600)
+    os.chmod(partial, 0o600)
+    os.replace(partial, path)
 
 
 def auth_dir(data_dir: Path) -> Path:
