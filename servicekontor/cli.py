@@ -80,11 +80,16 @@ def up(
     if settings.kafka_bootstrap_servers:
         typer.echo("SK_KAFKA_BOOTSTRAP_SERVERS is set: use `up --distributed` or `serve <service>`.", err=True)
         raise typer.Exit(2)
+    from services.agency_gateway.agencies import ConfigurationError
+
     try:
         asyncio.run(serve_embedded(overrides, simulator))
     except PortInUse as error:  # raised before anything starts: one line, no traceback
         typer.echo(_port_refused(error), err=True)
         raise typer.Exit(1) from None
+    except ConfigurationError as error:  # e.g. the simulator outside development
+        typer.echo(f"servicekontor: {error}", err=True)
+        raise typer.Exit(2) from None
 
 
 def _port_refused(error: Any) -> str:
