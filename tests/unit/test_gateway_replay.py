@@ -27,7 +27,6 @@ from shared.errors import Conflict, InvalidInput, NotFound
 from shared.events import EventEnvelope
 
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
-NOW = datetime.now(UTC)
 POLICY = RetryPolicy(initial=1, maximum=8, jitter=0, max_attempts=2)
 
 
@@ -115,7 +114,7 @@ def update(question_id: str, callback_id: str = "cb-1", agency: str = "polisen",
         status="in_progress",
         reference="POL-1",
         note="Handläggs av 198112189876",
-        occurred_at=NOW,  # the case is queued at the real now
+        occurred_at=datetime.now(UTC),  # the case is queued at the real now
     )
     return RecordAgencyUpdate(**(values | kw))
 
@@ -134,7 +133,7 @@ async def test_an_agency_update_is_recorded_once_per_callback_id_and_scrubbed():
 async def test_an_older_update_arriving_late_does_not_move_the_status_back():
     database = FakeGatewayUnitOfWork()
     question_id = await queued(database)
-    later = NOW + timedelta(minutes=5)
+    later = datetime.now(UTC) + timedelta(minutes=5)
     await record_agency_update(update(question_id, "b", status="decided", occurred_at=later), database.fresh())
     await record_agency_update(update(question_id, "a", status="received"), database.fresh())
     state = Delivery.rehydrate(question_id, [e.event() for e in database.events.log]).state
@@ -156,10 +155,10 @@ async def test_an_update_stamped_before_the_case_was_queued_is_refused(before):
     database = FakeGatewayUnitOfWork()
     question_id = await queued(database)
     with pytest.raises(InvalidInput):
-        await record_agency_update(update(question_id, occurred_at=NOW - before), database.fresh())
+        await record_agency_update(update(question_id, occurred_at=datetime.now(UTC) - before), database.fresh())
     assert database.events.of_type("gateway.AgencyCaseUpdated") == []
     assert database.callbacks.rows == set()
-    skewed = update(question_id, "cb-2", occurred_at=NOW - timedelta(minutes=4))
+    skewed = update(question_id, "cb-2", occurred_at=datetime.now(UTC) - timedelta(minutes=4))
     assert await record_agency_update(skewed, database.fresh()) is True
 
 
