@@ -80,7 +80,7 @@ def up(
     if settings.kafka_bootstrap_servers:
         typer.echo("SK_KAFKA_BOOTSTRAP_SERVERS is set: use `up --distributed` or `serve <service>`.", err=True)
         raise typer.Exit(2)
-    from services.agency_gateway.agencies import ConfigurationError
+    from shared.errors import ConfigurationError
 
     try:
         asyncio.run(serve_embedded(overrides, simulator))

@@ -34,3 +34,8 @@ class ConcurrencyError(Conflict):
     """Another writer appended to the same stream first: reload and retry."""
 
     code = "concurrency_conflict"
+
+
+class ConfigurationError(RuntimeError):
+    """The settings would send cases somewhere they must not go, or cannot be read, or a
+    part was asked to run where it must not (a one-line message, shown as it is)."""

@@ -144,7 +144,7 @@ def check_config() -> None:
 @gateway.command("dev-secret")
 def dev_secret_of(agency: Annotated[str, typer.Argument(help="The agency's code, e.g. skatteverket")]) -> None:
     """The development secret of an agency (never accepted in production)."""
-    from services.agency_gateway.domain.signing import dev_secret
+    from shared.signing import dev_secret
 
     typer.echo(dev_secret(agency))
 

@@ -18,10 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from services.agency_gateway.domain.minimisation import CASE_FIELDS, unknown_fields
 from services.agency_gateway.domain.outcomes import RetryPolicy
-
-
-class ConfigurationError(RuntimeError):
-    """The settings would send cases somewhere they must not go, or cannot be read."""
+from shared.errors import ConfigurationError  # noqa: F401 - raised here, imported from here by the gateway
 
 
 class RetryConfig(BaseModel):

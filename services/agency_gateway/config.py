@@ -18,10 +18,10 @@ from services.agency_gateway.agencies import (
 from services.agency_gateway.domain.breaker import CircuitBreaker
 from services.agency_gateway.domain.minimisation import CASE_FIELDS
 from services.agency_gateway.domain.outcomes import RetryPolicy
-from services.agency_gateway.domain.signing import dev_secret
 from services.agency_gateway.production import check_production
 from shared.catalog import load_catalog
 from shared.settings import ServiceSettings
+from shared.signing import dev_secret
 
 __all__ = ["ConfigurationError", "GatewaySettings"]
 

@@ -18,10 +18,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.agency_gateway.domain import signing
 from services.agency_simulator.faults import Decision
 from services.agency_simulator.state import SimulatorState, get_state
 from services.agency_simulator.store import SimulatorStore
+from shared import signing
 from shared.api import error_body
 from shared.catalog import load_catalog
 from shared.errors import DomainError, InvalidInput, NotFound

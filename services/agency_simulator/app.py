@@ -13,9 +13,8 @@ from pathlib import Path
 
 import structlog
 from fastapi import FastAPI
-from pydantic import Field
+from pydantic import Field, SecretStr
 
-from services.agency_gateway.agencies import ConfigurationError
 from services.agency_simulator import admin, api
 from services.agency_simulator.callbacks import CallbackSender
 from services.agency_simulator.faults import FaultPlan
@@ -24,26 +23,29 @@ from services.agency_simulator.store import SimulatorStore
 from shared.api import create_app
 from shared.auth import TokenIssuer, auth_dir, ensure_keys
 from shared.db import ping
+from shared.errors import ConfigurationError
 from shared.settings import CommonSettings
+from shared.signing import dev_secret
 
 log = structlog.get_logger("agency_simulator")
 
 
 class SimulatorSettings(CommonSettings):
     """``SK_AGENCY_SIMULATOR_CALLBACK_URL``: the gateway's base URL, to send status
-    callbacks to (unset: none are sent); arguments of ``build_simulator`` win."""
+    callbacks to (unset: none are sent); arguments of ``build_simulator`` win.
+    ``SK_AGENCY_SECRETS`` (JSON, agency → secret), as the gateway reads it: the simulator
+    plays every agency, so it signs and checks with the same secrets; an agency not named
+    there has its development secret (``shared.signing.dev_secret``)."""
 
     agency_simulator_callback_url: str | None = None
     agency_simulator_callback_delay_seconds: float = Field(default=2.0, ge=0)
+    agency_secrets: dict[str, SecretStr] = {}
 
 
-def agency_secrets() -> Callable[[str], str]:
-    """The secrets the gateway uses (SK_AGENCY_SECRETS / SK_AGENCY_CONFIG, or the
-    development secrets): the simulator plays every agency, so it knows them all."""
-    from services.agency_gateway.config import GatewaySettings
-
-    settings = GatewaySettings()
-    return lambda agency: settings.target(agency).secret
+def agency_secrets(settings: SimulatorSettings) -> Callable[[str], str]:
+    """The secret each simulated agency shares with the gateway."""
+    given = {agency: secret.get_secret_value() for agency, secret in settings.agency_secrets.items()}
+    return lambda agency: given.get(agency) or dev_secret(agency)
 
 
 def agency_tokens(auth_dir: Path) -> Callable[[str], str]:
@@ -86,7 +88,7 @@ def build_simulator(
     check_environment()
     settings = SimulatorSettings()
     store = SimulatorStore(data_dir)
-    secret_for = agency_secrets()
+    secret_for = agency_secrets(settings)
     callback_url = callback_url or settings.agency_simulator_callback_url
     if callback_delay is None:
         callback_delay = settings.agency_simulator_callback_delay_seconds

@@ -20,7 +20,7 @@ import httpx
 import structlog
 from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential_jitter
 
-from services.agency_gateway.domain.signing import AGENCY_HEADER, signed_headers
+from shared.signing import AGENCY_HEADER, signed_headers
 
 log = structlog.get_logger("agency_simulator")
 STATUSES = ("received", "in_progress", "decided", "closed")

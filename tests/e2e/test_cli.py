@@ -252,7 +252,7 @@ def test_gateway_sim_faults_reach_the_simulator_on_its_port(system):
 
 
 def test_gateway_check_config_and_dev_secret():
-    from services.agency_gateway.domain.signing import dev_secret
+    from shared.signing import dev_secret
 
     assert set(json.loads(cli("gateway", "check-config").stdout)) >= {"polisen", "skatteverket"}
     assert cli("gateway", "dev-secret", "polisen").stdout.strip() == dev_secret("polisen")

@@ -50,12 +50,6 @@ from services.agency_gateway.bootstrap import bootstrap as gateway_bootstrap
 from services.agency_gateway.config import GatewaySettings
 from services.agency_gateway.domain.events import CaseForwarded, CaseQueuedForDelivery
 from services.agency_gateway.domain.outcomes import Rejected
-from services.agency_gateway.domain.signing import (
-    SIGNATURE_HEADER,
-    TIMESTAMP_HEADER,
-    dev_secret,
-    signed_headers,
-)
 from services.agency_gateway.handlers import record_outcome
 from services.agency_simulator.app import build_simulator
 from services.intake.bootstrap import bootstrap as intake_bootstrap
@@ -78,6 +72,12 @@ from shared.auth import auth_dir, ensure_keys
 from shared.db import sqlite_url
 from shared.events import DomainEvent, EventEnvelope
 from shared.runtime import ServiceRuntime
+from shared.signing import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    dev_secret,
+    signed_headers,
+)
 from shared.tracking import Checkpoint
 from tests.helpers import auth
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from services.agency_gateway.domain.signing import dev_secret, signed_headers
 from services.agency_simulator.app import build_simulator
+from shared.signing import dev_secret, signed_headers
 
 PIN = "198112189876"
 

@@ -12,8 +12,8 @@ import httpx
 import pytest
 
 from services.agency_gateway.agencies import ConfigurationError
-from services.agency_gateway.domain.signing import check, dev_secret, signed_headers
 from services.agency_simulator.app import build_simulator
+from shared.signing import check, dev_secret, signed_headers
 from tests.helpers import eventually
 
 

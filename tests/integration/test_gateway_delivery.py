@@ -14,9 +14,9 @@ import pytest
 
 from services.agency_gateway.bootstrap import bootstrap
 from services.agency_gateway.config import GatewaySettings
-from services.agency_gateway.domain.signing import dev_secret, signed_headers
 from shared import topics
 from shared.runtime import ServiceRuntime
+from shared.signing import dev_secret, signed_headers
 from shared.tracking import Checkpoint
 from tests.integration.gateway_support import (
     delivered,

@@ -16,11 +16,11 @@ from structlog.testing import capture_logs
 from services.agency_gateway.bootstrap import bootstrap
 from services.agency_gateway.config import GatewaySettings
 from services.agency_gateway.domain.outcomes import Rejected
-from services.agency_gateway.domain.signing import dev_secret, signed_headers
 from services.agency_gateway.handlers import record_outcome
 from shared import topics
 from shared.db import sqlite_url
 from shared.runtime import ServiceRuntime
+from shared.signing import dev_secret, signed_headers
 from shared.tracking import Checkpoint
 from tests.helpers import api_client, auth
 from tests.integration.gateway_support import routed

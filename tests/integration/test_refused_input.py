@@ -18,16 +18,16 @@ from cryptography.hazmat.primitives import serialization
 
 from services.agency_gateway.bootstrap import bootstrap
 from services.agency_gateway.config import GatewaySettings
-from services.agency_gateway.domain.signing import (
+from services.agency_simulator.app import build_simulator
+from shared.auth import auth_dir, ensure_keys
+from shared.db import sqlite_url
+from shared.runtime import ServiceRuntime
+from shared.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     dev_secret,
     signed_headers,
 )
-from services.agency_simulator.app import build_simulator
-from shared.auth import auth_dir, ensure_keys
-from shared.db import sqlite_url
-from shared.runtime import ServiceRuntime
 from tests.helpers import api_client
 from tests.integration.test_gateway_operations import dead_letter, route
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from importlinter.cli import lint_imports
 
 ROOT = Path(__file__).resolve().parents[2]
-SERVICES = ("intake", "routing", "agency_gateway", "reporting")
+SERVICES = ("intake", "routing", "agency_gateway", "reporting", "agency_simulator")
 
 
 def test_import_linter_contracts_are_kept():

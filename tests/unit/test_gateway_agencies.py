@@ -12,8 +12,8 @@ from services.agency_gateway.adapters.agency_client import AgencyClient
 from services.agency_gateway.bootstrap import bootstrap
 from services.agency_gateway.config import ConfigurationError, GatewaySettings
 from services.agency_gateway.domain.minimisation import minimise
-from services.agency_gateway.domain.signing import check, dev_secret
 from shared.catalog import load_catalog
+from shared.signing import check, dev_secret
 
 CASE = {
     "case_id": "q-1",

@@ -7,7 +7,7 @@ import json
 from typer.testing import CliRunner
 
 from servicekontor.cli import app
-from services.agency_gateway.domain.signing import dev_secret
+from shared.signing import dev_secret
 
 runner = CliRunner()
 

@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from services.agency_gateway.domain.signing import check, dev_secret, sign, signed_headers
+from shared.signing import check, dev_secret, sign, signed_headers
 
 BODY = b'{"case_id":"q-1"}'
 NOW = 1_750_000_000

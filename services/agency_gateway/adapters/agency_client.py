@@ -1,5 +1,5 @@
 """The agencies' case endpoints, reached over HTTP (httpx). Builds the exact body bytes,
-signs them (``domain.signing``), and maps every answer (or the lack of one) to an
+signs them (``shared.signing``), and maps every answer (or the lack of one) to an
 ``Outcome``; never raises for what the agency or the network does."""
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from services.agency_gateway.domain.outcomes import (
     Rejected,
     TransientFailure,
 )
-from services.agency_gateway.domain.signing import (
+from shared.personal_data import scrub_text
+from shared.signing import (
     AGENCY_HEADER,
     IDEMPOTENCY_HEADER,
     signed_headers,
 )
-from shared.personal_data import scrub_text
 
 # 4xx answers that mean "not now" rather than "never".
 _RETRYABLE_4XX = {408, 425, 429}

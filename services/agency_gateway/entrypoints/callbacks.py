@@ -15,10 +15,10 @@ from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
 from services.agency_gateway import handlers
-from services.agency_gateway.domain import signing
 from services.agency_gateway.domain.commands import RecordAgencyUpdate
 from services.agency_gateway.entrypoints.deps import SettingsDep, UowDep
 from services.agency_gateway.entrypoints.schemas import CallbackAccepted, CallbackIn
+from shared import signing
 from shared.api import error_body
 from shared.auth import Principal
 from shared.catalog import load_catalog
