@@ -31,6 +31,19 @@ def producer_url(service: str, common: CommonSettings) -> str:
     return own or common.database_url or sqlite_url(common.data_dir.resolve() / f"{service}.db")
 
 
+def producer_logs(common: CommonSettings) -> list:
+    """Where a replay reads the producers' events: on Kafka (a distributed deployment) their
+    topics, so reporting never touches another service's database; embedded, their SQLite
+    event stores (one process owns them all)."""
+    from services.reporting.adapters.event_log import event_log
+    from services.reporting.adapters.kafka_log import KafkaEventLog
+
+    if common.kafka_bootstrap_servers:
+        return [KafkaEventLog(common.kafka_bootstrap_servers, topic, common.kafka_topic_prefix)
+                for _, topic in PRODUCERS]
+    return [event_log(producer_url(s, common), s, topic) for s, topic in PRODUCERS]
+
+
 def _answers(url: str) -> bool:
     try:
         return httpx.get(f"{url}/health", timeout=1).status_code == 200
@@ -57,14 +70,13 @@ def running_reporting(data_dir: Path, common: CommonSettings) -> str | None:
 
 
 async def _replay(data_dir: Path | None, partitions: int | None, console: Console) -> None:
-    from services.reporting.adapters.event_log import event_log
     from services.reporting.bootstrap import bootstrap
     from services.reporting.config import ReportingSettings
     from services.reporting.replay import replay
 
     overrides = {"data_dir": data_dir} if data_dir else {}
     settings, common = ReportingSettings(**overrides), CommonSettings(**overrides)
-    logs = [event_log(producer_url(s, common), s, topic) for s, topic in PRODUCERS]
+    logs = producer_logs(common)
     total = sum([await log.count() for log in logs])
     parts = partitions or max(1, -(-total // 2_000_000))  # about 2 million events (1 GB) a pass
     runtime = bootstrap(settings)
@@ -76,7 +88,6 @@ async def _replay(data_dir: Path | None, partitions: int | None, console: Consol
             result = await replay(
                 runtime.engine, logs, runtime.extras["tz"], runtime.extras["costs"],
                 progress=lambda n: bar.advance(task, n), partitions=parts,
-                reset_positions=not settings.kafka_bootstrap_servers,
             )
     finally:
         await runtime.close()

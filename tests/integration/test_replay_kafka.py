@@ -15,9 +15,11 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from servicekontor.commands.reporting import producer_logs
 from services.reporting.adapters.kafka_log import KafkaEventLog
 from services.reporting.replay import replay
 from shared import topics
+from shared.settings import CommonSettings
 from tests.helpers import api_client
 from tests.integration.test_replay_postgres import live_and_rebuilt, plain, snapshot
 from tests.integration.test_reporting_replay import TZ, drive, pump
@@ -84,7 +86,10 @@ async def test_a_replay_from_the_topics_equals_the_live_projection_and_resumes_t
         projected = await snapshot(plain(live_url))
 
         landed = await publish_logs(plain(live_url), real_servers.kafka_bootstrap_servers, prefix)
-        logs = [KafkaEventLog(real_servers.kafka_bootstrap_servers, topic, prefix) for _, topic in PRODUCERS]
+        # What `replay reporting` reads on a distributed deployment: the topics.
+        logs = producer_logs(CommonSettings(kafka_bootstrap_servers=real_servers.kafka_bootstrap_servers,
+                                            kafka_topic_prefix=prefix, database_url=live_url))
+        assert all(isinstance(log, KafkaEventLog) for log in logs)
         assert sum([await log.count() for log in logs]) == sum(landed.values())
         result = await replay(rebuilt.engine, logs, TZ, rebuilt.extras["costs"])
         replayed = await snapshot(plain(replay_url))
