@@ -69,7 +69,11 @@ def assert_stopped_cleanly(system: RunningSystem, code: int, seconds: float, mom
     print(f"stop {moment}: {seconds:.2f} s")
 
 
-def test_up_on_port_0_answers_on_the_ports_its_card_names(any_port_system):
+def test_up_on_port_0_then_stops_idle_and_with_a_queue_display_stream_open(any_port_system):
+    """``up`` with every port 0 answers on the ports its card names (the simulator's
+    callbacks reaching the gateway on its real port: the mid-burst test); then the stops
+    (a) idle and (d) with a display's Server-Sent Events stream open, which keeps its
+    connection open until the server ends it."""
     system = any_port_system
     card = read_instance(system.data_dir)
     assert card is not None and card.pid == system.process.pid and card.host == "127.0.0.1"
@@ -86,24 +90,6 @@ def test_up_on_port_0_answers_on_the_ports_its_card_names(any_port_system):
         timeout=10,
     )
     assert preflight.headers.get("access-control-allow-origin") == intake_origin, preflight.headers
-    # The gateway reaches the simulator, and the simulator's callbacks reach the gateway.
-    kiosk, supervisor = system.headers("kiosk"), system.headers("supervisor")
-    visit = httpx.post(f"{card.url('intake')}/v1/visits", json={"office_id": "umea", "channel": "kiosk"},
-                       headers=kiosk, timeout=10).json()
-    question = httpx.post(f"{card.url('intake')}/v1/visits/{visit['visit_id']}/questions",
-                          json={"text": "Jag vill ansöka om id-kort"}, headers=kiosk, timeout=10).json()
-    delivery = f"{card.url('agency_gateway')}/v1/deliveries/{question['question_id']}"
-    wait_until(lambda: (r := httpx.get(delivery, headers=supervisor, timeout=10)).status_code == 200
-               and r.json()["agency_status"] is not None, timeout=60)
-
-    code, seconds = timed_stop(system, signal.SIGINT)
-    assert_stopped_cleanly(system, code, seconds, "with port 0")
-
-
-def test_stops_idle_and_with_a_queue_display_stream_open(any_port_system):
-    """(a) idle; (d) a display's Server-Sent Events stream open, which keeps its
-    connection open until the server ends it."""
-    system = any_port_system
     time.sleep(1)  # settled: nothing in flight
     code, seconds = timed_stop(system, signal.SIGTERM)
     assert_stopped_cleanly(system, code, seconds, "idle")
