@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -339,7 +338,6 @@ def test_reporting_bi_role_prints_sql_and_refuses_sqlite(system):
 
 
 def test_migrate_creates_the_stores_and_credentials_under_the_data_dir(system, tmp_path):
-    shutil.copytree(system.data_dir / "models", tmp_path / "fresh" / "models")  # not trained again
     done = sub("migrate", "--data-dir", str(tmp_path / "fresh"))
     assert done.returncode == 0, done.stderr
     assert done.stdout.count("sqlite: tables created") == 4
