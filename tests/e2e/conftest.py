@@ -40,10 +40,16 @@ class RunningSystem:
             args += [f"--{service.replace('_', '-')}-port", str(0 if self.any_port else port)]
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(args, stdout=log, stderr=log, env=self.env(self.log_level))
-        if self.any_port:
-            card = wait_until(self.address_card, timeout=60)
-            self.ports = {service: getattr(card, service) for service in SERVICES}
-        wait_until(self.all_ready, timeout=60)
+        try:
+            if self.any_port:
+                card = wait_until(self.address_card, timeout=60)
+                self.ports = {service: getattr(card, service) for service in SERVICES}
+            wait_until(self.all_ready, timeout=60)
+        except BaseException:
+            # A start that fails leaves no system running behind the failed test.
+            self.process.kill()
+            self.process.wait(timeout=scaled(30))
+            raise
 
     def address_card(self):
         """The card this process wrote (``<data_dir>/ports.json``), or None yet."""
