@@ -8,11 +8,13 @@
 Both stop on SIGINT/SIGTERM within ``STOP_SECONDS``, in three bounded steps (``stop``):
 
 1. Background work stops starting anything new and finishes or hands back what it has:
-   consumers and relays are cancelled (a cancelled transaction rolls back; the position
-   is where the last commit left it), the delivery worker gives calls in flight
-   ``DRAIN_SECONDS`` to finish and hands the rest back (due again at once, same
-   Idempotency-Key), the simulated agencies send the status callbacks they still owe at
-   once. The servers still answer meanwhile (the callbacks go to the gateway).
+   consumers and relays finish the batch in hand and commit (the bus's ``stop_soon``;
+   one still running at the bound is cancelled: its transaction rolls back, the position
+   stays where the last commit left it), the other workers are cancelled between
+   transactions, the delivery worker gives calls in flight ``DRAIN_SECONDS`` to finish
+   and hands the rest back (due again at once, same Idempotency-Key), the simulated
+   agencies send the status callbacks they still owe at once. The servers still answer
+   meanwhile (the callbacks go to the gateway).
 2. The servers stop taking connections; requests in flight get ``REQUEST_GRACE_SECONDS``
    (a request whose client has gone, and a display's event stream, end at once); what
    is left is cancelled and awaited, so its database session is returned first.
@@ -110,9 +112,12 @@ class QuietServer(uvicorn.Server):
                 log.warning("lifespan_shutdown_cut_off", server=self.name)
 
 
-class _CutRequestsQuiet(logging.Filter):
-    """uvicorn logs a request cancelled by the stop as "Exception in ASGI application"
-    with a CancelledError: the runner reports those as ``requests_cut_off`` instead."""
+class _CancelledQuiet(logging.Filter):
+    """What the stop's cancellations make others log as errors: uvicorn a request cut off
+    ("Exception in ASGI application", reported as ``requests_cut_off`` instead), SQLAlchemy
+    a connection whose reset (the rollback as it goes back to the pool) was cancelled
+    ("Exception during reset or similar": the connection is closed; the transaction had
+    ended or is rolled back by the database)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         error = record.exc_info[1] if record.exc_info else None
@@ -341,7 +346,7 @@ async def run_servers(
     signals.stopping(WATCHDOG_SECONDS)
     log.info("servicekontor_stopping", signal=signals.name)
     drains = [drain for app, _, _ in apps if (drain := getattr(app.state, "drain", None)) is not None]
-    await stop(tasks, drains, servers, serving, runtimes)
+    await stop(tasks, background, drains, servers, serving, runtimes)
     if data_dir is not None:
         remove_instance(data_dir, os.getpid())
     log.info("servicekontor_stopped", seconds=round(signals.elapsed(), 2))
@@ -356,21 +361,28 @@ async def run_servers(
 
 async def stop(
     tasks: list[asyncio.Task],
+    jobs: list[Callable[[], Awaitable[None]]],
     drains: list[Callable[[float], Awaitable[Any]]],
     servers: list[QuietServer],
     serving: list[asyncio.Task],
     runtimes: list[ServiceRuntime],
 ) -> None:
     """The three steps of the module's docstring, each bounded."""
-    # 1. Background work: cancelled; the workers finish or hand back what is in flight.
-    for task in tasks:
-        task.cancel()
+    quiet = _CancelledQuiet()
+    for name in ("uvicorn.error", "sqlalchemy.pool"):
+        logging.getLogger(name).addFilter(quiet)
+    # 1. Background work: the buses finish the batches in hand (``stop_soon``), the rest is
+    # cancelled (the delivery worker then finishes or hands back its calls in flight).
+    for task, job in zip(tasks, jobs, strict=True):
+        owner = getattr(job, "__self__", None)
+        if callable(getattr(owner, "stop_soon", None)):
+            owner.stop_soon()
+        else:
+            task.cancel()
     flushing = [asyncio.create_task(drain(DRAIN_SECONDS), name="drain") for drain in drains]
     await _bounded(tasks + flushing, DRAIN_SECONDS + CLOSE_SECONDS, "background_work_cut_off")
     # 2. Servers: no new connections; requests finish, event streams end at once.
     _end_event_streams()
-    quiet = _CutRequestsQuiet()
-    logging.getLogger("uvicorn.error").addFilter(quiet)
     for server in servers:
         server.should_exit = True
     await _bounded(serving, REQUEST_GRACE_SECONDS + 2 * CLOSE_SECONDS + 0.5, "servers_cut_off")

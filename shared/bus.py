@@ -37,7 +37,10 @@ class Bus(Protocol):
         """Deliver every event of the consumer's topics to it, in order per key."""
 
     async def run(self) -> None:
-        """Deliver until cancelled."""
+        """Deliver until cancelled, or until ``stop_soon`` and the batches in hand are done."""
+
+    def stop_soon(self) -> None:
+        """Finish the batches being handled, start no new one, and return from ``run``."""
 
 
 class EmbeddedBus:
@@ -48,6 +51,7 @@ class EmbeddedBus:
         self.consumers: list[EventConsumer] = []
         self._wakeups: dict[str, asyncio.Event] = {}
         self.positions: dict[tuple[str, str], int] = {}
+        self._stopping = False
 
     def register_log(self, topic: str, reader: LogReader) -> None:
         self.readers[topic] = reader
@@ -71,6 +75,12 @@ class EmbeddedBus:
             raise ValueError(f"no producer registered for topics {missing}")
         self.consumers.append(consumer)
 
+    def stop_soon(self) -> None:
+        """Each follower ends after the batch it is handling (committed, not rolled back)."""
+        self._stopping = True
+        for event in self._wakeups.values():
+            event.set()
+
     async def run(self) -> None:
         async with asyncio.TaskGroup() as group:
             for consumer in self.consumers:
@@ -80,7 +90,7 @@ class EmbeddedBus:
     async def _follow(self, consumer: EventConsumer, topic: str) -> None:
         reader = self.readers[topic]
         position = (await consumer.positions()).get((topic, 0), 0)
-        while True:
+        while not self._stopping:
             wakeup = self._wakeups.setdefault(topic, asyncio.Event())
             batch = await reader(position, self.batch_size)
             if batch:

@@ -8,10 +8,12 @@
   seeks past what it has already handled.
 - Poison events: after the consumer's retries, the event goes to ``<topic>.dlq`` (and to
   the ``consumer_dead_letters`` table) instead of blocking its partition.
-- Stopping (``run`` cancelled): a batch being handled rolls back and is read again by
-  whoever has the partition next (the inbox makes that harmless); each consumer leaves
-  its group and the producer flushes, each within ``CLIENT_STOP_SECONDS`` (a broker that
-  is away cannot hold the stop: what was not published is still in the outbox).
+- Stopping (``stop_soon``): relays and consumers finish the batch in hand (a consumer
+  commits its offsets) and take no more; cancelled instead, a batch being handled rolls
+  back and is read again by whoever has the partition next (the inbox makes that
+  harmless). Each consumer leaves its group and the producer flushes, each within
+  ``CLIENT_STOP_SECONDS`` (a broker that is away cannot hold the stop: what was not
+  published is still in the outbox).
 """
 
 from __future__ import annotations
@@ -95,6 +97,7 @@ class KafkaBus:
         self.producer: AIOKafkaProducer | None = None
         self.lag: dict[tuple[str, str, int], int] = {}
         self.restarts = 0
+        self.stopping = False
 
     # -- the same wiring calls the embedded bus offers ---------------------------------
     def register_producer(self, topic: str, runtime: ServiceRuntime) -> None:
@@ -112,6 +115,12 @@ class KafkaBus:
 
     def logical(self, topic: str) -> str:
         return topic.removeprefix(self.prefix)
+
+    def stop_soon(self) -> None:
+        """Relays and consumers end after the batch in hand; ``run`` then returns."""
+        self.stopping = True
+        for relay in self.relays.values():
+            relay.stop_soon()
 
     # -- running -----------------------------------------------------------------------
     async def ensure_topics(self) -> None:
@@ -202,7 +211,7 @@ class KafkaBus:
         )
         await kafka.start()
         try:
-            while True:
+            while not self.stopping:
                 batches = await kafka.getmany(timeout_ms=500, max_records=self.batch_size)
                 for tp, records in batches.items():
                     await self._handle(consumer, tp, records)

@@ -48,6 +48,7 @@ class OutboxRelay:
         self.publisher = publisher
         self.batch_size = batch_size
         self.wakeup = asyncio.Event()
+        self.stopping = False
 
     async def backlog(self) -> int:
         async with self.sessions() as session:
@@ -71,8 +72,13 @@ class OutboxRelay:
         row = await session.get(RelayPosition, self.topic)
         return row or RelayPosition(topic=self.topic, position=0)
 
+    def stop_soon(self) -> None:
+        """Publish no further batch: ``run`` returns after the one in hand."""
+        self.stopping = True
+        self.wakeup.set()
+
     async def run(self, idle_poll_seconds: float = 0.5) -> None:
-        while True:
+        while not self.stopping:
             self.wakeup.clear()
             if await self.relay_once() == 0:
                 await wait_for_wakeup(self.wakeup, idle_poll_seconds)

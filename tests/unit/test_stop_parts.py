@@ -119,3 +119,37 @@ async def test_a_kafka_client_that_cannot_stop_does_not_hold_the_stop():
     started = time.monotonic()
     await kafka_bus._stop_client(Stuck(), "producer")
     assert time.monotonic() - started < kafka_bus.CLIENT_STOP_SECONDS + 0.5
+
+
+async def test_a_stopping_bus_finishes_the_batch_in_hand_and_returns():
+    from shared.bus import EmbeddedBus
+    from shared.eventstore import LoggedEvent
+
+    log_ = [LoggedEvent(position=n, envelope=None) for n in (1, 2, 3)]
+
+    async def read(after: int, limit: int) -> list:
+        return [item for item in log_ if item.position > after][:limit]
+
+    class Consumer:
+        name, topics = "c", ["t"]
+        entered, release = asyncio.Event(), asyncio.Event()
+        handled: list[int] = []
+
+        async def positions(self) -> dict:
+            return {}
+
+        async def handle_batch(self, items) -> None:
+            self.entered.set()
+            await self.release.wait()  # a batch in hand when the stop comes
+            self.handled.extend(checkpoint.position for _, checkpoint in items)
+
+    bus = EmbeddedBus(batch_size=2, idle_poll_seconds=30)
+    bus.register_log("t", read)
+    consumer = Consumer()
+    bus.subscribe(consumer)
+    running = asyncio.create_task(bus.run())
+    await consumer.entered.wait()
+    bus.stop_soon()
+    consumer.release.set()
+    await asyncio.wait_for(running, 2)
+    assert consumer.handled == [1, 2], "the batch in hand finished, no new one started"
