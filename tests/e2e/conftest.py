@@ -30,6 +30,7 @@ class RunningSystem:
     # True: every port 0 (the kernel picks), and ``ports`` is read from the address card
     # ``up`` writes, <data_dir>/ports.json, on every start.
     any_port: bool = False
+    extra_env: dict[str, str] = field(default_factory=dict)  # e.g. a longer agency timeout
 
     def url(self, service: str, path: str = "") -> str:
         return f"http://127.0.0.1:{self.ports[service]}{path}"
@@ -39,7 +40,7 @@ class RunningSystem:
         for service, port in self.ports.items():
             args += [f"--{service.replace('_', '-')}-port", str(0 if self.any_port else port)]
         log = self.log_path.open("ab")
-        self.process = subprocess.Popen(args, stdout=log, stderr=log, env=self.env(self.log_level))
+        self.process = subprocess.Popen(args, stdout=log, stderr=log, env={**self.env(self.log_level), **self.extra_env})
         try:
             if self.any_port:
                 card = wait_until(self.address_card, timeout=60)

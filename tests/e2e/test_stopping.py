@@ -129,17 +129,33 @@ SLOW_AGENCY = "polisen"  # "Jag vill ansöka om pass": complex, Polisen
 FAST_TEXT = "Jag vill ansöka om uppehållstillstånd"  # complex, Migrationsverket
 
 
-def test_stops_mid_burst_with_a_delivery_and_status_callbacks_in_flight(any_port_system):
+@pytest.fixture
+def slow_agency_system(tmp_path):
+    """Every port 0; the gateway waits 60 s for an agency (its lease: 62 s) and the simulated
+    agencies send a status every 5 s: wide windows for "in flight" on a busy machine."""
+    running = RunningSystem(
+        tmp_path / "data", tmp_path / "servicekontor.log", log_level="INFO", any_port=True,
+        extra_env={"SK_AGENCY_REQUEST_TIMEOUT_SECONDS": "60", "SK_AGENCY_SIMULATOR_CALLBACK_DELAY_SECONDS": "5"},
+    )
+    running.start()
+    yield running
+    if running.process and running.process.poll() is None:
+        running.process.kill()
+        running.process.wait(timeout=scaled(10))
+
+
+def test_stops_mid_burst_with_a_delivery_and_status_callbacks_in_flight(slow_agency_system):
     """(b) a delivery in flight to a slow agency, (c) the simulator sending status callbacks
     for a case it has just taken, (e) consumers mid-burst (a demo's 8 kiosks): all at the
     moment of one SIGTERM, each checked to be under way. After a restart every question is
-    classified once, every complex case delivered once (the slow one, handed back, too)
-    and the callbacks of the case delivered before the stop all arrived."""
-    system = any_port_system
+    classified once, every complex case delivered once (the slow one too, handed back:
+    before its lease would have run out) and the callbacks of the case delivered before
+    the stop all arrived."""
+    system = slow_agency_system
     kiosk, supervisor = system.headers("kiosk"), system.headers("supervisor")
-    # Slower than the gateway's 5 s timeout: a call to it is in flight until cut off.
+    # Slower than the gateway's timeout: a call to it is in flight until the stop cuts it.
     faults = httpx.put(system.url("agency_simulator", f"/v1/admin/faults/{SLOW_AGENCY}"),
-                       json={"latency_ms": [30_000, 30_000]}, timeout=10)
+                       json={"latency_ms": [120_000, 120_000]}, timeout=10)
     assert faults.status_code == 200, faults.text
     demo = subprocess.Popen(demo_args(system, 400, 15), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
@@ -150,7 +166,8 @@ def test_stops_mid_burst_with_a_delivery_and_status_callbacks_in_flight(any_port
         wait_until(lambda: in_flight(delivery(system, slow, supervisor)), timeout=30)
         # Under way at the signal: the burst, the slow call, the fast case's callbacks.
         assert demo.poll() is None, "the demo had finished: no burst in flight"
-        assert in_flight(delivery(system, slow, supervisor)), "the slow call ended before the signal"
+        leased = delivery(system, slow, supervisor)
+        assert in_flight(leased), "the slow call ended before the signal"
         assert delivery(system, fast, supervisor)["agency_status"] != "closed", "its callbacks were all sent"
         code, seconds = timed_stop(system, signal.SIGTERM)
     finally:
@@ -164,7 +181,10 @@ def test_stops_mid_burst_with_a_delivery_and_status_callbacks_in_flight(any_port
     assert counts["routed"][0] == counts["routed"][1], "no case routed twice"
     assert counts["forwarded"][0] == counts["forwarded"][1] == counts["routed"][0], "each case forwarded once"
     assert counts["received"]["unique_cases"] == counts["routed"][0], "each case once at the agencies"
-    assert delivery(system, slow, supervisor)["status"] == "delivered"
+    slow_row = delivery(system, slow, supervisor)
+    assert slow_row["status"] == "delivered"
+    # Handed back at the stop: sent again at once after the restart, not after its lease.
+    assert datetime.fromisoformat(slow_row["delivered_at"]) < datetime.fromisoformat(leased["next_attempt_at"])
     # Nothing of the fast case's status callbacks was lost in the stop.
     assert delivery(system, fast, supervisor)["agency_status"] == "closed"
 
