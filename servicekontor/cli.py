@@ -203,11 +203,10 @@ def agency_sim(
     data_dir: DataDir = None,
 ) -> None:
     """Run the agency simulator alone: it answers for all eight agencies (development
-    only: its admin and /v1/received routes have no authentication)."""
-    import uvicorn
-
-    from services.agency_simulator.app import SimulatorRefused, build_simulator, check_environment
-    from shared.auth import auth_dir
+    only: its admin and /v1/received routes have no authentication). Stops like ``up``:
+    the status callbacks it still owes are sent first, within the same bound."""
+    from servicekontor.runner import serve_simulator
+    from services.agency_simulator.app import SimulatorRefused, check_environment
 
     try:
         check_environment()
@@ -216,9 +215,7 @@ def agency_sim(
         raise typer.Exit(2) from None
     settings = CommonSettings()
     configure_logging(settings.log_level, settings.log_format)
-    where = resolve_data_dir(data_dir)
-    app_ = build_simulator(where, port, keys_dir=auth_dir(where))
-    uvicorn.run(app_, host=host or settings.host, port=port, log_config=None, access_log=False)
+    asyncio.run(serve_simulator(port, resolve_data_dir(data_dir), None, host or settings.host))
 
 
 @app.command()

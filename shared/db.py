@@ -91,10 +91,21 @@ async def ping(engine: AsyncEngine) -> bool:
         return False
 
 
+# SQLSTATE classes of a server going away or not there yet, not of a fault in the data:
+# 08 connection exceptions; 57P operator intervention (57P01 admin shutdown, 57P02 crash
+# shutdown, 57P03 "the database system is shutting down" / "is starting up").
+_OUTAGE_STATES = ("08", "57P")
+
+
+def _outage_state(error: exc.DBAPIError) -> bool:
+    state = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
+    return isinstance(state, str) and state.startswith(_OUTAGE_STATES)
+
+
 def is_transient(error: BaseException) -> bool:
     """A database or network outage, as opposed to a fault in the data or the code:
     wait and try again; never dead-letter an event for it."""
-    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+    if isinstance(error, exc.DBAPIError) and (error.connection_invalidated or _outage_state(error)):
         return True
     return isinstance(
         error,
