@@ -3,6 +3,7 @@ and (with ``SK_RETENTION_DAYS``) the retention worker."""
 
 from __future__ import annotations
 
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from services.intake.adapters.board_feed import BoardFeed
@@ -12,8 +13,8 @@ from services.intake.config import IntakeSettings
 from services.intake.domain.queue_board import QueueBoard
 from services.intake.entrypoints import pages
 from services.intake.entrypoints.api import router
-from services.intake.entrypoints.retention import RetentionWorker
-from services.intake.overview import build_overview_consumer
+from services.intake.entrypoints.consumers import build_consumers
+from services.intake.entrypoints.workers import RetentionWorker
 from services.intake.pseudonym import build_pseudonymizer
 from services.intake.queue_handlers import OfficeDay
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
@@ -38,7 +39,7 @@ def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) ->
         uow_class=SqlIntakeUnitOfWork,
         router=router,
         topic=topics.INTAKE,
-        consumers=lambda factory: [build_overview_consumer(factory, SqlVisitOverview.of)],
+        consumers=partial(build_consumers, repository=SqlVisitOverview.of),
         extras={"catalog": load_catalog(), "tz": ZoneInfo(settings.timezone), "vault": vault,
                 "pseudonyms": build_pseudonymizer(settings)},
         commit_hooks=[day.feed.notify],

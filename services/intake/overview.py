@@ -17,11 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 from typing import Any, Protocol
 
-from shared import topics
-from shared.consumer import EventConsumer
 from shared.contracts.agency_gateway import (
     AgencyCaseUpdated,
     CaseDeadLettered,
@@ -37,8 +34,6 @@ from shared.contracts.routing import (
 )
 from shared.events import DomainEvent, EventEnvelope
 from shared.personal_data import scrub_text
-
-CONSUMER_NAME = "intake"
 
 
 @dataclass
@@ -150,29 +145,6 @@ async def apply_event(
     fold(view, event)
     view.version = envelope.stream_version
     save(view)
-
-
-ROUTING_EVENTS = (QuestionClassified, ClassificationOverridden, CaseRoutedToAgency)
-GATEWAY_EVENTS = (
-    CaseQueuedForDelivery,
-    CaseForwarded,
-    CaseForwardingFailed,
-    CaseDeadLettered,
-    DeadLetterReplayed,
-    AgencyCaseUpdated,
-)
-
-
-def build_overview_consumer(
-    uow_factory: Callable[[], Any], repository: Callable[[Any], OverviewRepository]
-) -> EventConsumer:
-    """Intake's consumer of the routing and gateway topics (consumer group ``intake``).
-    ``repository`` gives the overview's repository of a unit of work."""
-    on_routing = partial(apply_event, repository=repository, source="routing")
-    on_gateway = partial(apply_event, repository=repository, source="gateway")
-    handlers = {e.event_type(): on_routing for e in ROUTING_EVENTS}
-    handlers |= {e.event_type(): on_gateway for e in GATEWAY_EVENTS}
-    return EventConsumer(CONSUMER_NAME, [topics.ROUTING, topics.GATEWAY], uow_factory, handlers)
 
 
 def decision_public(view: DecisionView | None) -> dict[str, Any] | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import uuid
 
-from services.agency_gateway.entrypoints.consumer import build_consumer
+from services.agency_gateway.entrypoints.consumers import build_consumer
 from services.agency_gateway.handlers import queue_case
 from services.agency_gateway.unit_of_work import FakeGatewayUnitOfWork
 from shared import topics

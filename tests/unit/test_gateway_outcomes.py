@@ -11,7 +11,7 @@ import pytest
 
 from services.agency_gateway.adapters.agency_client import AgencyClient
 from services.agency_gateway.config import GatewaySettings
-from services.agency_gateway.entrypoints.worker import DeliveryWorker
+from services.agency_gateway.entrypoints.workers import DeliveryWorker
 from services.agency_gateway.handlers import queue_case
 from services.agency_gateway.unit_of_work import FakeGatewayUnitOfWork
 from tests.factories import case_routed_to_agency, envelope

@@ -1,6 +1,6 @@
 from types import SimpleNamespace
 
-from services.agency_gateway.entrypoints.worker import DeliveryWorker
+from services.agency_gateway.entrypoints.workers import DeliveryWorker
 from shared.vault import InMemoryVault
 
 

@@ -13,8 +13,8 @@ import httpx
 
 from services.agency_gateway.adapters.agency_client import AgencyClient
 from services.agency_gateway.config import GatewaySettings
-from services.agency_gateway.entrypoints.consumer import build_consumer
-from services.agency_gateway.entrypoints.worker import DeliveryWorker
+from services.agency_gateway.entrypoints.consumers import build_consumer
+from services.agency_gateway.entrypoints.workers import DeliveryWorker
 from services.agency_gateway.unit_of_work import FakeGatewayUnitOfWork
 from shared import topics
 from shared.tracking import Checkpoint

@@ -12,12 +12,8 @@ import pytest
 
 from services.agency_gateway.domain.model import Delivery
 from services.intake.adapters.overview_tables import InMemoryVisitOverview
-from services.intake.overview import (
-    CONSUMER_NAME,
-    build_overview_consumer,
-    decision_public,
-    delivery_public,
-)
+from services.intake.entrypoints.consumers import CONSUMER_NAME, build_consumers
+from services.intake.overview import decision_public, delivery_public
 from services.routing.domain.model import Decision
 from shared import topics
 from shared.events import DomainEvent, EventEnvelope
@@ -77,7 +73,7 @@ class Harness:
     def __init__(self) -> None:
         self.repo = InMemoryVisitOverview()
         self.state = InMemoryUnitOfWork().state
-        self.consumer = build_overview_consumer(lambda: InMemoryUnitOfWork(self.state), lambda _uow: self.repo)
+        (self.consumer,) = build_consumers(lambda: InMemoryUnitOfWork(self.state), lambda _uow: self.repo)
         self.positions = itertools.count(1)
 
     async def feed(self, items: list[EventEnvelope]) -> None:

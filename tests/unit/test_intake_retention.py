@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 from services.intake import handlers, queue_handlers
 from services.intake.bootstrap import build_office_day
 from services.intake.domain.commands import RecordQuestion, RegisterVisit
-from services.intake.entrypoints.retention import RetentionWorker
+from services.intake.entrypoints.workers import RetentionWorker
 from services.intake.unit_of_work import FakeIntakeUnitOfWork
 from shared.catalog import load_catalog
 from shared.errors import NotFound
