@@ -16,20 +16,19 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from services.agency_gateway.bootstrap import bootstrap
-from services.agency_gateway.config import GatewaySettings
 from services.agency_simulator.app import build_simulator
 from shared.auth import auth_dir, ensure_keys
-from shared.db import sqlite_url
-from shared.runtime import ServiceRuntime
 from shared.signing import (
     SIGNATURE_HEADER,
     TIMESTAMP_HEADER,
     dev_secret,
     signed_headers,
 )
-from tests.helpers import api_client
+from tests.integration import test_gateway_operations as operations
 from tests.integration.test_gateway_operations import dead_letter, route
+
+# The gateway on SQLite and a client of its API: the operations tests' fixtures.
+gateway, api = operations.gateway, operations.api
 
 # Headers as they arrive: bytes, decoded by the server as Latin-1.
 ODD_HEADERS = [
@@ -53,21 +52,6 @@ def assert_json_error(response: httpx.Response, status: int, code: str) -> dict:
     body = response.json()
     assert body["error"]["code"] == code, body
     return body
-
-
-@pytest.fixture
-async def gateway(tmp_path) -> AsyncIterator[ServiceRuntime]:
-    url = sqlite_url(tmp_path / "gw.db")
-    runtime = bootstrap(GatewaySettings(data_dir=tmp_path, agency_gateway_database_url=url))
-    await runtime.init_db()
-    yield runtime
-    await runtime.close()
-
-
-@pytest.fixture
-async def api(gateway) -> AsyncIterator[httpx.AsyncClient]:
-    async with api_client(gateway) as client:
-        yield client
 
 
 @pytest.fixture
