@@ -14,8 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from services.intake import handlers, queue_handlers
-from services.intake.bootstrap import bootstrap, build_office_day
-from services.intake.config import IntakeSettings
+from services.intake.bootstrap import build_office_day
 from services.intake.domain.commands import RecordQuestion, RegisterVisit
 from services.intake.domain.events import PersonalDataErased, VisitRegistered
 from services.intake.domain.model import PersonalDataErasedError, Visit
@@ -23,17 +22,14 @@ from services.intake.unit_of_work import FakeIntakeUnitOfWork
 from shared.catalog import load_catalog
 from shared.vault import InMemoryVault, is_token
 from tests.helpers import api_client
+from tests.integration import test_office_day_api as office_day_api
 
 PIN = "19811218-9876"
 OTHER_PIN = "19121212-1212"
 
 
-@pytest.fixture
-async def runtime(tmp_path):
-    built = bootstrap(IntakeSettings(data_dir=tmp_path))
-    await built.init_db()
-    yield built
-    await built.close()
+# Intake on SQLite (and a client of its API): the office-day API tests' fixtures.
+runtime = office_day_api.runtime
 
 
 def questions_of(runtime, visit_id: str) -> list[dict]:

@@ -29,24 +29,15 @@ from shared.idempotency import KEY_HEADER, IdempotentRoute, idempotency
 from shared.migrations import alembic_config
 from shared.tracking import Checkpoint
 from tests.helpers import api_client, auth, random_id
+from tests.integration import test_office_day_api as office_day_api
 
 OFFICE = "lulea"
 PIN = "19811218-9876"
 VISIT = {"office_id": OFFICE, "channel": "kiosk"}
 
 
-@pytest.fixture
-async def runtime(tmp_path):
-    built = bootstrap(IntakeSettings(data_dir=tmp_path))
-    await built.init_db()
-    yield built
-    await built.close()
-
-
-@pytest.fixture
-async def client(runtime):
-    async with api_client(runtime) as client:
-        yield client
+# Intake on SQLite (and a client of its API): the office-day API tests' fixtures.
+runtime, client = office_day_api.runtime, office_day_api.client
 
 
 def key() -> dict[str, str]:
