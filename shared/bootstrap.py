@@ -64,6 +64,7 @@ def build_runtime(
         uow_factory=uow_factory,
         topic=topic,
         consumers=consumers(uow_factory),
+        bus=bus,
         extras={**(extras or {}), "bus": bus},
     )
     if bus and topic:

@@ -123,8 +123,8 @@ class MetricsMiddleware:
 
 
 def bus_of(runtime: Any) -> Any:
-    """The bus the runtime was wired to: ``runtime.bus`` or ``runtime.extras["bus"]``."""
-    return getattr(runtime, "bus", None) or getattr(runtime, "extras", {}).get("bus")
+    """The bus the runtime was wired to (``None`` for a bare app)."""
+    return getattr(runtime, "bus", None)
 
 
 class RuntimeCollector(Collector):

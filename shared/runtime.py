@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from fastapi import FastAPI
 from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared.bus import Bus
 from shared.consumer import EventConsumer
 from shared.db import create_tables, is_sqlite, ping
 from shared.eventstore import LoggedEvent, read_log
 
 
+D = TypeVar("D")
+
+
 @dataclass
-class ServiceRuntime:
+class ServiceRuntime(Generic[D]):
+    """``deps`` is the service's own typed dependencies (a dataclass declared in its
+    ``entrypoints/deps.py``), what its routes, consumers and commands need besides the
+    database: the catalog, the vault, readers, clients."""
+
     name: str
     settings: Any
     engine: AsyncEngine
@@ -29,7 +37,9 @@ class ServiceRuntime:
     consumers: list[EventConsumer] = field(default_factory=list)
     workers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     app: FastAPI | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    bus: Bus | None = None
+    deps: D = None  # type: ignore[assignment]  # set by the service's bootstrap
+    extras: dict[str, Any] = field(default_factory=dict)  # TODO(#14): removed once no service uses it
     # Run by ``close`` before the engine is disposed (e.g. HTTP clients).
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Run by ``init_db`` after the service's own tables (e.g. the vault's table).

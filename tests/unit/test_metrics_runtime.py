@@ -71,7 +71,7 @@ async def samples_of(app) -> dict[tuple[str, tuple], float]:
 
 
 def runtime_of(consumers, bus=None, topic=None):
-    return SimpleNamespace(consumers=consumers, topic=topic, extras={"bus": bus} if bus else {})
+    return SimpleNamespace(consumers=consumers, topic=topic, bus=bus)
 
 
 async def test_handled_and_dead_lettered_are_read_per_consumer_at_each_scrape():
