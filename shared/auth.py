@@ -35,18 +35,27 @@ _DESK = {
     "visits:write", "visits:call", "visits:read", "questions:write", "questions:resolve",
     "decisions:read", "decisions:override", "deliveries:read", "offices:read", "queue:read",
 }
+# Meetings with an agency's official (docs/bookings.md): the kiosk books self-service case
+# types and checks in with a code; desks book, read, cancel and record outcomes; offices'
+# supervisors and administrators publish slots and declare video rooms; an agency publishes
+# its own slots through the gateway (``slots:publish``).
+_BOOKING_DESK = {"slots:read", "bookings:write", "bookings:read", "bookings:cancel", "bookings:check_in"}
+_BOOKING_OFFICE = _BOOKING_DESK | {"slots:publish", "rooms:write"}
 ROLE_SCOPES: dict[str, frozenset[str]] = {
-    "kiosk": frozenset({"visits:write", "questions:write", "offices:read", "queue:read"}),
-    "desk": frozenset(_DESK),
+    "kiosk": frozenset(
+        {"visits:write", "questions:write", "offices:read", "queue:read", "slots:read", "bookings:write",
+         "bookings:check_in"}
+    ),
+    "desk": frozenset(_DESK | _BOOKING_DESK),
     # The office's screen: the queue without visit ids, nothing else.
     "display": frozenset({"offices:read", "queue:read"}),
-    "supervisor": frozenset(_DESK | {"audit:read", "dead_letters:read", "stats:read", "ops:read"}),
-    "agency": frozenset({"callbacks:write", "deliveries:read", "offices:read"}),
+    "supervisor": frozenset(_DESK | _BOOKING_OFFICE | {"audit:read", "dead_letters:read", "stats:read", "ops:read"}),
+    "agency": frozenset({"callbacks:write", "deliveries:read", "offices:read", "slots:publish"}),
     "bi": frozenset({"stats:read", "exports:read", "offices:read"}),
     # Probes and metric scrapers: /ready and /metrics, nothing else.
     "monitor": frozenset({"ops:read"}),
     "admin": frozenset(
-        _DESK | {"audit:read", "dead_letters:read", "dead_letters:replay", "stats:read",
+        _DESK | _BOOKING_OFFICE | {"audit:read", "dead_letters:read", "dead_letters:replay", "stats:read",
                  "exports:read", "personal_data:erase", "ops:read", "callbacks:write"}
     ),
 }

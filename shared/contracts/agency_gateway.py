@@ -86,3 +86,36 @@ class AgencyCaseUpdated(GatewayEvent):
     callback_id: str
     agency_updated_at: datetime
     received_at: datetime
+
+
+# --- Meetings (issue 16, docs/bookings.md) -------------------------------------------
+AgencyMeetingStatus = Literal["accepted", "moved", "cancelled"]
+
+
+class AgencySlotsPublished(GatewayEvent):
+    """An agency published slots through its signed agency API; intake adds them to the
+    offices' calendars (as ``SlotsPublished`` with ``source="agency"``)."""
+
+    publication_id: str
+    agency: str
+    case_types: list[str]
+    kind: Literal["video", "in_person"]
+    office_ids: list[str]
+    starts: list[datetime]
+    length_minutes: int
+    received_at: datetime
+
+
+class AgencyMeetingUpdated(GatewayEvent):
+    """The agency accepted, moved or cancelled a booked meeting (a signed callback).
+    ``slot_start`` is the new time when ``moved``. ``note`` is scrubbed."""
+
+    booking_id: str
+    agency: str
+    agency_reference: str | None
+    status: AgencyMeetingStatus
+    slot_start: datetime | None = None
+    note: str | None = None
+    callback_id: str
+    agency_updated_at: datetime
+    received_at: datetime

@@ -142,3 +142,110 @@ class PersonalDataErased(IntakeEvent):
     visit_id: str
     actor: str
     erased_at: datetime
+
+
+# --- Meetings with an agency's official (issue 16, docs/bookings.md) -------------------
+# video: a video meeting from one of the office's video rooms; in_person: a booked meeting
+# at the agency's desk at the office.
+MeetingKind = Literal["video", "in_person"]
+# Who cancelled or moved a booking: the visitor (kiosk or desk on their behalf), the
+# office (a supervisor or administrator), or the agency (a signed callback via the gateway).
+BookingActor = Literal["visitor", "office", "agency"]
+MeetingOutcome = Literal["held", "agency_absent", "technical_failure", "visitor_left"]
+
+
+class SlotsPublished(IntakeEvent):
+    """Times an agency's official can meet visitors. Each start is one slot of
+    ``length_minutes``; a slot offered at several offices is taken by the first booking at
+    any of them (it is one official). ``source``: ``office`` (an administrator at intake)
+    or ``agency`` (the agency's system through the gateway). Stream: ``slots:<agency>``."""
+
+    publication_id: str
+    agency: str
+    case_types: list[str]
+    kind: MeetingKind
+    office_ids: list[str]
+    starts: list[datetime]
+    length_minutes: int
+    source: Literal["office", "agency"]
+    published_by: str
+    published_at: datetime
+
+
+class VideoRoomsDeclared(IntakeEvent):
+    """The office's video rooms from now on (replaces the earlier list)."""
+
+    office_id: str
+    rooms: list[str]
+    declared_by: str
+    declared_at: datetime
+
+
+class BookingMade(IntakeEvent):
+    """A slot was booked. ``room`` is the video room held for a video meeting. The
+    identity number, name and phone, when given, are sealed with the booking's own data
+    key (erasable like a visit's); ``person_pseudonym`` links it to the person's visits."""
+
+    booking_id: str
+    office_id: str
+    agency: str
+    case_type: str
+    kind: MeetingKind
+    slot_start: datetime
+    length_minutes: int
+    room: str | None
+    channel: Literal["kiosk", "desk"]
+    question_id: str | None
+    visit_id: str | None
+    personal_identity_number: str | None
+    contact_name: str | None
+    contact_phone: str | None
+    booked_by: str
+    booked_at: datetime
+    person_pseudonym: str | None = None
+
+
+class BookingMoved(IntakeEvent):
+    booking_id: str
+    office_id: str
+    from_start: datetime
+    slot_start: datetime
+    room: str | None
+    moved_by: BookingActor
+    moved_at: datetime
+
+
+class BookingCancelled(IntakeEvent):
+    """The slot (and room) is free again. ``reason`` is masked free text."""
+
+    booking_id: str
+    office_id: str
+    cancelled_by: BookingActor
+    reason: str | None
+    cancelled_at: datetime
+
+
+class BookingCheckedIn(IntakeEvent):
+    """The visitor arrived with the booking code: ``visit_id`` waits in the office's
+    ``booked`` queue, called first from the booked time."""
+
+    booking_id: str
+    office_id: str
+    visit_id: str
+    checked_in_at: datetime
+
+
+class BookingNoShow(IntakeEvent):
+    """Nobody checked in within the grace period after the booked time."""
+
+    booking_id: str
+    office_id: str
+    marked_at: datetime
+
+
+class MeetingOutcomeRecorded(IntakeEvent):
+    booking_id: str
+    office_id: str
+    outcome: MeetingOutcome
+    note: str | None
+    recorded_at: datetime
