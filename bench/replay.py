@@ -31,7 +31,7 @@ from services.reporting.adapters.cost_config import SAMPLE, load_cost_config  # 
 from services.reporting.adapters.event_log import SqliteEventLog  # noqa: E402
 from services.reporting.bootstrap import bootstrap  # noqa: E402
 from services.reporting.config import ReportingSettings  # noqa: E402
-from services.reporting.replay import replay  # noqa: E402
+from services.reporting.handlers.replay import replay  # noqa: E402
 from shared import topics  # noqa: E402
 from shared.catalog import load_catalog  # noqa: E402
 from shared.db import sqlite_url  # noqa: E402

@@ -72,7 +72,7 @@ def running_reporting(data_dir: Path, common: CommonSettings) -> str | None:
 async def _replay(data_dir: Path | None, partitions: int | None, console: Console) -> None:
     from services.reporting.bootstrap import bootstrap
     from services.reporting.config import ReportingSettings
-    from services.reporting.replay import replay
+    from services.reporting.handlers.replay import replay
 
     overrides = {"data_dir": data_dir} if data_dir else {}
     settings, common = ReportingSettings(**overrides), CommonSettings(**overrides)

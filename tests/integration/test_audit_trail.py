@@ -19,7 +19,7 @@ from servicekontor.runner import SERVICES, bootstrap_service, service_settings
 from services.agency_gateway.domain.outcomes import Rejected
 from services.agency_gateway.handlers import record_outcome
 from services.reporting.adapters.event_log import SqliteEventLog
-from services.reporting.replay import replay
+from services.reporting.handlers.replay import replay
 from shared import topics
 from shared.bus import EmbeddedBus
 from shared.runtime import ServiceRuntime

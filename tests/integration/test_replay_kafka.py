@@ -17,7 +17,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from servicekontor.commands.reporting import producer_logs
 from services.reporting.adapters.kafka_log import KafkaEventLog
-from services.reporting.replay import replay
+from services.reporting.handlers.replay import replay
 from shared import topics
 from shared.settings import CommonSettings
 from tests.helpers import api_client

@@ -23,7 +23,7 @@ from services.intake.domain.events import VisitRegistered
 from services.reporting.adapters.event_log import SqlEventLog, event_log
 from services.reporting.bootstrap import bootstrap as reporting_bootstrap
 from services.reporting.config import ReportingSettings
-from services.reporting.replay import replay
+from services.reporting.handlers.replay import replay
 from shared import events, topics
 from shared.runtime import ServiceRuntime
 from tests.helpers import api_client

@@ -19,7 +19,7 @@ from servicekontor.synthetic_history import History, write_history
 from services.reporting.adapters.event_log import SqliteEventLog
 from services.reporting.bootstrap import bootstrap
 from services.reporting.config import ReportingSettings
-from services.reporting.replay import replay
+from services.reporting.handlers.replay import replay
 from shared import topics
 from shared.db import sqlite_url
 from tests.helpers import api_client

@@ -20,7 +20,7 @@ from services.reporting.adapters.bi_role import create_bi_role
 from services.reporting.adapters.event_log import SqliteEventLog
 from services.reporting.bootstrap import bootstrap
 from services.reporting.config import ReportingSettings
-from services.reporting.replay import replay
+from services.reporting.handlers.replay import replay
 from shared import topics
 from tests.helpers import api_client
 from tests.realservers import with_login

@@ -21,7 +21,7 @@ from services.reporting.adapters.event_log import SqliteEventLog
 from services.reporting.adapters.tables import FACT_TABLES
 from services.reporting.bootstrap import bootstrap as reporting_bootstrap
 from services.reporting.config import ReportingSettings
-from services.reporting.replay import replay
+from services.reporting.handlers.replay import replay
 from services.routing.bootstrap import bootstrap as routing_bootstrap
 from services.routing.config import RoutingSettings
 from shared import topics

@@ -37,7 +37,7 @@ from services.reporting.adapters.event_log import SqliteEventLog
 from services.reporting.bootstrap import bootstrap
 from services.reporting.config import ReportingSettings
 from services.reporting.handlers import event_handlers
-from services.reporting.replay import replay
+from services.reporting.handlers.replay import replay
 from shared import topics
 from shared.consumer import EventConsumer
 from shared.db import sqlite_url

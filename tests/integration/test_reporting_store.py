@@ -23,7 +23,7 @@ from services.reporting.adapters.cost_config import SAMPLE
 from services.reporting.adapters.event_log import SqliteEventLog
 from services.reporting.bootstrap import bootstrap
 from services.reporting.config import ReportingSettings
-from services.reporting.replay import replay
+from services.reporting.handlers.replay import replay
 from shared import topics
 from shared.db import sqlite_url
 from shared.runtime import ServiceRuntime
