@@ -1,5 +1,5 @@
 """Agency gateway settings (environment prefix ``SK_``) and their resolution into one
-``AgencyTarget`` per agency (see ``agencies``)."""
+``AgencyTarget`` per agency (see ``adapters.agency_config``)."""
 
 from __future__ import annotations
 
@@ -8,18 +8,18 @@ from typing import ClassVar
 
 from pydantic import Field, PrivateAttr, SecretStr, field_validator
 
-from services.agency_gateway.agencies import (
+from services.agency_gateway.adapters.agency_config import (
     AgencyConfig,
-    AgencyTarget,
-    ConfigurationError,
     env_value,
     load_agency_file,
 )
 from services.agency_gateway.domain.breaker import CircuitBreaker
 from services.agency_gateway.domain.minimisation import CASE_FIELDS
 from services.agency_gateway.domain.outcomes import RetryPolicy
-from services.agency_gateway.production import check_production
+from services.agency_gateway.domain.production import check_production
+from services.agency_gateway.domain.targets import AgencyTarget
 from shared.catalog import load_catalog
+from shared.errors import ConfigurationError
 from shared.settings import ServiceSettings
 from shared.signing import dev_secret
 

@@ -11,8 +11,8 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from services.agency_gateway.agencies import ConfigurationError
 from services.agency_simulator.app import build_simulator
+from shared.errors import ConfigurationError
 from shared.signing import check, dev_secret, signed_headers
 from tests.helpers import eventually
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 
-from services.agency_gateway.agencies import AgencyTarget
 from services.agency_gateway.domain.minimisation import minimise
 from services.agency_gateway.domain.outcomes import (
     Accepted,
@@ -20,6 +19,7 @@ from services.agency_gateway.domain.outcomes import (
     Rejected,
     TransientFailure,
 )
+from services.agency_gateway.domain.targets import AgencyTarget
 from shared.personal_data import scrub_text
 from shared.signing import (
     AGENCY_HEADER,

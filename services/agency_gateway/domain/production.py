@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from services.agency_gateway.agencies import AgencyTarget, ConfigurationError
+from services.agency_gateway.domain.targets import AgencyTarget
+from shared.errors import ConfigurationError
 
 MIN_SECRET_LENGTH = 32
 

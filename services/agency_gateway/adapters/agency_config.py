@@ -1,24 +1,23 @@
-"""Per-agency configuration: where each agency's system is, its credentials, timeout,
-retry policy, calls in flight and field allow-list.
+"""Per-agency configuration as read: where each agency's system is, its credentials,
+timeout, retry policy, calls in flight and field allow-list.
 
 Read from ``SK_AGENCY_CONFIG`` (a JSON or YAML file, see docs/agency-api.md), with
 ``SK_AGENCY_ENDPOINTS`` and ``SK_AGENCY_SECRETS`` (JSON objects by agency code) on top,
-and the ``SK_AGENCY_*`` settings as defaults. ``AgencyTarget`` is the resolved result.
+and the ``SK_AGENCY_*`` settings as defaults (``config.GatewaySettings`` resolves them into
+one ``domain.targets.AgencyTarget`` per agency).
 """
 
 from __future__ import annotations
 
 import json
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from services.agency_gateway.domain.minimisation import CASE_FIELDS, unknown_fields
-from services.agency_gateway.domain.outcomes import RetryPolicy
-from shared.errors import ConfigurationError  # noqa: F401 - raised here, imported from here by the gateway
+from shared.errors import ConfigurationError
 
 
 class RetryConfig(BaseModel):
@@ -62,37 +61,6 @@ class AgencyFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
     defaults: AgencyConfig = Field(default_factory=AgencyConfig)
     agencies: dict[str, AgencyConfig] = Field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class AgencyTarget:
-    """Everything the worker needs to reach one agency. ``repr`` hides the secrets."""
-
-    agency: str
-    endpoint: str
-    uses_simulator: bool
-    secret: str
-    secret_is_dev: bool
-    token: str | None
-    timeout_seconds: float
-    policy: RetryPolicy
-    max_in_flight: int
-    fields: tuple[str, ...]
-
-    def __repr__(self) -> str:
-        return f"AgencyTarget({self.agency!r}, {self.endpoint!r})"
-
-    def public(self) -> dict[str, object]:
-        """What may be shown to operators: no secret, no token."""
-        return {
-            "endpoint": self.endpoint,
-            "uses_simulator": self.uses_simulator,
-            "development_secret": self.secret_is_dev,
-            "timeout_seconds": self.timeout_seconds,
-            "max_in_flight": self.max_in_flight,
-            "fields": list(self.fields),
-            "retry": vars(self.policy),
-        }
 
 
 def load_agency_file(path: Path | None) -> AgencyFile:
