@@ -15,9 +15,9 @@ class ReportingSettings(ServiceSettings):
     # The local day a visit or question is counted on (``service_day``).
     timezone: str = "Europe/Stockholm"
     # SK_REPORTING_COSTS_FILE: office costs (YAML or JSON). Unset: on the embedded default
-    # (SQLite) the shipped services/reporting/costs.sources-2015.yaml, unless
+    # (SQLite) the shipped services/reporting/adapters/data/costs.sources-2015.yaml, unless
     # SK_REPORTING_SHIPPED_COSTS=false; on PostgreSQL no cost allocation.
-    # A sample ships as services/reporting/costs.sample.yaml.
+    # A sample ships as services/reporting/adapters/data/costs.sample.yaml.
     reporting_costs_file: Path | None = None
     reporting_shipped_costs: bool = True
     # How often the daily aggregates catch up with the facts (seconds).

@@ -10,9 +10,10 @@ from services.reporting.domain.costs import CostConfig, parse_cost_config
 from shared.catalog import Catalog
 from shared.errors import InvalidInput
 
-SAMPLE = Path(__file__).resolve().parent.parent / "costs.sample.yaml"
+DATA = Path(__file__).resolve().parent / "data"
+SAMPLE = DATA / "costs.sample.yaml"
 # The sources' costs (447 MSEK in 2015, split as they describe): the embedded default.
-SHIPPED = Path(__file__).resolve().parent.parent / "costs.sources-2015.yaml"
+SHIPPED = DATA / "costs.sources-2015.yaml"
 
 
 def costs_file(configured: Path | None, shipped: bool, embedded: bool) -> Path | None:
