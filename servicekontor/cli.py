@@ -159,7 +159,7 @@ def erase(
 ) -> None:
     """Erase a visit's personal data by destroying its data key (crypto-shredding), in the
     stores under --data-dir (the system may be running)."""
-    from services.intake import handlers
+    from services.intake.handlers import visits
     from services.intake.bootstrap import bootstrap
     from services.intake.config import IntakeSettings
 
@@ -168,7 +168,7 @@ def erase(
         try:
             await runtime.init_db()
             vault = runtime.extras["vault"]
-            return await handlers.erase_personal_data(visit_id, actor, runtime.uow_factory(), vault)
+            return await visits.erase_personal_data(visit_id, actor, runtime.uow_factory(), vault)
         finally:
             await runtime.close()
 

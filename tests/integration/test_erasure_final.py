@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.intake import handlers, queue_handlers
+from services.intake.handlers import queue, visits
 from services.intake.bootstrap import build_office_day
 from services.intake.domain.commands import RecordQuestion, RegisterVisit
 from services.intake.domain.events import PersonalDataErased, VisitRegistered
@@ -123,7 +123,7 @@ class ErasingVault(InMemoryVault):
         sealed = await super().encrypt(visit_id, plaintext)  # makes the visit's key
         if not self.overtaken:
             self.overtaken = True
-            await handlers.erase_personal_data(visit_id, "anna", self.uow.fresh(), InMemoryVault())
+            await visits.erase_personal_data(visit_id, "anna", self.uow.fresh(), InMemoryVault())
         return sealed
 
 
@@ -131,10 +131,10 @@ async def test_an_erasure_that_overtakes_a_question_wins_and_its_fresh_key_goes_
     uow = FakeIntakeUnitOfWork()
     day = build_office_day(ZoneInfo("Europe/Stockholm"))
     day.feed.follow(uow.read_log)
-    visit = await queue_handlers.register_visit(RegisterVisit("kiruna", "kiosk"), uow.fresh(), load_catalog(), day)
+    visit = await queue.register_visit(RegisterVisit("kiruna", "kiosk"), uow.fresh(), load_catalog(), day)
     vault = ErasingVault(uow)
     with pytest.raises(PersonalDataErasedError):
-        await handlers.record_question(RecordQuestion(visit.id, "Id-kort", None, None, PIN), uow.fresh(), load_catalog(), vault)
+        await visits.record_question(RecordQuestion(visit.id, "Id-kort", None, None, PIN), uow.fresh(), load_catalog(), vault)
     assert vault.keys == {}  # the key the seal made was destroyed again
     assert uow.events.of_type("intake.QuestionRecorded") == []
     assert [e.event_type for e in uow.events.log][-1] == "intake.PersonalDataErased"

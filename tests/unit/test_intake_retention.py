@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from services.intake import handlers, queue_handlers
+from services.intake.handlers import queue, visits
 from services.intake.bootstrap import build_office_day
 from services.intake.domain.commands import RecordQuestion, RegisterVisit
 from services.intake.entrypoints.workers import RetentionWorker
@@ -59,9 +59,9 @@ def uow() -> FakeIntakeUnitOfWork:
 
 
 async def visit_with_pin(uow: FakeIntakeUnitOfWork, vault: InMemoryVault) -> str:
-    visit = await queue_handlers.register_visit(RegisterVisit("kiruna", "desk"), uow.fresh(), CATALOG, office_day(uow))
+    visit = await queue.register_visit(RegisterVisit("kiruna", "desk"), uow.fresh(), CATALOG, office_day(uow))
     cmd = RecordQuestion(visit.id, "Id-kort", None, None, PIN)
-    await handlers.record_question(cmd, uow.fresh(), CATALOG, vault)
+    await visits.record_question(cmd, uow.fresh(), CATALOG, vault)
     return visit.id
 
 
@@ -84,13 +84,13 @@ async def test_the_vault_lists_keys_older_than_the_days_oldest_first(vault, cloc
 async def test_an_erasure_records_who_and_when_and_reports_whether_a_key_existed(uow, vault):
     visit_id = await visit_with_pin(uow, vault)
     at = T0 + timedelta(hours=1)
-    assert await handlers.erase_personal_data(visit_id, "admin-1", uow.fresh(), vault, now=at) is True
-    assert await handlers.erase_personal_data(visit_id, "admin-1", uow.fresh(), vault) is False
+    assert await visits.erase_personal_data(visit_id, "admin-1", uow.fresh(), vault, now=at) is True
+    assert await visits.erase_personal_data(visit_id, "admin-1", uow.fresh(), vault) is False
     events = uow.events.of_type("intake.PersonalDataErased")
     assert [e.payload["actor"] for e in events] == ["admin-1", "admin-1"]
     assert events[0].payload["erased_at"] == at.isoformat().replace("+00:00", "Z")
     with pytest.raises(NotFound):
-        await handlers.erase_personal_data("no-such-visit", "admin-1", uow.fresh(), vault)
+        await visits.erase_personal_data("no-such-visit", "admin-1", uow.fresh(), vault)
 
 
 async def test_a_round_erases_the_visits_past_their_time_through_the_handler(uow, vault, clock):
@@ -139,14 +139,14 @@ async def test_the_worker_waits_out_an_outage_and_goes_on(uow, clock):
 async def test_one_visit_that_cannot_be_erased_does_not_block_the_others(uow, vault, clock, monkeypatch):
     first, second = await visit_with_pin(uow, vault), await visit_with_pin(uow, vault)
     clock.now = T0 + timedelta(days=8)
-    real = handlers.erase_personal_data
+    real = visits.erase_personal_data
 
     async def broken_for_first(visit_id, actor, uow_, vault_, now=None):
         if visit_id == first:
             raise ValueError("a fault in this visit's stream")
         return await real(visit_id, actor, uow_, vault_, now)
 
-    monkeypatch.setattr(handlers, "erase_personal_data", broken_for_first)
+    monkeypatch.setattr(visits, "erase_personal_data", broken_for_first)
     worker = RetentionWorker(uow.fresh, vault, days=7, clock=clock)
     assert await worker.run_once() == [second]
     assert erasures(uow) == {second: "retention"}

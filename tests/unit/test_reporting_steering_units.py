@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.intake import handlers, queue_handlers
+from services.intake.handlers import queue, visits
 from services.intake.bootstrap import build_office_day
 from services.intake.config import IntakeSettings
 from services.intake.domain.commands import OpenDesk, RecordQuestion, RegisterVisit
@@ -34,13 +34,13 @@ async def test_the_pseudonym_is_a_keyed_hash_that_reporting_cannot_turn_back() -
     uow, vault, key = FakeIntakeUnitOfWork(), InMemoryVault(), b"s" * 32
     day = build_office_day(TZ)
     day.feed.follow(uow.read_log)
-    visit = await queue_handlers.register_visit(RegisterVisit("kiruna", "kiosk", None), uow.fresh(), CATALOG, day)
+    visit = await queue.register_visit(RegisterVisit("kiruna", "kiosk", None), uow.fresh(), CATALOG, day)
     cmd = RecordQuestion(visit.id, "Fråga", "skatteverket", "folkbokforing", "19811218-9876")
-    event = await handlers.record_question(cmd, uow.fresh(), CATALOG, vault, Pseudonymizer(key))
+    event = await visits.record_question(cmd, uow.fresh(), CATALOG, vault, Pseudonymizer(key))
     pseudonym = event.person_pseudonym
     assert pseudonym == Pseudonymizer(key).of(PIN) and len(pseudonym) == 64
     # the same person, asked at another visit, links; another key gives another pseudonym
-    again = await handlers.record_question(cmd, uow.fresh(), CATALOG, vault, Pseudonymizer(key))
+    again = await visits.record_question(cmd, uow.fresh(), CATALOG, vault, Pseudonymizer(key))
     assert again.person_pseudonym == pseudonym != Pseudonymizer(b"t" * 32).of(PIN)
     # nothing without the key recovers the number: not a plain hash, and not the number
     assert pseudonym not in {hashlib.sha256(PIN.encode()).hexdigest(), hashlib.sha256(PIN[2:].encode()).hexdigest()}
@@ -49,7 +49,7 @@ async def test_the_pseudonym_is_a_keyed_hash_that_reporting_cannot_turn_back() -
     guesses = {hashlib.sha256(f"19811218{n:04d}".encode()).hexdigest() for n in range(10_000)}
     assert pseudonym not in guesses
     assert "sss" not in repr(Pseudonymizer(key))
-    plain = await handlers.record_question(RecordQuestion(visit.id, "Fråga"), uow.fresh(), CATALOG, vault,
+    plain = await visits.record_question(RecordQuestion(visit.id, "Fråga"), uow.fresh(), CATALOG, vault,
                                            Pseudonymizer(key))
     assert plain.person_pseudonym is None
 
@@ -66,13 +66,13 @@ async def test_the_kiosk_estimate_is_recorded_with_the_registration() -> None:
     uow = FakeIntakeUnitOfWork()
     day = build_office_day(TZ)
     day.feed.follow(uow.read_log)
-    first = await queue_handlers.register_visit(RegisterVisit("kiruna", "kiosk", None), uow.fresh(), CATALOG, day)
+    first = await queue.register_visit(RegisterVisit("kiruna", "kiosk", None), uow.fresh(), CATALOG, day)
     assert first.state.office_id == "kiruna"
     [registered] = uow.events.of_type("intake.VisitRegistered")
     assert registered.event().estimated_wait_minutes is None  # no desk open: no estimate shown
-    await queue_handlers.open_desk(OpenDesk("kiruna", "1", ("general",), "h"), uow.fresh(), day)
+    await queue.open_desk(OpenDesk("kiruna", "1", ("general",), "h"), uow.fresh(), day)
     for _ in range(3):
-        await queue_handlers.register_visit(RegisterVisit("kiruna", "kiosk", None), uow.fresh(), CATALOG, day)
+        await queue.register_visit(RegisterVisit("kiruna", "kiosk", None), uow.fresh(), CATALOG, day)
     shown = [e.event().estimated_wait_minutes for e in uow.events.of_type("intake.VisitRegistered")]
     # one desk, idle: positions 2, 3, 4 → (ahead − idle desks) / desks + ½, times the default
     # service time; the first visitor still waits, so the second is at position 2

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from services.intake import handlers, queue_handlers
+from services.intake.handlers import queue, visits
 from services.intake.domain.commands import (
     CallVisit,
     EndVisit,
@@ -32,7 +32,7 @@ from services.intake.entrypoints.schemas import (
     VisitEnd,
     VisitPublic,
 )
-from services.intake.queue_handlers import Ticket
+from services.intake.handlers.queue import Ticket
 from shared.idempotency import IdempotencyDep, IdempotentRoute
 from shared.security import needs
 
@@ -50,7 +50,7 @@ async def register_visit(
     wait; an unknown office or a queue the office does not offer is a 422."""
     catalog = request.app.state.runtime.extras["catalog"]
     cmd = RegisterVisit(body.office_id, body.channel, body.agency, body.queue)
-    ticket = await queue_handlers.take_ticket(cmd, uow, catalog, day, once.recorder(visit_created))
+    ticket = await queue.take_ticket(cmd, uow, catalog, day, once.recorder(visit_created))
     return visit_created(ticket)
 
 
@@ -66,7 +66,7 @@ def visit_created(ticket: Ticket) -> VisitCreated:
 @router.post("/visits/{visit_id}/call", response_model=Ack, dependencies=needs("visits:call"))
 async def call_visit(visit_id: str, body: CallCreate, uow: UowDep, once: IdempotencyDep) -> Ack:
     answer = Ack(visit_id=visit_id, status="called")
-    await handlers.call_visit(CallVisit(visit_id, body.desk), uow, once.recorder(answer))
+    await visits.call_visit(CallVisit(visit_id, body.desk), uow, once.recorder(answer))
     return answer
 
 
@@ -85,7 +85,7 @@ async def record_question(
         visit_id, body.text, body.agency, body.case_type, body.personal_identity_number
     )
     extras = request.app.state.runtime.extras
-    event = await handlers.record_question(
+    event = await visits.record_question(
         cmd, uow, extras["catalog"], extras["vault"], extras.get("pseudonyms"),
         record=once.recorder(question_created),
     )
@@ -104,20 +104,20 @@ async def resolve_question(question_id: str, body: ResolutionCreate, uow: UowDep
         return Ack(visit_id=visit.id, status=f"question {body.outcome}")
 
     cmd = ResolveQuestion(question_id, body.outcome, body.note)
-    return resolved(await handlers.resolve_question(cmd, uow, once.recorder(resolved)))
+    return resolved(await visits.resolve_question(cmd, uow, once.recorder(resolved)))
 
 
 @router.post("/visits/{visit_id}/end", response_model=Ack, dependencies=needs("visits:write"))
 async def end_visit(visit_id: str, body: VisitEnd, uow: UowDep, once: IdempotencyDep) -> Ack:
     satisfaction = Satisfaction(**body.satisfaction.model_dump()) if body.satisfaction else None
     answer = Ack(visit_id=visit_id, status="ended")
-    await handlers.end_visit(EndVisit(visit_id, satisfaction), uow, once.recorder(answer))
+    await visits.end_visit(EndVisit(visit_id, satisfaction), uow, once.recorder(answer))
     return answer
 
 
 @router.get("/visits/{visit_id}", response_model=VisitPublic, dependencies=needs("visits:read"))
 async def get_visit(visit_id: str, uow: UowDep) -> VisitPublic:
-    return to_public(await handlers.get_visit(visit_id, uow))
+    return to_public(await visits.get_visit(visit_id, uow))
 
 
 def to_public(visit: Visit) -> VisitPublic:

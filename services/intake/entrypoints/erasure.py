@@ -7,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from services.intake import handlers
+from services.intake.handlers import visits
 from services.intake.entrypoints.schemas import PersonalDataErasure
 from shared.events import utc_now
 from shared.security import Principal, require
@@ -21,7 +21,7 @@ async def erase_personal_data(visit_id: str, request: Request, principal: Eraser
     """Destroy the visit's data key and record ``intake.PersonalDataErased``."""
     runtime = request.app.state.runtime
     erased_at = utc_now()
-    destroyed = await handlers.erase_personal_data(
+    destroyed = await visits.erase_personal_data(
         visit_id, principal.subject, runtime.uow_factory(), runtime.extras["vault"], now=erased_at
     )
     return PersonalDataErasure(

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.encoders import jsonable_encoder
 from sse_starlette import EventSourceResponse
 
-from services.intake import queue_handlers
+from services.intake.handlers import queue
 from services.intake.domain.commands import (
     CallNext,
     CloseDesk,
@@ -36,7 +36,7 @@ from services.intake.entrypoints.schemas import (
     TransferRequest,
     VisitCalledPublic,
 )
-from services.intake.queue_handlers import OfficeDay
+from services.intake.handlers.queue import OfficeDay
 from services.intake.views import office_queue
 from shared.errors import NotFound
 from shared.events import utc_now
@@ -95,7 +95,7 @@ async def open_desk(
                           handler=found.state.handler)
 
     cmd = OpenDesk(office_id, desk, tuple(body.queues), caller.subject)
-    return opened(await queue_handlers.open_desk(cmd, uow, day, once.recorder(opened)))
+    return opened(await queue.open_desk(cmd, uow, day, once.recorder(opened)))
 
 
 @router.post("/offices/{office_id}/desks/{desk}/close", response_model=DeskPublic)
@@ -104,7 +104,7 @@ async def close_desk(
 ) -> DeskPublic:
     known_office(day, office_id)
     answer = DeskPublic(office_id=office_id, desk=desk, open=False, queues=[], handler=caller.subject)
-    await queue_handlers.close_desk(CloseDesk(office_id, desk), uow, day, once.recorder(answer))
+    await queue.close_desk(CloseDesk(office_id, desk), uow, day, once.recorder(answer))
     return answer
 
 
@@ -129,7 +129,7 @@ async def call_next(
         return VisitCalledPublic(visit_id=visit.id, ticket=s.ticket, queue=s.queue, desk=desk,
                                  called_at=s.last_called_at)
 
-    visit = await queue_handlers.call_next(
+    visit = await queue.call_next(
         CallNext(office_id, desk, queues), request.app.state.runtime.uow_factory, day,
         record=once.recorder(called),
     )
@@ -142,7 +142,7 @@ async def recall(
 ) -> Ack:
     answer = Ack(visit_id=visit_id, status="recalled")
     cmd = RecallVisit(visit_id, body.desk if body else None)
-    await queue_handlers.recall_visit(cmd, uow, day, once.recorder(answer))
+    await queue.recall_visit(cmd, uow, day, once.recorder(answer))
     return answer
 
 
@@ -152,7 +152,7 @@ async def no_show(
 ) -> Ack:
     answer = Ack(visit_id=visit_id, status="no_show")
     cmd = MarkNoShow(visit_id, body.desk if body else None)
-    await queue_handlers.mark_no_show(cmd, uow, day, once.recorder(answer))
+    await queue.mark_no_show(cmd, uow, day, once.recorder(answer))
     return answer
 
 
@@ -162,7 +162,7 @@ async def transfer(visit_id: str, body: TransferRequest, uow: UowDep, day: Offic
     the place their arrival time gives them."""
     answer = Ack(visit_id=visit_id, status="transferred")
     cmd = TransferVisit(visit_id, body.queue, body.desk)
-    await queue_handlers.transfer_visit(cmd, uow, day, once.recorder(answer))
+    await queue.transfer_visit(cmd, uow, day, once.recorder(answer))
     return answer
 
 

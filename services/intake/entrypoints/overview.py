@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from services.intake import handlers
+from services.intake.handlers import visits
 from services.intake.adapters.overview_tables import SqlVisitOverview
 from services.intake.entrypoints.schemas import VisitPublic
 from services.intake.overview import decision_public, delivery_public
@@ -74,7 +74,7 @@ async def visit_overview(
     # api.py includes this router, so its ``to_public`` is imported when first needed.
     from services.intake.entrypoints.api import to_public
 
-    visit = await handlers.get_visit(visit_id, uow_factory())  # 404 for an unknown visit
+    visit = await visits.get_visit(visit_id, uow_factory())  # 404 for an unknown visit
     async with uow_factory() as uow:
         decisions, deliveries = await SqlVisitOverview.of(uow).of_visit(visit_id)
     public = to_public(visit).model_dump(exclude={"questions"})

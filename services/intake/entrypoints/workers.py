@@ -15,7 +15,7 @@ from datetime import datetime
 
 import structlog
 
-from services.intake import handlers
+from services.intake.handlers import visits
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared.db import is_transient
 from shared.errors import NotFound
@@ -64,7 +64,7 @@ class RetentionWorker:
         listed = await self.vault.keys_older_than(self.days, self.clock(), self.batch)
         for visit_id in [*self.unfinished, *(v for v in listed if v not in self.unfinished)]:
             try:
-                await handlers.erase_personal_data(visit_id, ACTOR, self.uow_factory(), self.vault)
+                await visits.erase_personal_data(visit_id, ACTOR, self.uow_factory(), self.vault)
             except NotFound:
                 # A key without a visit (its question was refused after sealing): nothing
                 # to record an event on; destroy the key so it is not found again.

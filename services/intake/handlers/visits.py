@@ -28,7 +28,7 @@ from shared.unit_of_work import new_id
 from shared.vault import Vault
 
 if TYPE_CHECKING:
-    from services.intake.pseudonym import Pseudonymizer
+    from services.intake.adapters.pseudonym import Pseudonymizer
 
 
 async def load_visit(uow: IntakeUnitOfWork, visit_id: str) -> Visit:

@@ -1,6 +1,6 @@
 """The office day's handlers: tickets in queues, desks, call-next, recall, no-show and
 transfer. Plain async functions ``(command, uow or factory, office_day)``; ``record``
-stores an ``Idempotency-Key``'s answer with the events (services/intake/handlers.py)."""
+stores an ``Idempotency-Key``'s answer with the events (``handlers/visits.py``)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ from services.intake.domain.commands import (
 from services.intake.domain.events import VisitRegistered
 from services.intake.domain.model import Desk, Visit, check_hints
 from services.intake.domain.queue_board import QueueBoard
-from services.intake.handlers import load_visit
+from services.intake.handlers.visits import load_visit
 from services.intake.unit_of_work import SqlIntakeUnitOfWork as IntakeUnitOfWork
 from shared.catalog import Catalog
 from shared.errors import ConcurrencyError, Conflict, InvalidInput
