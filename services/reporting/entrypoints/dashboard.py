@@ -18,7 +18,7 @@ router = APIRouter(tags=["reporting dashboard"])
 
 @cache
 def _template(name: str = "dashboard.html") -> str:
-    return resources.files(__package__).joinpath(name).read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath("web", name).read_text(encoding="utf-8")
 
 
 def _catalog_json(catalog: Catalog, offices: OfficeRegistry) -> str:
