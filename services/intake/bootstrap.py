@@ -15,7 +15,7 @@ from services.intake.entrypoints import pages
 from services.intake.entrypoints.api import router
 from services.intake.entrypoints.consumers import build_consumers
 from services.intake.entrypoints.workers import RetentionWorker
-from services.intake.pseudonym import build_pseudonymizer
+from services.intake.adapters.pseudonym import build_pseudonymizer
 from services.intake.handlers.queue import OfficeDay
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared import topics

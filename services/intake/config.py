@@ -22,5 +22,5 @@ class IntakeSettings(ServiceSettings):
     # made by other intake replicas (this process's own commits wake it at once).
     queue_poll_seconds: float = Field(default=0.25, gt=0)
     # SK_PSEUDONYM_KEY: the key of the person pseudonym (HMAC-SHA256 of the identity
-    # number, services/intake/pseudonym.py), base64 of 32 bytes; required in production.
+    # number, services/intake/adapters/pseudonym.py), base64 of 32 bytes; required in production.
     pseudonym_key: str | None = Field(default=None, repr=False)

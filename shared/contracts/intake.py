@@ -116,7 +116,7 @@ class QuestionRecorded(IntakeEvent):
     case_type: str | None
     personal_identity_number: str | None
     recorded_at: datetime
-    # Keyed hash of the identity number (services/intake/pseudonym.py): links a person's
+    # Keyed hash of the identity number (services/intake/adapters/pseudonym.py): links a person's
     # visits for reporting without the number. None: no identity number given.
     person_pseudonym: str | None = None
 

@@ -32,7 +32,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from servicekontor.synthetic_history import _INSERT, _open
-from services.intake.pseudonym import Pseudonymizer
+from services.intake.adapters.pseudonym import Pseudonymizer
 from services.reporting.adapters.event_log import SqliteEventLog
 from services.reporting.bootstrap import bootstrap
 from services.reporting.config import ReportingSettings
