@@ -159,9 +159,9 @@ def erase(
 ) -> None:
     """Erase a visit's personal data by destroying its data key (crypto-shredding), in the
     stores under --data-dir (the system may be running)."""
-    from services.intake.handlers import visits
     from services.intake.bootstrap import bootstrap
     from services.intake.config import IntakeSettings
+    from services.intake.handlers import visits
 
     async def run() -> bool:
         runtime = bootstrap(IntakeSettings(**_overrides(data_dir=data_dir)))

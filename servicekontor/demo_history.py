@@ -31,8 +31,8 @@ from zoneinfo import ZoneInfo
 from servicekontor.synthetic_history import _INSERT, FILES, case_weights
 from servicekontor.synthetic_history import _open as open_store
 from servicekontor.synthetic_visits import iso
-from services.intake.config import IntakeSettings
 from services.intake.adapters.pseudonym import build_pseudonymizer
+from services.intake.config import IntakeSettings
 from shared.offices import Office, load_offices
 
 SIZE = {"large": 70.0, "medium": 32.0, "small": 12.0}

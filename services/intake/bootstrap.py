@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from services.intake.adapters.board_feed import BoardFeed
 from services.intake.adapters.overview_tables import SqlVisitOverview
+from services.intake.adapters.pseudonym import build_pseudonymizer
 from services.intake.adapters.tables import INTAKE_TABLES
 from services.intake.config import IntakeSettings
 from services.intake.domain.queue_board import QueueBoard
@@ -15,7 +16,6 @@ from services.intake.entrypoints import pages
 from services.intake.entrypoints.api import router
 from services.intake.entrypoints.consumers import build_consumers
 from services.intake.entrypoints.workers import RetentionWorker
-from services.intake.adapters.pseudonym import build_pseudonymizer
 from services.intake.handlers.queue import OfficeDay
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared import topics

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.intake.handlers import queue, visits
 from services.intake.bootstrap import build_office_day
 from services.intake.domain.commands import RecordQuestion, RegisterVisit
 from services.intake.domain.events import PersonalDataErased, VisitRegistered
 from services.intake.domain.model import PersonalDataErasedError, Visit
+from services.intake.handlers import queue, visits
 from services.intake.unit_of_work import FakeIntakeUnitOfWork
 from shared.catalog import load_catalog
 from shared.vault import InMemoryVault, is_token

@@ -2,7 +2,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.intake.handlers import queue, visits
 from services.intake.bootstrap import build_office_day
 from services.intake.domain.commands import (
     CallVisit,
@@ -12,6 +11,7 @@ from services.intake.domain.commands import (
     ResolveQuestion,
 )
 from services.intake.domain.events import Satisfaction
+from services.intake.handlers import queue, visits
 from services.intake.unit_of_work import FakeIntakeUnitOfWork
 from shared.catalog import load_catalog
 from shared.errors import Conflict, InvalidInput, NotFound

@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from services.intake.handlers import queue, visits
 from services.intake.bootstrap import build_office_day
 from services.intake.domain.commands import RecordQuestion, RegisterVisit
 from services.intake.entrypoints.workers import RetentionWorker
+from services.intake.handlers import queue, visits
 from services.intake.unit_of_work import FakeIntakeUnitOfWork
 from shared.catalog import load_catalog
 from shared.errors import NotFound

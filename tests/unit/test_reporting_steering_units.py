@@ -12,11 +12,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.intake.handlers import queue, visits
+from services.intake.adapters.pseudonym import Pseudonymizer, build_pseudonymizer
 from services.intake.bootstrap import build_office_day
 from services.intake.config import IntakeSettings
 from services.intake.domain.commands import OpenDesk, RecordQuestion, RegisterVisit
-from services.intake.adapters.pseudonym import Pseudonymizer, build_pseudonymizer
+from services.intake.handlers import queue, visits
 from services.intake.unit_of_work import FakeIntakeUnitOfWork
 from services.reporting.domain.erlang import desks_needed, erlang_c, share_within
 from services.reporting.domain.forecast import backtest, forecast_hours, wape

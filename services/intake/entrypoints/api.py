@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from services.intake.handlers import queue, visits
 from services.intake.domain.commands import (
     CallVisit,
     EndVisit,
@@ -32,6 +31,7 @@ from services.intake.entrypoints.schemas import (
     VisitEnd,
     VisitPublic,
 )
+from services.intake.handlers import queue, visits
 from services.intake.handlers.queue import Ticket
 from shared.idempotency import IdempotencyDep, IdempotentRoute
 from shared.security import needs

@@ -7,8 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
 
-from services.intake.handlers import visits
 from services.intake.entrypoints.schemas import PersonalDataErasure
+from services.intake.handlers import visits
 from shared.events import utc_now
 from shared.security import Principal, require
 

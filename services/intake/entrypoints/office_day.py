@@ -12,7 +12,6 @@ from fastapi import APIRouter, Depends, Path, Request, Response
 from fastapi.encoders import jsonable_encoder
 from sse_starlette import EventSourceResponse
 
-from services.intake.handlers import queue
 from services.intake.domain.commands import (
     CallNext,
     CloseDesk,
@@ -36,6 +35,7 @@ from services.intake.entrypoints.schemas import (
     TransferRequest,
     VisitCalledPublic,
 )
+from services.intake.handlers import queue
 from services.intake.handlers.queue import OfficeDay
 from services.intake.views import office_queue
 from shared.errors import NotFound

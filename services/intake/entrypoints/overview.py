@@ -12,9 +12,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
-from services.intake.handlers import visits
 from services.intake.adapters.overview_tables import SqlVisitOverview
 from services.intake.entrypoints.schemas import VisitPublic
+from services.intake.handlers import visits
 from services.intake.overview import decision_public, delivery_public
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared.security import needs
