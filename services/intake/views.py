@@ -1,9 +1,12 @@
-"""Read-side views of intake: an office's live queue, shaped from the queue board."""
+"""Read-side views of intake: an office's live queue, shaped from the queue board, and each
+question's decision and delivery as the visit overview shows them."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
+from services.intake.domain.overview import DecisionView, DeliveryView
 from services.intake.domain.queue_board import QueueBoard
 from shared.offices import Office, queue_services
 
@@ -54,4 +57,40 @@ def office_queue(
             {"desk": d.desk, "queues": list(d.queues), "serving": serving_by_desk.get(d.desk)}
             for d in sorted(state.desks.values(), key=lambda d: d.desk)
         ],
+    }
+
+
+def decision_public(view: DecisionView | None) -> dict[str, Any] | None:
+    if view is None or not view.classified:
+        return None
+    return {
+        "level": view.level,
+        "agency": view.agency,
+        "case_type": view.case_type,
+        "confidence": view.confidence,
+        "explanation": view.explanation,
+        "destination": view.destination,
+        "destination_reason": view.destination_reason,
+        "needs_review": view.needs_review,
+        "overridden": view.overridden,
+    }
+
+
+def delivery_public(decision: DecisionView | None, view: DeliveryView | None) -> dict[str, Any] | None:
+    """The gateway's delivery; a case routed but not yet queued there is ``pending``."""
+    if view is None or not view.agency:
+        if decision is None or decision.routed_agency is None:
+            return None
+        view = DeliveryView(decision.question_id, decision.visit_id, agency=decision.routed_agency)
+    status = (
+        {"status": view.agency_status, "note": view.agency_note, "updated_at": view.agency_status_at}
+        if view.agency_status
+        else None
+    )
+    return {
+        "status": view.status,
+        "attempts": view.attempts,
+        "agency": view.agency,
+        "agency_reference": view.agency_reference,
+        "agency_status": status,
     }

@@ -1,4 +1,4 @@
-"""The visit overview's read model (services/intake/overview.py): it folds routing's and
+"""The visit overview's read model (services/intake/domain/overview.py): it folds routing's and
 the gateway's events exactly as their aggregates do, in any order across the two topics,
 once however often they come, and never keeps an identity number."""
 
@@ -13,7 +13,7 @@ import pytest
 from services.agency_gateway.domain.model import Delivery
 from services.intake.adapters.overview_tables import InMemoryVisitOverview
 from services.intake.entrypoints.consumers import CONSUMER_NAME, build_consumers
-from services.intake.overview import decision_public, delivery_public
+from services.intake.views import decision_public, delivery_public
 from services.routing.domain.model import Decision
 from shared import topics
 from shared.events import DomainEvent, EventEnvelope

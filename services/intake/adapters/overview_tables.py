@@ -1,4 +1,4 @@
-"""The visit overview's tables in intake's database (``services/intake/overview.py``):
+"""The visit overview's tables in intake's database (``domain/overview.py``):
 routing's decision and the gateway's delivery of each question, one row each."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from sqlalchemy import Column, Text
 from sqlmodel import Field, SQLModel, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.intake.overview import DecisionView, DeliveryView
+from services.intake.domain.overview import DecisionView, DeliveryView
 
 
 class _QuestionRow(SQLModel):

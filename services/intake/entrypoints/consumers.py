@@ -1,5 +1,5 @@
 """Intake's consumer of the routing and gateway topics (consumer group ``intake``): the
-desk's overview of each visit (``services.intake.overview``) follows the decisions and
+desk's overview of each visit (``domain/overview.py``) follows the decisions and
 deliveries of its questions."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any
 
-from services.intake.overview import OverviewRepository, apply_event
+from services.intake.domain.overview import OverviewRepository
+from services.intake.handlers.overview import apply_event
 from shared import topics
 from shared.consumer import EventConsumer
 from shared.contracts.agency_gateway import (

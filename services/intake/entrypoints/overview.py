@@ -1,6 +1,6 @@
 """``GET /v1/visits/{visit_id}/overview``: one view of the visitor for the desk. The visit
 comes from intake's event store, each question's decision and delivery from the overview
-read model in intake's own database (``services/intake/overview.py``): no call to
+read model in intake's own database (``domain/overview.py``): no call to
 another service per request."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from pydantic import BaseModel
 from services.intake.adapters.overview_tables import SqlVisitOverview
 from services.intake.entrypoints.schemas import VisitPublic
 from services.intake.handlers import visits
-from services.intake.overview import decision_public, delivery_public
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
+from services.intake.views import decision_public, delivery_public
 from shared.security import needs
 
 router = APIRouter(tags=["intake"])

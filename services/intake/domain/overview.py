@@ -1,5 +1,7 @@
 """The desk's overview of a visit: what routing decided about each question and where the
-gateway's delivery of it stands, kept in intake's own database.
+gateway's delivery of it stands, kept in intake's own database. Here: its rows, their
+repository port and the folds; ``handlers/overview.py`` applies the events, ``views.py``
+shapes the rows for the API.
 
 A read model fed by one consumer (``intake``) of the routing and gateway topics. Each
 question has two rows: its decision (routing's stream, written only from the routing
@@ -14,10 +16,9 @@ overview never holds an identity number (the routed case's is never read).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from shared.contracts.agency_gateway import (
     AgencyCaseUpdated,
@@ -32,7 +33,7 @@ from shared.contracts.routing import (
     ClassificationOverridden,
     QuestionClassified,
 )
-from shared.events import DomainEvent, EventEnvelope
+from shared.events import DomainEvent
 from shared.personal_data import scrub_text
 
 
@@ -122,62 +123,3 @@ def fold_delivery(view: DeliveryView, event: DomainEvent) -> None:
                 view.agency_note = scrub_text(event.note) if event.note else None
             view.agency_reference = view.agency_reference or event.agency_reference
             view.agency = view.agency or event.agency
-
-
-async def apply_event(
-    event: Any,
-    envelope: EventEnvelope,
-    uow: Any,
-    repository: Callable[[Any], OverviewRepository],
-    source: str,
-) -> None:
-    """Consumer handler: a ``routing`` event changes the question's decision row, a
-    ``gateway`` one its delivery row (both streams are the question's id). An event whose
-    stream version was applied already changes nothing."""
-    repo = repository(uow)
-    if source == "routing":
-        load, fold, save = repo.decision, fold_decision, repo.save_decision
-    else:
-        load, fold, save = repo.delivery, fold_delivery, repo.save_delivery
-    view = await load(event.question_id, event.visit_id)
-    if envelope.stream_version <= view.version:
-        return
-    fold(view, event)
-    view.version = envelope.stream_version
-    save(view)
-
-
-def decision_public(view: DecisionView | None) -> dict[str, Any] | None:
-    if view is None or not view.classified:
-        return None
-    return {
-        "level": view.level,
-        "agency": view.agency,
-        "case_type": view.case_type,
-        "confidence": view.confidence,
-        "explanation": view.explanation,
-        "destination": view.destination,
-        "destination_reason": view.destination_reason,
-        "needs_review": view.needs_review,
-        "overridden": view.overridden,
-    }
-
-
-def delivery_public(decision: DecisionView | None, view: DeliveryView | None) -> dict[str, Any] | None:
-    """The gateway's delivery; a case routed but not yet queued there is ``pending``."""
-    if view is None or not view.agency:
-        if decision is None or decision.routed_agency is None:
-            return None
-        view = DeliveryView(decision.question_id, decision.visit_id, agency=decision.routed_agency)
-    status = (
-        {"status": view.agency_status, "note": view.agency_note, "updated_at": view.agency_status_at}
-        if view.agency_status
-        else None
-    )
-    return {
-        "status": view.status,
-        "attempts": view.attempts,
-        "agency": view.agency,
-        "agency_reference": view.agency_reference,
-        "agency_status": status,
-    }
