@@ -1,5 +1,5 @@
 """The office pages intake serves: the ticket kiosk, the desk and the waiting-room
-display. Each is one HTML file with its own script and style (``services/intake/web``),
+display. Each is one HTML file with its own script and style (``entrypoints/web``),
 nothing loaded from elsewhere (offices run closed networks), no build step.
 
 The pages are public and carry no data: their scripts send the bearer token the device
@@ -24,7 +24,7 @@ PAGES = ("kiosk", "desk", "display")
 
 @cache
 def _file(name: str) -> str:
-    return resources.files("services.intake").joinpath("web", name).read_text(encoding="utf-8")
+    return resources.files(__package__).joinpath("web", name).read_text(encoding="utf-8")
 
 
 def _script_json(data: object) -> str:
