@@ -120,7 +120,7 @@ async def run_variant(name: str, overrides: dict, backend: str, args: argparse.N
         )
         runtime = bootstrap(settings)
         await runtime.init_db()
-        consumer, worker = runtime.consumers[0], runtime.extras["worker"]
+        consumer, worker = runtime.consumers[0], runtime.deps.worker
         position = 0
 
         async def feed(n: int) -> list[str]:

@@ -11,6 +11,7 @@ from services.agency_gateway.adapters.tables import GATEWAY_TABLES
 from services.agency_gateway.config import GatewaySettings
 from services.agency_gateway.entrypoints.api import router
 from services.agency_gateway.entrypoints.consumers import build_consumer
+from services.agency_gateway.entrypoints.deps import GatewayDeps
 from services.agency_gateway.entrypoints.workers import DeliveryWorker
 from services.agency_gateway.unit_of_work import SqlGatewayUnitOfWork
 from shared import topics
@@ -22,7 +23,9 @@ from shared.vault import build_vault
 log = structlog.get_logger(__name__)
 
 
-def bootstrap(settings: GatewaySettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
+def bootstrap(
+    settings: GatewaySettings | None = None, bus: Bus | None = None
+) -> ServiceRuntime[GatewayDeps]:
     """Refuses (``ConfigurationError``) a production configuration that would reach the
     simulator or use a development secret, before anything is opened."""
     settings = settings or GatewaySettings()
@@ -50,7 +53,7 @@ def bootstrap(settings: GatewaySettings | None = None, bus: Bus | None = None) -
         topic=topics.GATEWAY,
         consumers=consumers,
     )
-    runtime.extras.update(http_client=http, worker=workers[0], settings=settings)
+    runtime.deps = GatewayDeps(settings=settings, worker=workers[0], http_client=http)
 
     async def deliver_cases() -> None:
         if settings.uses_simulator:

@@ -64,8 +64,6 @@ async def stop(system: System) -> None:
     system.task.cancel()
     await asyncio.gather(system.task, return_exceptions=True)
     for runtime in system.runtimes.values():
-        if "http_client" in runtime.extras:
-            await runtime.extras["http_client"].aclose()
         await runtime.close()
 
 

@@ -84,8 +84,6 @@ async def runtime(request, tmp_path) -> AsyncIterator[ServiceRuntime]:
     built = bootstrap_service(request.param, service_settings(request.param, {"data_dir": data_dir}), None)
     await built.init_db()
     yield built
-    if "http_client" in built.extras:
-        await built.extras["http_client"].aclose()
     await built.close()
 
 

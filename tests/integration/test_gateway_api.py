@@ -28,7 +28,6 @@ async def gateway(tmp_path) -> AsyncIterator[ServiceRuntime]:
     )
     await runtime.init_db()
     yield runtime
-    await runtime.extras["http_client"].aclose()
     await runtime.close()
 
 

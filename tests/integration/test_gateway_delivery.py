@@ -145,8 +145,8 @@ async def test_two_replicas_on_one_database_never_send_a_case_twice(tmp_path, si
         await first.consumers[0].handle_batch(
             [(c, Checkpoint(topics.ROUTING, 0, i)) for i, c in enumerate(cases, 1)]
         )
-        first.extras["worker"].wake()
-        second.extras["worker"].wake()
+        first.deps.worker.wake()
+        second.deps.worker.wake()
         for case in cases:
             assert (await delivered(first, case.stream_id))["status"] == "delivered"
 

@@ -27,7 +27,7 @@ CASES = 240
 
 def count_claims(runtime) -> Counter:
     """How many deliveries this replica's worker started (the work it took)."""
-    worker, taken = runtime.extras["worker"], Counter()
+    worker, taken = runtime.deps.worker, Counter()
     start = worker._start
 
     def counted(claimed):
@@ -66,8 +66,8 @@ async def test_two_gateway_replicas_on_postgresql_send_each_case_exactly_once(re
             await first.consumers[0].handle_batch(
                 [(c, Checkpoint(topics.ROUTING, 0, start + i)) for i, c in enumerate(batch, 1)]
             )
-            first.extras["worker"].wake()
-            second.extras["worker"].wake()
+            first.deps.worker.wake()
+            second.deps.worker.wake()
         outcomes = await all_finished(first, CASES)
 
     assert {o["status"] for o in outcomes} == {"delivered"}

@@ -32,7 +32,7 @@ async def started(
     runtime = bootstrap(settings, bus)
     await runtime.init_db()
     if clock is not None:
-        runtime.extras["worker"].clock = clock
+        runtime.deps.worker.clock = clock
     if bus is not None:
         for consumer in runtime.consumers:
             bus.subscribe(consumer)

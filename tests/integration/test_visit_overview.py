@@ -92,8 +92,6 @@ async def stop(tasks: list[asyncio.Task], runtimes: dict[str, ServiceRuntime]) -
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
         for runtime in runtimes.values():
-            if "http_client" in runtime.extras:
-                await runtime.extras["http_client"].aclose()
             await runtime.close()
 
 

@@ -84,5 +84,4 @@ async def test_production_with_every_endpoint_and_secret_starts(tmp_path):
     )
     runtime = bootstrap(settings)
     assert runtime.name == "agency_gateway" and runtime.consumers and runtime.workers
-    await runtime.extras["http_client"].aclose()
     await runtime.close()

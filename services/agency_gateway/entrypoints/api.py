@@ -6,13 +6,13 @@ from __future__ import annotations
 import time
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 
 from services.agency_gateway import views
 from services.agency_gateway.adapters.tables import DeliveryRow
 from services.agency_gateway.domain.model import Status
 from services.agency_gateway.entrypoints import callbacks, dead_letters
-from services.agency_gateway.entrypoints.deps import UowDep
+from services.agency_gateway.entrypoints.deps import DepsDep, UowDep
 from services.agency_gateway.entrypoints.schemas import (
     DeliveryDetail,
     DeliveryList,
@@ -53,14 +53,13 @@ async def list_deliveries(
 
 
 @router.get("/agencies", dependencies=needs("ops:read"))
-async def agencies(request: Request) -> dict[str, Any]:
+async def agencies(deps: DepsDep) -> dict[str, Any]:
     """Per agency: its configuration (no secrets) and, live, its circuit breaker."""
-    extras = request.app.state.runtime.extras
-    live = extras["worker"].traffic.snapshot(time.monotonic())
+    live = deps.worker.traffic.snapshot(time.monotonic())
     idle = {"breaker": "closed", "failures_in_a_row": 0, "times_opened": 0, "in_flight": 0}
     return {
         code: {**target.public(), **live.get(code, idle)}
-        for code, target in extras["settings"].targets().items()
+        for code, target in deps.settings.targets().items()
     }
 
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from services.agency_gateway import handlers, views
 from services.agency_gateway.domain.commands import ReplayDeadLetter, ReplayDeadLetters
-from services.agency_gateway.entrypoints.deps import UowDep
+from services.agency_gateway.entrypoints.deps import DepsDep, UowDep
 from services.agency_gateway.entrypoints.schemas import (
     DeadLetterDetail,
     DeliveryList,
@@ -25,10 +25,6 @@ from shared.security import needs, require
 router = APIRouter(prefix="/dead-letters", tags=["dead letters"])
 # The replay's actor is the token's subject: who replays cannot be claimed in the body.
 Replayer = Annotated[Principal, Depends(require("dead_letters:replay"))]
-
-
-def _wake(request: Request):
-    return request.app.state.runtime.extras["worker"].wake
 
 
 @router.get("", response_model=DeliveryList, dependencies=needs("dead_letters:read"))
@@ -52,19 +48,21 @@ async def inspect_dead_letter(question_id: str, uow: UowDep) -> DeadLetterDetail
 
 
 @router.post("/replay", response_model=Replayed)
-async def replay_all(body: ReplayAllCreate, request: Request, principal: Replayer) -> Replayed:
+async def replay_all(
+    body: ReplayAllCreate, request: Request, deps: DepsDep, principal: Replayer
+) -> Replayed:
     """Replay every dead letter (of one agency, if given), each as its own event."""
     command = ReplayDeadLetters(principal.subject, body.reason, body.agency, body.limit)
     factory = request.app.state.runtime.uow_factory
-    ids = await handlers.replay_dead_letters(command, factory, _wake(request))
+    ids = await handlers.replay_dead_letters(command, factory, deps.worker.wake)
     return Replayed(question_ids=ids, count=len(ids), actor=principal.subject)
 
 
 @router.post("/{question_id}/replay", response_model=Replayed)
 async def replay_one(
-    question_id: str, body: ReplayCreate, uow: UowDep, request: Request, principal: Replayer
+    question_id: str, body: ReplayCreate, uow: UowDep, deps: DepsDep, principal: Replayer
 ) -> Replayed:
     """404 if unknown; 409 if the delivery is not dead-lettered (any more)."""
     command = ReplayDeadLetter(question_id, principal.subject, body.reason)
-    await handlers.replay_dead_letter(command, uow, _wake(request))
+    await handlers.replay_dead_letter(command, uow, deps.worker.wake)
     return Replayed(question_ids=[question_id], count=1, actor=principal.subject)
