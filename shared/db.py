@@ -6,10 +6,12 @@ import contextlib
 import os
 from pathlib import Path
 
-from sqlalchemy import Table, event, exc, text
+from sqlalchemy import Table, event, exc, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared import tracing
 
 
 def is_sqlite(url: str) -> bool:
@@ -26,8 +28,16 @@ def create_engine(url: str, schema: str | None = None) -> AsyncEngine:
     SQLite gets a single pooled connection: every access of the process to one file goes
     through it in turn, so writers never meet ``database is locked``; WAL keeps committed
     transactions on disk when the process is killed. On PostgreSQL each service's tables
-    live in its own schema (``schema_translate_map``).
+    live in its own schema (``schema_translate_map``). With tracing on, the engine's
+    statements are spans of the service the schema is named after.
     """
+    engine = _create_engine(url, schema)
+    if schema:
+        tracing.instrument_engine(engine, schema)
+    return engine
+
+
+def _create_engine(url: str, schema: str | None) -> AsyncEngine:
     if is_sqlite(url):
         path = url.split("///", 1)[1].split("?", 1)[0] if "///" in url else ""
         if path and path != ":memory:" and not path.startswith("file:"):
@@ -80,6 +90,21 @@ async def create_tables(engine: AsyncEngine, tables: list[Table], schema: str | 
         if schema and not is_sqlite(str(engine.url)):
             await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
         await conn.run_sync(SQLModel.metadata.create_all, tables=tables)
+        await conn.run_sync(_add_missing_columns, tables)
+
+
+def _add_missing_columns(conn, tables: list[Table]) -> None:
+    """SQLite files made before a nullable column was declared (e.g. ``event_store.trace``)
+    get it added; ``create_all`` only makes missing tables. PostgreSQL: the migrations."""
+    inspector = inspect(conn)
+    for table in tables:
+        if not inspector.has_table(table.name):
+            continue
+        present = {c["name"] for c in inspector.get_columns(table.name)}
+        for column in table.columns:
+            if column.name not in present and column.nullable:
+                kind = column.type.compile(conn.dialect)
+                conn.execute(text(f'ALTER TABLE "{table.name}" ADD COLUMN "{column.name}" {kind}'))
 
 
 async def ping(engine: AsyncEngine) -> bool:

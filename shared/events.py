@@ -71,6 +71,10 @@ class EventEnvelope(BaseModel):
     causation_id: uuid.UUID | None = None
     producer: str
     payload: dict[str, Any]
+    # W3C trace context (``traceparent``/``tracestate``) of the span that recorded the
+    # event, when tracing is on (shared/tracing.py). Not part of the published JSON: the
+    # event store keeps it in a column of its own, Kafka in the message headers.
+    trace: dict[str, str] | None = Field(default=None, exclude=True)
 
     @classmethod
     def wrap(

@@ -18,6 +18,7 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from shared import tracing
 from shared.errors import ConcurrencyError
 from shared.events import EventEnvelope
 from shared.tables import StoredEvent
@@ -59,6 +60,7 @@ def to_row(envelope: EventEnvelope) -> StoredEvent:
         causation_id=str(envelope.causation_id) if envelope.causation_id else None,
         producer=envelope.producer,
         payload=json.dumps(envelope.payload, ensure_ascii=False, separators=(",", ":")),
+        trace=json.dumps(envelope.trace) if envelope.trace else None,
     )
 
 
@@ -75,6 +77,7 @@ def from_row(row: StoredEvent) -> EventEnvelope:
         causation_id=uuid.UUID(row.causation_id) if row.causation_id else None,
         producer=row.producer,
         payload=json.loads(row.payload),
+        trace=json.loads(row.trace) if row.trace else None,
     )
 
 
@@ -109,6 +112,10 @@ class SqlEventStore:
         return streams
 
     def append(self, envelopes: Sequence[EventEnvelope]) -> None:
+        """Staged in the span that made them (a request, a consumer's event): their trace
+        is that span's, so whoever handles them later continues the same trace."""
+        if trace := tracing.current_trace():
+            envelopes = [e.model_copy(update={"trace": trace}) for e in envelopes]
         self.staged.extend(envelopes)
 
     async def flush(self) -> None:

@@ -51,6 +51,9 @@ class CommonSettings(BaseSettings):
     # desk page where routing is. `servicekontor up` sets both for its own ports.
     cors_origins: list[str] = []
     routing_public_url: str | None = None
+    # OpenTelemetry tracing (shared/tracing.py): the OTLP/HTTP collector, e.g.
+    # http://127.0.0.1:4318. Unset: tracing is off and costs nothing.
+    otel_exporter_otlp_endpoint: str | None = None
 
 
 class ServiceSettings(CommonSettings):

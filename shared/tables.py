@@ -36,6 +36,7 @@ class StoredEvent(SQLModel, table=True):
     causation_id: str | None = Field(default=None, max_length=36)
     producer: str = Field(max_length=40)
     payload: str = Field(sa_column=Column(Text, nullable=False))
+    trace: str | None = Field(default=None, sa_column=Column(Text, nullable=True))  # W3C JSON
 
 
 class InboxEntry(SQLModel, table=True):
