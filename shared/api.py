@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from shared import tracing
 from shared.auth import Forbidden, Unauthenticated
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from shared.input_checks import refuse_nul_characters
@@ -273,4 +274,11 @@ def create_app(
             CORSMiddleware, allow_origins=list(origins), allow_methods=["GET", "POST"],
             allow_headers=["Authorization", "Content-Type", "Idempotency-Key"], max_age=600,
         )
+    tracing.instrument_app(app, service_of(title), security)
     return app
+
+
+def service_of(title: str) -> str:
+    """``servicekontor agency gateway`` -> ``agency_gateway`` (the tracing service name);
+    the simulator's title ends in a parenthesis, which is dropped."""
+    return title.removeprefix("servicekontor ").split(" (")[0].strip().replace(" ", "_")

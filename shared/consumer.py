@@ -21,6 +21,7 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
+from shared import tracing
 from shared.db import is_transient
 from shared.events import DomainEvent, EventEnvelope
 from shared.personal_data import scrub_text
@@ -51,6 +52,7 @@ class EventConsumer:
         max_backoff: float = 2.0,
     ) -> None:
         self.name = name
+        self.service = name  # tracing: whose spans the handling is (names are services')
         self.topics = topics
         self.uow_factory = uow_factory
         self.handlers = handlers
@@ -135,7 +137,12 @@ class EventConsumer:
     async def _apply(self, envelope: EventEnvelope, uow: Any) -> None:
         handler = self.handlers.get(envelope.event_type)
         event = envelope.event() if handler else None
-        if handler and event is not None:
+        if handler and event is None:
+            return
+        if handler and tracing.active():
+            with tracing.consumer_span(self.service, envelope, self.name):
+                await handler(event, envelope, uow)
+        elif handler:
             await handler(event, envelope, uow)
 
     async def _handle_once(self, envelope: EventEnvelope, checkpoint: Checkpoint) -> None:

@@ -30,6 +30,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 from pydantic import ValidationError
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
+from shared import tracing
 from shared.consumer import EventConsumer
 from shared.events import EventEnvelope
 from shared.outbox import OutboxRelay
@@ -67,7 +68,7 @@ class KafkaPublisher:
                 topic,
                 value=encode(e),
                 key=e.partition_key.encode(),
-                headers=[("event_type", e.event_type.encode())],
+                headers=[("event_type", e.event_type.encode()), *tracing.kafka_headers(e.trace)],
             )
             for e in envelopes
         ]
@@ -227,7 +228,7 @@ class KafkaBus:
         for record in records:
             checkpoint = Checkpoint(self.logical(tp.topic), tp.partition, record.offset + 1)
             try:
-                items.append((EventEnvelope.model_validate_json(record.value), checkpoint))
+                items.append((_decoded(record), checkpoint))
             except (ValidationError, ValueError) as error:
                 log.error("undecodable_message", topic=tp.topic, partition=tp.partition, offset=record.offset)
                 if items:
@@ -256,6 +257,14 @@ class KafkaBus:
         await self.producer.send_and_wait(
             self.physical(dead_letter_topic(self.logical(topic))), value=record.value, key=record.key, headers=[("error", error[:500].encode())]
         )
+
+
+def _decoded(record) -> EventEnvelope:
+    """The envelope, with the trace context its message headers carry (tracing on)."""
+    envelope = EventEnvelope.model_validate_json(record.value)
+    if tracing.active() and (trace := tracing.trace_from_headers(record.headers)):
+        return envelope.model_copy(update={"trace": trace})
+    return envelope
 
 
 class _LazyPublisher:
