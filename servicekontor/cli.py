@@ -167,7 +167,7 @@ def erase(
         runtime = bootstrap(IntakeSettings(**_overrides(data_dir=data_dir)))
         try:
             await runtime.init_db()
-            vault = runtime.extras["vault"]
+            vault = runtime.deps.vault
             return await visits.erase_personal_data(visit_id, actor, runtime.uow_factory(), vault)
         finally:
             await runtime.close()

@@ -15,6 +15,7 @@ from services.intake.domain.queue_board import QueueBoard
 from services.intake.entrypoints import pages
 from services.intake.entrypoints.api import router
 from services.intake.entrypoints.consumers import build_consumers
+from services.intake.entrypoints.deps import IntakeDeps
 from services.intake.entrypoints.workers import RetentionWorker
 from services.intake.handlers.queue import OfficeDay
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
@@ -27,9 +28,11 @@ from shared.runtime import ServiceRuntime
 from shared.vault import build_vault
 
 
-def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
+def bootstrap(
+    settings: IntakeSettings | None = None, bus: Bus | None = None
+) -> ServiceRuntime[IntakeDeps]:
     settings = settings or IntakeSettings()
-    vault = build_vault(settings)
+    vault, pseudonyms = build_vault(settings), build_pseudonymizer(settings)
     day = build_office_day(ZoneInfo(settings.timezone), settings.queue_poll_seconds)
     runtime = build_runtime(
         "intake",
@@ -40,22 +43,20 @@ def bootstrap(settings: IntakeSettings | None = None, bus: Bus | None = None) ->
         router=router,
         topic=topics.INTAKE,
         consumers=partial(build_consumers, repository=SqlVisitOverview.of),
-        extras={"catalog": load_catalog(), "tz": ZoneInfo(settings.timezone), "vault": vault,
-                "pseudonyms": build_pseudonymizer(settings)},
         commit_hooks=[day.feed.notify],
     )
     runtime.app.include_router(pages.router)  # /kiosk, /desk, /display: public shells, no data
     day.feed.follow(runtime.read_log)
-    runtime.extras["office_day"] = day
     runtime.workers.append(day.feed.run)
     runtime.initializers.append(vault.init_db)
     runtime.closers.append(vault.engine.dispose)
+    retention = None
     if settings.retention_days is not None:
         retention = RetentionWorker(
             runtime.uow_factory, vault, settings.retention_days, settings.retention_interval_seconds
         )
-        runtime.extras["retention"] = retention
         runtime.workers.append(retention.run)
+    runtime.deps = IntakeDeps(load_catalog(), vault, pseudonyms, day, retention)
     return runtime
 
 

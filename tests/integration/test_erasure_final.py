@@ -44,7 +44,7 @@ def keys_of(runtime, visit_id: str) -> int:
 
 
 async def test_after_erasure_an_identity_number_is_refused_and_no_key_is_made_again(runtime):
-    vault = runtime.extras["vault"]
+    vault = runtime.deps.vault
     async with api_client(runtime, "desk") as desk, api_client(runtime, "admin") as admin:
         visit_id = (await desk.post("/v1/visits", json={"office_id": "kiruna", "channel": "desk"})).json()["visit_id"]
         first = await desk.post(f"/v1/visits/{visit_id}/questions",

@@ -62,7 +62,7 @@ def erasure_events(runtime: ServiceRuntime) -> list[dict]:
 
 async def test_an_admin_erases_a_visit_and_the_token_names_who(runtime):
     visit_id, sealed = await visit_with_pin(runtime)
-    vault = runtime.extras["vault"]
+    vault = runtime.deps.vault
     assert await vault.decrypt(sealed) == "198112189876"
     async with client(runtime, "admin", subject="anna-admin") as admin:
         response = await admin.delete(f"/v1/visits/{visit_id}/personal-data")
@@ -87,7 +87,7 @@ async def test_an_unknown_visit_is_a_json_404_and_only_an_admin_may_erase(runtim
         async with client(runtime, role) as other:
             assert (await other.delete(f"/v1/visits/{visit_id}/personal-data")).status_code == status
     assert erasure_events(runtime) == []
-    assert await runtime.extras["vault"].decrypt(sealed) == "198112189876"
+    assert await runtime.deps.vault.decrypt(sealed) == "198112189876"
 
 
 async def test_the_retention_worker_erases_keys_past_their_time_and_records_it(runtime):
@@ -99,15 +99,15 @@ async def test_the_retention_worker_erases_keys_past_their_time_and_records_it(r
             "UPDATE vault_visit_keys SET created_at = ? WHERE visit_id = ?",
             ((utc_now() - timedelta(days=31)).replace(tzinfo=None).isoformat(" "), old_visit),
         )
-    assert runtime.extras["retention"].run in runtime.workers
-    worker = asyncio.create_task(runtime.extras["retention"].run())
+    assert runtime.deps.retention.run in runtime.workers
+    worker = asyncio.create_task(runtime.deps.retention.run())
     try:
         await eventually(lambda: asyncio.sleep(0, erasure_events(runtime)), bool)
     finally:
         worker.cancel()
         await asyncio.gather(worker, return_exceptions=True)
     assert [(e["visit_id"], e["actor"]) for e in erasure_events(runtime)] == [(old_visit, "retention")]
-    vault = runtime.extras["vault"]
+    vault = runtime.deps.vault
     assert await vault.decrypt(old_sealed) is None
     assert await vault.decrypt(young_sealed) == "198112189876"
 
@@ -115,6 +115,6 @@ async def test_the_retention_worker_erases_keys_past_their_time_and_records_it(r
 async def test_without_retention_days_there_is_no_worker(tmp_path):
     built = bootstrap(IntakeSettings(data_dir=tmp_path))
     try:
-        assert "retention" not in built.extras and built.workers == [built.extras["office_day"].feed.run]
+        assert built.deps.retention is None and built.workers == [built.deps.office_day.feed.run]
     finally:
         await built.close()

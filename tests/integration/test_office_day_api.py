@@ -194,7 +194,7 @@ async def server(runtime):
     config = uvicorn.Config(runtime.app, log_level="warning", lifespan="off")
     served = uvicorn.Server(config)
     task = asyncio.create_task(served.serve(sockets=[sock]))
-    feed = asyncio.create_task(runtime.extras["office_day"].feed.run())
+    feed = asyncio.create_task(runtime.deps.office_day.feed.run())
     await eventually(lambda: asyncio.sleep(0.01, served.started), bool, 10)
     yield f"http://127.0.0.1:{sock.getsockname()[1]}"
     served.should_exit = True

@@ -6,7 +6,7 @@ events, so a retry with the key gets it again and records nothing (docs/office-d
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from services.intake.domain.commands import (
     CallVisit,
@@ -18,7 +18,7 @@ from services.intake.domain.commands import (
 from services.intake.domain.events import QuestionRecorded, Satisfaction
 from services.intake.domain.model import Visit
 from services.intake.entrypoints import erasure, office_day, overview
-from services.intake.entrypoints.deps import OfficeDayDep, UowDep
+from services.intake.entrypoints.deps import DepsDep, UowDep
 from services.intake.entrypoints.schemas import (
     Ack,
     CallCreate,
@@ -44,13 +44,13 @@ router.include_router(overview.router)  # GET /v1/visits/{visit_id}/overview
 
 @router.post("/visits", status_code=201, response_model=VisitCreated, dependencies=needs("visits:write"))
 async def register_visit(
-    body: VisitCreate, uow: UowDep, day: OfficeDayDep, request: Request, once: IdempotencyDep
+    body: VisitCreate, uow: UowDep, deps: DepsDep, once: IdempotencyDep
 ) -> VisitCreated:
     """A ticket in ``queue`` (default: general), with the visitor's place and estimated
     wait; an unknown office or a queue the office does not offer is a 422."""
-    catalog = request.app.state.runtime.extras["catalog"]
     cmd = RegisterVisit(body.office_id, body.channel, body.agency, body.queue)
-    ticket = await queue.take_ticket(cmd, uow, catalog, day, once.recorder(visit_created))
+    record = once.recorder(visit_created)
+    ticket = await queue.take_ticket(cmd, uow, deps.catalog, deps.office_day, record)
     return visit_created(ticket)
 
 
@@ -77,17 +77,15 @@ async def call_visit(visit_id: str, body: CallCreate, uow: UowDep, once: Idempot
     dependencies=needs("questions:write"),
 )
 async def record_question(
-    visit_id: str, body: QuestionCreate, uow: UowDep, request: Request, once: IdempotencyDep
+    visit_id: str, body: QuestionCreate, uow: UowDep, deps: DepsDep, once: IdempotencyDep
 ) -> QuestionCreated:
     """409 ``personal_data_erased`` for an identity number on a visit whose personal data
     was erased (docs/security.md)."""
     cmd = RecordQuestion(
         visit_id, body.text, body.agency, body.case_type, body.personal_identity_number
     )
-    extras = request.app.state.runtime.extras
     event = await visits.record_question(
-        cmd, uow, extras["catalog"], extras["vault"], extras.get("pseudonyms"),
-        record=once.recorder(question_created),
+        cmd, uow, deps.catalog, deps.vault, deps.pseudonyms, record=once.recorder(question_created),
     )
     return question_created(event)
 

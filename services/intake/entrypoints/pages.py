@@ -36,7 +36,7 @@ def _config(request: Request, page: str) -> dict:
     runtime = request.app.state.runtime
     config: dict = {"page": page}
     if page == "desk":
-        catalog = runtime.extras["catalog"]
+        catalog = runtime.deps.catalog
         config["routing_url"] = _routing_url(runtime.settings)
         config["agencies"] = catalog.agency_names
         config["case_types"] = {f"{c.agency}/{c.code}": c.name for c in catalog.case_types.values()}
