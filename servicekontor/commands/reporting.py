@@ -86,7 +86,7 @@ async def _replay(data_dir: Path | None, partitions: int | None, console: Consol
         with Progress(*columns, console=console) as bar:
             task = bar.add_task("events", total=total * parts)
             result = await replay(
-                runtime.engine, logs, runtime.extras["tz"], runtime.extras["costs"],
+                runtime.engine, logs, runtime.deps.tz, runtime.deps.costs,
                 progress=lambda n: bar.advance(task, n), partitions=parts,
             )
     finally:

@@ -16,6 +16,7 @@ from services.reporting.adapters.steering_reader import SqlSteeringReader
 from services.reporting.adapters.store import init_store, refresh
 from services.reporting.config import ReportingSettings
 from services.reporting.entrypoints.consumers import build_consumers
+from services.reporting.entrypoints.deps import ReportingDeps
 from services.reporting.entrypoints.routes import router
 from services.reporting.entrypoints.workers import refresh_loop
 from services.reporting.unit_of_work import SqlReportingUnitOfWork
@@ -27,7 +28,9 @@ from shared.offices import load_offices
 from shared.runtime import ServiceRuntime
 
 
-def bootstrap(settings: ReportingSettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
+def bootstrap(
+    settings: ReportingSettings | None = None, bus: Bus | None = None
+) -> ServiceRuntime[ReportingDeps]:
     settings = settings or ReportingSettings()
     tz = ZoneInfo(settings.timezone)
     catalog, offices = load_catalog(), load_offices()
@@ -44,16 +47,22 @@ def bootstrap(settings: ReportingSettings | None = None, bus: Bus | None = None)
         uow_class=SqlReportingUnitOfWork,
         router=router,
         consumers=partial(build_consumers, tz=tz),
-        extras={"catalog": catalog, "tz": tz, "costs": costs, "offices": offices},
     )
-    runtime.extras["stats"] = SqlStats(runtime.engine)
-    runtime.extras["analytics"] = SqlAnalytics(runtime.engine)
-    runtime.extras["day_stats"] = SqlDayStats(runtime.engine)
-    runtime.extras["steering"] = SqlSteeringReader(runtime.engine)
-    runtime.extras["refresh"] = partial(refresh, runtime.engine, costs)
+    # The readers and the refresher need the engine build_runtime made.
+    runtime.deps = ReportingDeps(
+        catalog=catalog,
+        offices=offices,
+        tz=tz,
+        costs=costs,
+        stats=SqlStats(runtime.engine),
+        analytics=SqlAnalytics(runtime.engine),
+        day_stats=SqlDayStats(runtime.engine),
+        steering=SqlSteeringReader(runtime.engine),
+        refresh=partial(refresh, runtime.engine, costs),
+    )
     # The store has views and catalog dimensions beside its tables: create them too.
     runtime.init_db = partial(  # type: ignore[method-assign]
         init_store, runtime.init_db, runtime.engine, runtime.tables, catalog, costs
     )
-    runtime.workers.append(partial(refresh_loop, runtime.extras["refresh"], settings.reporting_refresh_seconds))
+    runtime.workers.append(partial(refresh_loop, runtime.deps.refresh, settings.reporting_refresh_seconds))
     return runtime

@@ -82,7 +82,7 @@ async def test_a_replay_from_the_topics_equals_the_live_projection_and_resumes_t
             await drive(client, random.Random(11), 12)
         await pump(routing.consumers[0], {topics.INTAKE: intake})
         await pump(live.consumers[0], {topics.INTAKE: intake, topics.ROUTING: routing})
-        await live.extras["refresh"]()
+        await live.deps.refresh()
         projected = await snapshot(plain(live_url))
 
         landed = await publish_logs(plain(live_url), real_servers.kafka_bootstrap_servers, prefix)
@@ -91,7 +91,7 @@ async def test_a_replay_from_the_topics_equals_the_live_projection_and_resumes_t
                                             kafka_topic_prefix=prefix, database_url=live_url))
         assert all(isinstance(log, KafkaEventLog) for log in logs)
         assert sum([await log.count() for log in logs]) == sum(landed.values())
-        result = await replay(rebuilt.engine, logs, TZ, rebuilt.extras["costs"])
+        result = await replay(rebuilt.engine, logs, TZ, rebuilt.deps.costs)
         replayed = await snapshot(plain(replay_url))
         resumed = await positions(plain(replay_url))
 

@@ -123,13 +123,13 @@ async def test_a_replay_from_postgresql_event_stores_equals_the_live_projection_
         await pump(routing.consumers[0], {topics.INTAKE: intake})
         await pump(live.consumers[0], {topics.INTAKE: intake, topics.ROUTING: routing})
         assert live.consumers[0].dead_lettered == 0
-        await live.extras["refresh"]()
+        await live.deps.refresh()
         projected = await snapshot(plain(live_url))
 
         logs = [event_log(live_url, schema, topic) for schema, topic in
                 (("intake", topics.INTAKE), ("routing", topics.ROUTING), ("agency_gateway", topics.GATEWAY))]
         assert all(isinstance(log, SqlEventLog) for log in logs)
-        result = await replay(rebuilt.engine, logs, TZ, rebuilt.extras["costs"])
+        result = await replay(rebuilt.engine, logs, TZ, rebuilt.deps.costs)
         replayed = await snapshot(plain(replay_url))
 
     assert (result.visits, result.events_invalid) == (10, 0), result

@@ -38,7 +38,7 @@ async def build(data_dir: Path) -> History:
     await runtime.init_db()
     logs = [SqliteEventLog(data_dir / f, t) for f, t in (
         ("intake.db", topics.INTAKE), ("routing.db", topics.ROUTING), ("agency_gateway.db", topics.GATEWAY))]
-    await replay(runtime.engine, logs, TZ, runtime.extras["costs"])
+    await replay(runtime.engine, logs, TZ, runtime.deps.costs)
     await runtime.close()
     return history
 

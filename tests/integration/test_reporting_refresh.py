@@ -47,12 +47,12 @@ async def test_the_refresher_rebuilds_the_days_the_consumer_changed(tmp_path: Pa
             positions[TOPIC[producer]] += 1
             envelope = EventEnvelope.wrap(event, stream_id=stream, stream_version=positions[TOPIC[producer]])
             await consumer.handle(envelope, Checkpoint(TOPIC[producer], 0, positions[TOPIC[producer]]))
-    assert await runtime.extras["refresh"]() == 4, "four service days changed"
-    assert await runtime.extras["refresh"]() == 0
+    assert await runtime.deps.refresh() == 4, "four service days changed"
+    assert await runtime.deps.refresh() == 0
     live = derived(tmp_path / "reporting.db")
     assert sum(r[2] for r in live["agg_office_day"]) == 30
     async with runtime.engine.begin() as conn:
-        await rebuild_derived(conn, runtime.extras["costs"])
+        await rebuild_derived(conn, runtime.deps.costs)
     assert derived(tmp_path / "reporting.db") == live
     await runtime.close()
 

@@ -162,7 +162,7 @@ async def test_figures_match_intake_after_a_crash_and_after_a_replay(tmp_path: P
     await restarted.init_db()
     producers = {topics.INTAKE: intake, topics.ROUTING: routing}
     await pump(restarted.consumers[0], producers)
-    await restarted.extras["refresh"]()
+    await restarted.deps.refresh()
     kinds, decided = accepted(tmp_path)
     summary, mix = await summary_and_mix(restarted)
     assert summary["visits"] == kinds["intake.VisitRegistered"] == 12
@@ -178,7 +178,7 @@ async def test_figures_match_intake_after_a_crash_and_after_a_replay(tmp_path: P
                     kinds["intake.VisitRecalled"]) and closed == (3,)
     assert flow[1] and flow[2] and flow[3], "the day had no-shows, transfers and recalls"
 
-    result = await replay(restarted.engine, logs(tmp_path), TZ, restarted.extras["costs"])
+    result = await replay(restarted.engine, logs(tmp_path), TZ, restarted.deps.costs)
     assert (result.visits, result.events_invalid) == (12, 0)
     assert store(tmp_path / "reporting.db") == live, "the replay rebuilds what the consumer built"
     assert await summary_and_mix(restarted) == (summary, mix)

@@ -163,7 +163,7 @@ async def build(data_dir: Path) -> None:
     runtime = bootstrap(settings(data_dir))
     await runtime.init_db()
     logs = [SqliteEventLog(data_dir / FILES[p], TOPICS[p]) for p in FILES]
-    await replay(runtime.engine, logs, TZ, runtime.extras["costs"])
+    await replay(runtime.engine, logs, TZ, runtime.deps.costs)
     await runtime.close()
 
 

@@ -47,7 +47,7 @@ async def build(data_dir: Path) -> History:
     logs = [SqliteEventLog(data_dir / f, t) for f, t in (
         ("intake.db", topics.INTAKE), ("routing.db", topics.ROUTING),
         ("agency_gateway.db", topics.GATEWAY))]
-    await replay(runtime.engine, logs, ZoneInfo("Europe/Stockholm"), runtime.extras["costs"])
+    await replay(runtime.engine, logs, ZoneInfo("Europe/Stockholm"), runtime.deps.costs)
     await runtime.close()
     return history
 

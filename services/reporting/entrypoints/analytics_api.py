@@ -6,12 +6,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 
 from services.reporting import views
 from services.reporting.domain import analytics
 from services.reporting.domain.stats import check_filter
-from services.reporting.entrypoints.deps import AnalyticsDep, CatalogDep, FilterDep, StatsDep
+from services.reporting.entrypoints.deps import (
+    AnalyticsDep,
+    CatalogDep,
+    DepsDep,
+    FilterDep,
+    StatsDep,
+)
 from shared.security import needs
 
 router = APIRouter(prefix="/v1", tags=["reporting analysis"], dependencies=needs("stats:read"))
@@ -93,9 +99,8 @@ async def satisfaction(
 
 @router.get("/costs/allocation", responses={404: {"description": "no office costs are configured"}})
 async def cost_allocation(
-    request: Request, reader: AnalyticsDep, catalog: CatalogDep, f: FilterDep
+    reader: AnalyticsDep, deps: DepsDep, catalog: CatalogDep, f: FilterDep
 ) -> Answer:
     """Office costs of the period split across agencies: fixed evenly over the sharing
     agencies, variable by the measured case mix; cost per visit per office."""
-    costs = request.app.state.runtime.extras["costs"]
-    return await views.cost_allocation(reader, catalog, costs, f)
+    return await views.cost_allocation(reader, catalog, deps.costs, f)

@@ -7,9 +7,10 @@ import json
 from functools import cache
 from importlib import resources
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from services.reporting.entrypoints.deps import DepsDep
 from shared.catalog import Catalog
 from shared.offices import OfficeRegistry
 
@@ -34,18 +35,16 @@ def _catalog_json(catalog: Catalog, offices: OfficeRegistry) -> str:
 
 
 @router.get("/dashboard", response_class=HTMLResponse, include_in_schema=False)
-async def dashboard(request: Request) -> HTMLResponse:
-    extras = request.app.state.runtime.extras
-    page = _template().replace("__CATALOG__", _catalog_json(extras["catalog"], extras["offices"]))
+async def dashboard(deps: DepsDep) -> HTMLResponse:
+    page = _template().replace("__CATALOG__", _catalog_json(deps.catalog, deps.offices))
     return HTMLResponse(page, headers={"content-security-policy": _CSP})
 
 
 @router.get("/dashboard/styrning", response_class=HTMLResponse, include_in_schema=False)
-async def steering(request: Request) -> HTMLResponse:
+async def steering(deps: DepsDep) -> HTMLResponse:
     """The steering page (Swedish): workload and cost, quality, unnecessary demand and
     staffing per office, with the spread across the network."""
-    extras = request.app.state.runtime.extras
-    page = _template("steering.html").replace("__CATALOG__", _catalog_json(extras["catalog"], extras["offices"]))
+    page = _template("steering.html").replace("__CATALOG__", _catalog_json(deps.catalog, deps.offices))
     return HTMLResponse(page, headers={"content-security-policy": _CSP})
 
 

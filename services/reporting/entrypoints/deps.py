@@ -1,37 +1,72 @@
-"""Dependencies the reporting routes share: the readers, the catalog and the filter."""
+"""Reporting's typed dependencies (``ReportingDeps``, built by ``bootstrap``) and the
+FastAPI dependencies its routes share: the unit of work, the deps, the readers, the
+catalog and the filter."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 from fastapi import Depends, Query, Request
 from pydantic import StringConstraints
 
 from services.reporting.adapters.analytics import AnalyticsReader
+from services.reporting.adapters.day_stats import DayStatsReader
 from services.reporting.adapters.stats import StatsReader
+from services.reporting.adapters.steering_reader import SqlSteeringReader
+from services.reporting.domain.costs import CostConfig
 from services.reporting.domain.stats import StatsFilter
+from services.reporting.unit_of_work import SqlReportingUnitOfWork
 from shared.catalog import Catalog
+from shared.offices import OfficeRegistry
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
 OfficeId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,59}$")]
 Level = Literal["general", "in_depth", "complex"]
 
 
-def _extra(request: Request, name: str) -> Any:
-    return request.app.state.runtime.extras[name]
+@dataclass(frozen=True)
+class ReportingDeps:
+    """What reporting's routes, workers and commands need besides the database."""
+
+    catalog: Catalog
+    offices: OfficeRegistry
+    tz: ZoneInfo  # the local day a visit is counted on
+    costs: CostConfig | None  # None: no cost allocation configured
+    stats: StatsReader
+    analytics: AnalyticsReader
+    day_stats: DayStatsReader
+    steering: SqlSteeringReader
+    # Brings the aggregates and cost tables up to the facts; returns the days it redid.
+    refresh: Callable[[], Awaitable[int]]
 
 
-def get_stats(request: Request) -> StatsReader:
-    return _extra(request, "stats")
+async def get_uow(request: Request) -> SqlReportingUnitOfWork:
+    """Async on purpose: a sync dependency would cost a worker-thread hop per request."""
+    return request.app.state.runtime.uow_factory()
 
 
-def get_analytics(request: Request) -> AnalyticsReader:
-    return _extra(request, "analytics")
+async def get_deps(request: Request) -> ReportingDeps:
+    return request.app.state.runtime.deps
 
 
-def get_catalog(request: Request) -> Catalog:
-    return _extra(request, "catalog")
+async def get_stats(request: Request) -> StatsReader:
+    return (await get_deps(request)).stats
+
+
+async def get_analytics(request: Request) -> AnalyticsReader:
+    return (await get_deps(request)).analytics
+
+
+async def get_day_stats(request: Request) -> DayStatsReader:
+    return (await get_deps(request)).day_stats
+
+
+async def get_catalog(request: Request) -> Catalog:
+    return (await get_deps(request)).catalog
 
 
 def stats_filter(
@@ -46,7 +81,10 @@ def stats_filter(
     return StatsFilter(day_from, to, office_id, agency, level, case_type)
 
 
+UowDep = Annotated[SqlReportingUnitOfWork, Depends(get_uow)]
+DepsDep = Annotated[ReportingDeps, Depends(get_deps)]
 StatsDep = Annotated[StatsReader, Depends(get_stats)]
 AnalyticsDep = Annotated[AnalyticsReader, Depends(get_analytics)]
+DayStatsDep = Annotated[DayStatsReader, Depends(get_day_stats)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 FilterDep = Annotated[StatsFilter, Depends(stats_filter)]

@@ -16,7 +16,7 @@ from services.reporting.domain import quality, repeats, workload
 from services.reporting.domain.commands import RecordExport
 from services.reporting.domain.flatten import flatten
 from services.reporting.domain.stats import StatsFilter, check_filter
-from services.reporting.entrypoints.deps import CatalogDep, FilterDep, OfficeId
+from services.reporting.entrypoints.deps import CatalogDep, DepsDep, FilterDep, OfficeId, UowDep
 from services.reporting.handlers.audit import record_export
 from services.reporting.views import SteeringQuery, steering_figure
 from shared.errors import InvalidInput, NotFound
@@ -48,7 +48,7 @@ _GROUPS = {"workload": workload.GROUPS, "quality": quality.GROUPS, "repeat-conta
 
 @router.get("/steering/{figure}", response_class=Response, responses=_FILE)
 async def export_steering(
-    request: Request, figure: Literal["workload", "quality", "repeat-contacts"], principal: Exporter,
+    figure: Literal["workload", "quality", "repeat-contacts"], principal: Exporter, deps: DepsDep, uow: UowDep,
     day_from: Annotated[date | None, Query(alias="from")] = None, to: date | None = None,
     office_id: Annotated[OfficeId | None, Query()] = None, group_by: str = "office",
     days: Literal["14", "30"] = "30", format: Literal["csv", "parquet"] = "csv",
@@ -57,16 +57,15 @@ async def export_steering(
     ``survey.got_help.share`` columns."""
     if group_by not in _GROUPS[figure]:
         raise InvalidInput(f"cannot group {figure} by {group_by!r}", {"known": list(_GROUPS[figure])})
-    extras = request.app.state.runtime.extras
     q = SteeringQuery(day_from, to, office_id, group_by, int(days))
-    answer = await steering_figure(figure, q, extras["steering"], extras["costs"], extras["offices"])
+    answer = await steering_figure(figure, q, deps.steering, deps.costs, deps.offices)
     columns, rows = flatten(answer["rows"])
     named = {"from": day_from, "to": to, "office_id": office_id, "group_by": group_by,
              "days": days if figure == "repeat-contacts" else None}
     filters = {k: str(v) for k, v in named.items() if v is not None}
     table = f"steering_{figure.replace('-', '_')}"
     cmd = RecordExport(principal.subject, table, format, len(rows), filters)
-    await record_export(cmd, request.app.state.runtime.uow_factory())
+    await record_export(cmd, uow)
     return _file(table, format, columns, rows)
 
 
@@ -81,7 +80,7 @@ def _file(table: str, format: str, columns: list[str], rows: list[tuple]) -> Res
 
 @router.get("/{table}", response_class=Response, responses=_FILE)
 async def export(
-    request: Request, table: str, catalog: CatalogDep, f: FilterDep, principal: Exporter,
+    request: Request, table: str, catalog: CatalogDep, f: FilterDep, principal: Exporter, uow: UowDep,
     format: Literal["csv", "parquet"] = "csv",
 ) -> Response:
     """The table's rows, filtered by the columns it has (``service_day`` for the period)."""
@@ -91,7 +90,7 @@ async def export(
     runtime = request.app.state.runtime
     columns, rows = await fetch(runtime.engine, EXPORTABLE[table], f)
     cmd = RecordExport(principal.subject, table, format, len(rows), filters_of(f))
-    await record_export(cmd, runtime.uow_factory())
+    await record_export(cmd, uow)
     return _file(table, format, columns, rows)
 
 
