@@ -21,6 +21,7 @@ from shared.events import DomainEvent, EventEnvelope
 from shared.eventstore import SqlEventStore, to_row
 from tests.helpers import eventually
 from tests.integration.test_audit_trail import ask, start, stop
+from tests.integration.test_kafka_postgres_flow import distributed_system
 
 SERVICES = {"intake", "routing", "agency_gateway", "reporting"}
 
@@ -41,29 +42,31 @@ def trace_of(exporter: InMemorySpanExporter, trace_id: int) -> list:
     return [s for s in exporter.get_finished_spans() if s.context.trace_id == trace_id]
 
 
-async def test_one_complex_question_is_one_trace_through_every_service(tmp_path: Path, spans) -> None:
-    system = await start(tmp_path)
-    try:
-        _, question_id = await ask(system, "Jag behöver ett nytt pass", "polisen", "pass")
-        post = next(
-            s for s in spans.get_finished_spans()
-            if s.kind is SpanKind.SERVER and s.name.startswith("POST /v1/visits/") and service(s) == "intake"
-        )
+def post_of_question(exporter: InMemorySpanExporter):
+    """The kiosk's (here: the desk's) POST of the question: intake's server span."""
+    return next(
+        s for s in exporter.get_finished_spans()
+        if s.kind is SpanKind.SERVER and s.name.startswith("POST /v1/visits/") and service(s) == "intake"
+        and s.name.endswith("/questions")
+    )
 
-        async def handled() -> list:
-            return [s for s in trace_of(spans, post.context.trace_id) if s.kind is SpanKind.CONSUMER]
 
-        # Reporting's handling of the gateway's event is the last hop.
-        await eventually(handled, lambda found: any(
-            service(s) == "reporting" and s.name.startswith("handle gateway.") for s in found
-        ))
-    finally:
-        await stop(system)
+async def reported(exporter: InMemorySpanExporter, post, timeout: float = 10.0) -> None:
+    """Until reporting has handled the gateway's event of the question (the last hop)."""
 
-    trace = trace_of(spans, post.context.trace_id)
+    async def handled() -> list:
+        return [s for s in trace_of(exporter, post.context.trace_id) if s.kind is SpanKind.CONSUMER]
+
+    await eventually(handled, lambda found: any(
+        service(s) == "reporting" and s.name.startswith("handle gateway.") for s in found
+    ), timeout=timeout)
+
+
+def assert_one_tree_through_every_service(exporter: InMemorySpanExporter, post) -> list:
+    trace = trace_of(exporter, post.context.trace_id)
     by_id = {s.context.span_id: s for s in trace}
     assert {service(s) for s in trace} >= SERVICES
-    assert post.parent is None  # the kiosk's POST starts the trace
+    assert post.parent is None  # the POST starts the trace
     # Every span hangs from another span of the same trace: one tree, no orphans.
     assert all(s.parent.span_id in by_id for s in trace if s is not post)
 
@@ -80,12 +83,35 @@ async def test_one_complex_question_is_one_trace_through_every_service(tmp_path:
     assert chain(routed) == ["intake", "routing"]
     queued = next(s for s in consumers if service(s) == "agency_gateway")
     assert chain(queued) == ["intake", "routing", "agency_gateway"]
-    reported = next(s for s in consumers if service(s) == "reporting" and s.name.startswith("handle gateway."))
-    assert chain(reported) == ["intake", "routing", "agency_gateway", "reporting"]
+    last = next(s for s in consumers if service(s) == "reporting" and s.name.startswith("handle gateway."))
+    assert chain(last) == ["intake", "routing", "agency_gateway", "reporting"]
+    return trace
+
+
+async def test_one_complex_question_is_one_trace_through_every_service(tmp_path: Path, spans) -> None:
+    system = await start(tmp_path)
+    try:
+        await ask(system, "Jag behöver ett nytt pass", "polisen", "pass")
+        post = post_of_question(spans)
+        await reported(spans, post)
+    finally:
+        await stop(system)
+    trace = assert_one_tree_through_every_service(spans, post)
     # The SQLAlchemy instrumentation: the request's statements are its children.
     statements = [s for s in trace if s is not post and s.parent.span_id == post.context.span_id and s.kind is SpanKind.CLIENT]
     assert statements and {service(s) for s in statements} <= {"intake", "vault"}
-    assert question_id
+
+
+@pytest.mark.realservers
+async def test_on_kafka_the_trace_crosses_in_the_message_headers(real_servers, tmp_path: Path, spans) -> None:
+    """On Kafka the envelope's JSON has no trace: only the message headers can carry it."""
+    async with distributed_system(real_servers, tmp_path) as (clients, _runtimes, _bus):
+        visit = (await clients["intake"].post("/v1/visits", json={"office_id": "kiruna", "channel": "kiosk"})).json()
+        asked = await clients["intake"].post(f"/v1/visits/{visit['visit_id']}/questions", json={"text": "Jag vill ansöka om id-kort"})
+        assert asked.status_code == 201, asked.text
+        post = post_of_question(spans)
+        await reported(spans, post, timeout=60)
+    assert_one_tree_through_every_service(spans, post)
 
 
 class Elsewhere(httpx.AsyncBaseTransport):
