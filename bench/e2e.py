@@ -1,21 +1,36 @@
-"""End-to-end benchmark: questions through intake -> routing -> agency_gateway -> agency
-simulator, on the embedded default and on Kafka + PostgreSQL, beside raw aiokafka
-produce+consume of the same number of messages (the baseline), in one run.
+"""End-to-end benchmark (issue #13): what a question costs through intake -> routing ->
+agency_gateway -> agency simulator -> reporting, beside bare anchors, in one run.
 
-    python bench/e2e.py --questions 2000            # both modes + baseline
-    python bench/e2e.py --modes embedded            # no servers needed
+    python bench/e2e.py --questions 2000                                   # everything
+    python bench/e2e.py --questions 150 --modes embedded --workloads mixed # no servers needed
 
-Every question is complex (an ID card), so each one must reach the agency; latency is
-from the POST of the question to the simulator's receipt. Two phases per mode:
-throughput (closed loop, --concurrency clients) and latency at a fixed rate
-(--rate, open loop). Peak RSS per process is VmHWM from /proc. Writes
-bench/results/e2e.json.
+Anchors, measured in the same run with the same load generator (closed loop,
+--concurrency clients): a bare FastAPI + uvicorn app whose one POST inserts a row into
+SQLite (aiosqlite), the same into PostgreSQL (asyncpg pool) when real servers are available
+(bench/anchors.py, each in its own process), and raw aiokafka produce + consume.
 
-The benchmark is a kiosk client: its requests carry a kiosk bearer token (the embedded
-system's credentials.json; on Kafka + PostgreSQL one signed with the system's key). The
-per-client rate limit (SK_RATE_LIMIT, 6000/minute by default) would cap one kiosk token at
-100 requests a second and so measure the limit, not the pipeline: the systems under test
-run without it unless --rate-limit says otherwise (the output says which).
+Modes: ``embedded`` (one ``servicekontor up``) and ``distributed`` (the services as separate
+processes on Kafka + PostgreSQL, tests/e2e/distributed.py; servers from
+tests.realservers.acquire, skipped with the reason when there are none).
+Workloads: ``mixed`` (60 % general, 25 % in-depth, 15 % complex) and ``complex`` (all
+complex: every case goes to the agency simulator), texts from bench/questions.json
+(dev-set questions the classifier puts at their gold level). One visit per question.
+
+Per mode and workload, two phases:
+- throughput: closed loop of --questions questions; the clock runs from the first POST
+  until reporting counts every question as classified (GET /v1/stats/summary, polled every
+  0.1 s), and for ``complex`` until the simulator's database also holds every case;
+- latency: open loop at --rate questions/s (default: half the throughput just measured);
+  latency is from the POST of the question to routing's decision time (``decided_at`` of
+  GET /v1/questions/{id}/decision, routing's clock when it classified), read after the
+  phase so that observing adds no load while it runs.
+CPU is utime+stime (+ reaped children) from /proc/<pid>/stat of every process in each
+server's tree, over the phase, per question; Kafka's JVM and PostgreSQL (found by their
+listening ports) as infrastructure CPU, apart (shared servers: other users' load counts
+too); the load generator's own CPU (this process, getrusage) too: it shares the cores.
+Peak RSS is VmHWM of each process. Rate limit off (SK_RATE_LIMIT="", else one kiosk token
+is capped at 100 requests/s) unless --rate-limit; SK_LOG_LEVEL=WARNING.
+Writes bench/results/e2e.json and prints a compact table.
 """
 
 from __future__ import annotations
@@ -24,12 +39,16 @@ import argparse
 import asyncio
 import json
 import os
+import random
+import resource
 import sqlite3
-import statistics
+import subprocess
 import sys
 import time
 import uuid
-from datetime import datetime
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from tempfile import mkdtemp
 
@@ -42,14 +61,76 @@ from tests.e2e.distributed import DistributedSystem  # noqa: E402
 from tests.helpers import free_port, wait_until  # noqa: E402
 from tests.realservers import acquire  # noqa: E402
 
-TEXT = "Jag vill ansöka om id-kort"
+QUESTIONS = json.loads((ROOT / "bench" / "questions.json").read_text())["levels"]
+MIX = {"general": 12, "in_depth": 5, "complex": 3}  # per block of 20: 60 / 25 / 15 %
+TICK = os.sysconf("SC_CLK_TCK")
 
 
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+# Processes: CPU and memory from /proc
+
+def _stats() -> dict[int, tuple[int, float]]:
+    """pid -> (ppid, utime+stime+cutime+cstime in seconds) of every readable process."""
+    table = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            table[int(entry)] = (int(fields[1]), sum(int(f) for f in fields[11:15]) / TICK)
+    return table
+
+
+def tree(root: int, table: dict[int, tuple[int, float]]) -> list[int]:
+    found, frontier = [], [root]
+    while frontier:
+        pid = frontier.pop()
+        if pid in table:
+            found.append(pid)
+            frontier += [p for p, (ppid, _) in table.items() if ppid == pid]
+    return found
+
+
+def cpu_seconds(roots: dict[str, int]) -> dict[str, float]:
+    """Each root's tree's CPU so far (exited children count once reaped, in cutime)."""
+    table = _stats()
+    return {name: sum(table[p][1] for p in tree(pid, table)) for name, pid in roots.items()}
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def peak_rss_mb(roots: dict[str, int]) -> dict[str, float]:
+    """VmHWM of every process in each root's tree (children named root/pid)."""
+    table, peaks = _stats(), {}
+    for name, root in roots.items():
+        for pid in tree(root, table):
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+            peaks[name if pid == root else f"{name}/{pid}"] = round(kb / 1024, 1)
+    return peaks
+
+
+def listener_pid(port: int) -> int | None:
+    """The process listening on a TCP port (None when it is not ours to see)."""
+    inodes = set()
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            parts = line.split()
+            if parts[3] == "0A" and int(parts[1].rsplit(":", 1)[1], 16) == port:
+                inodes.add(f"socket:[{parts[9]}]")
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if any(os.readlink(f"/proc/{entry}/fd/{fd}") in inodes for fd in os.listdir(f"/proc/{entry}/fd")):
+                return int(entry)
+        except OSError:
+            continue
+    return None
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -57,75 +138,143 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, int(p / 100 * len(ordered)))] if ordered else float("nan")
 
 
-async def post_question(client: httpx.AsyncClient, intake: str, sent: dict) -> None:
-    """``client`` carries the kiosk's Authorization header."""
-    visit = (await client.post(f"{intake}/v1/visits", json={"office_id": "umea", "channel": "kiosk"})).json()
+# The system under test and the load
+
+@dataclass
+class Target:
+    intake: str
+    routing: str
+    reporting: str
+    kiosk: dict[str, str]
+    ops: dict[str, str]  # supervisor: stats:read, decisions:read
+    sim_db: Path
+    servers: dict[str, int]  # name -> root pid
+    infrastructure: dict[str, int] = field(default_factory=dict)
+
+
+def texts_for(workload: str, n: int, seed: int) -> list[tuple[str, str]]:
+    """(level, text) for n questions: all complex, or the mix in shuffled blocks of 20."""
+    rng = random.Random(seed)
+    levels: list[str] = []
+    while len(levels) < n:
+        block = ["complex"] * 20 if workload == "complex" else [lv for lv, k in MIX.items() for _ in range(k)]
+        rng.shuffle(block)
+        levels += block
+    return [(lv, rng.choice(QUESTIONS[lv])["text"]) for lv in levels[:n]]
+
+
+async def ask(client: httpx.AsyncClient, intake: str, text: str) -> tuple[str, float]:
+    """One visit, one question: (question id, time of the question's POST)."""
+    visit = await client.post(f"{intake}/v1/visits", json={"office_id": "umea", "channel": "kiosk"})
+    visit.raise_for_status()
     started = time.time()
-    q = await client.post(f"{intake}/v1/visits/{visit['visit_id']}/questions", json={"text": TEXT})
+    q = await client.post(f"{intake}/v1/visits/{visit.json()['visit_id']}/questions", json={"text": text})
     q.raise_for_status()
-    sent[q.json()["question_id"]] = started
+    return q.json()["question_id"], started
 
 
-async def closed_loop(intake: str, n: int, concurrency: int, headers: dict[str, str]) -> dict:
+async def closed_loop(client, intake: str, texts: list[str], concurrency: int) -> dict[str, float]:
     sent: dict[str, float] = {}
-    queue = iter(range(n))
-    async with httpx.AsyncClient(timeout=60, headers=headers) as client:
-        async def worker():
-            for _ in queue:
-                await post_question(client, intake, sent)
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    queue = iter(texts)
+
+    async def worker() -> None:
+        for text in queue:
+            qid, at = await ask(client, intake, text)
+            sent[qid] = at
+
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
     return sent
 
 
-async def open_loop(intake: str, n: int, rate: float, headers: dict[str, str]) -> dict:
-    sent: dict[str, float] = {}
-    async with httpx.AsyncClient(timeout=60, headers=headers) as client:
-        tasks, start = [], time.monotonic()
-        for i in range(n):
-            await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
-            tasks.append(asyncio.create_task(post_question(client, intake, sent)))
-        await asyncio.gather(*tasks)
-    return sent
+async def open_loop(client, intake: str, texts: list[str], rate: float) -> dict[str, float]:
+    tasks, start = [], time.monotonic()
+    for i, text in enumerate(texts):
+        await asyncio.sleep(max(0.0, start + i / rate - time.monotonic()))
+        tasks.append(asyncio.create_task(ask(client, intake, text)))
+    return dict(await asyncio.gather(*tasks))
 
 
-def receipts(sim_db: Path, keys: set[str]) -> dict[str, float]:
+async def classified(client, t: Target) -> int:
+    """Questions reporting counts with a level."""
+    summary = (await client.get(f"{t.reporting}/v1/stats/summary", headers=t.ops)).raise_for_status().json()
+    return summary["questions"] - summary["unclassified"]
+
+
+def received(sim_db: Path, keys: set[str]) -> int:
     with sqlite3.connect(sim_db, timeout=30) as db:
-        rows = db.execute("select idempotency_key, received_at from agency_sim_cases").fetchall()
-    return {k: _ts(t) for k, t in rows if k in keys}
+        return sum(k in keys for (k,) in db.execute("select idempotency_key from agency_sim_cases"))
 
 
-def _ts(value: str) -> float:
-    moment = datetime.fromisoformat(value)
-    if moment.tzinfo is None:
-        from datetime import UTC
-        moment = moment.replace(tzinfo=UTC)
-    return moment.timestamp()
+async def settled(client, t: Target, goal: int, cases: set[str], timeout: float) -> float:
+    """When reporting counts ``goal`` classified questions (and the simulator holds ``cases``)."""
+    deadline = time.monotonic() + timeout
+    while (await classified(client, t)) < goal or (cases and received(t.sim_db, cases) < len(cases)):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"not settled within {timeout} s: reporting counts {await classified(client, t)} of {goal}")
+        await asyncio.sleep(0.1)
+    return time.time()
 
 
-def measure(sent: dict, sim_db: Path, timeout: float) -> dict:
-    got = wait_until(lambda: (r := receipts(sim_db, set(sent))) and len(r) == len(sent) and r, timeout=timeout)
-    latencies = [(got[k] - sent[k]) * 1000 for k in sent]
-    span = max(got.values()) - min(sent.values())
-    return {
-        "questions": len(sent),
-        "throughput_per_s": round(len(sent) / span, 1),
+async def decision_latencies(client, t: Target, sent: dict[str, float]) -> list[float]:
+    """POST -> routing's decided_at, in ms, read after the phase (16 at a time)."""
+    gate = asyncio.Semaphore(16)
+
+    async def one(qid: str) -> float:
+        async with gate:
+            r = await client.get(f"{t.routing}/v1/questions/{qid}/decision", headers=t.ops)
+        decided = datetime.fromisoformat(r.raise_for_status().json()["decided_at"])
+        return (decided.replace(tzinfo=decided.tzinfo or UTC).timestamp() - sent[qid]) * 1000
+
+    return list(await asyncio.gather(*(one(q) for q in sent)))
+
+
+async def phase(t: Target, workload: str, n: int, args, rate: float | None = None) -> dict:
+    """One measured phase: closed loop (rate None) or open loop at ``rate``."""
+    plan = texts_for(workload, n, seed=n + int(rate or 0))
+    limits = httpx.Limits(max_connections=max(args.concurrency, 256))
+    async with httpx.AsyncClient(timeout=120, headers=t.kiosk, limits=limits) as client:
+        goal = await classified(client, t) + n
+        processes = {**t.servers, **t.infrastructure}
+        cpu0, gen0, t0 = cpu_seconds(processes), own_cpu(), time.time()
+        texts = [text for _, text in plan]
+        if rate is None:
+            sent = await closed_loop(client, t.intake, texts, args.concurrency)
+        else:
+            sent = await open_loop(client, t.intake, texts, rate)
+        cases = set(sent) if workload == "complex" else set()
+        end = await settled(client, t, goal, cases, timeout=600)
+        cpu1, gen1 = cpu_seconds(processes), own_cpu()
+        latencies = await decision_latencies(client, t, sent)
+    span, ms = end - t0, {k: (cpu1[k] - cpu0[k]) * 1000 for k in processes}
+    server = sum(ms[k] for k in t.servers)
+    result = {
+        "questions": n,
+        "questions_per_s": round(n / span, 1),
         "p50_ms": round(percentile(latencies, 50), 1),
         "p95_ms": round(percentile(latencies, 95), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
-        "mean_ms": round(statistics.fmean(latencies), 1),
+        "server_cpu_ms_per_question": round(server / n, 2),
+        "server_cores_busy": round(server / 1000 / span, 2),
+        "server_cpu_ms_per_question_by_process": {k: round(ms[k] / n, 2) for k in t.servers},
+        "infrastructure_cpu_ms_per_question": {k: round(ms[k] / n, 2) for k in t.infrastructure},
+        "load_generator_cpu_ms_per_question": round((gen1 - gen0) * 1000 / n, 2),
     }
+    return result if rate is None else {"offered_rate_per_s": round(rate, 1), **result}
 
 
-async def run_phases(intake: str, sim_db: Path, args, kiosk: dict[str, str]) -> dict:
-    await closed_loop(intake, 50, 8, kiosk)  # warm-up
-    throughput = measure(await closed_loop(intake, args.questions, args.concurrency, kiosk), sim_db, 600)
-    latency = measure(await open_loop(intake, args.questions // 2, args.rate, kiosk), sim_db, 600)
-    return {"throughput": throughput, "at_fixed_rate": {**latency, "target_rate": args.rate}}
+async def run_workloads(t: Target, args) -> dict:
+    results = {}
+    for workload in args.workloads.split(","):
+        await phase(t, workload, min(60, args.questions), args)  # warm-up, not counted
+        throughput = await phase(t, workload, args.questions, args)
+        rate = args.rate or throughput["questions_per_s"] / 2
+        latency = await phase(t, workload, max(50, args.questions // 2), args, rate)
+        results[workload] = {"throughput": throughput, "at_fixed_rate": latency}
+    results["peak_rss_mb"] = peak_rss_mb({**t.servers, **t.infrastructure})
+    return results
 
 
 def bench_embedded(args) -> dict:
-    import subprocess
-
     work = Path(mkdtemp(prefix="sk-bench-"))
     ports = {s: free_port() for s in ("intake", "routing", "agency-gateway", "reporting", "agency-simulator")}
     cmd = [sys.executable, "-m", "servicekontor.cli", "up", "--data-dir", str(work)]
@@ -133,6 +282,7 @@ def bench_embedded(args) -> dict:
         cmd += [f"--{name}-port", str(port)]
     env = {**os.environ, "SK_LOG_LEVEL": "WARNING", "SK_RATE_LIMIT": args.rate_limit}
     env.pop("SK_KAFKA_BOOTSTRAP_SERVERS", None)
+    env.pop("SK_DATABASE_URL", None)
     with (work / "up.log").open("wb") as log:
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=log)
     try:
@@ -146,14 +296,24 @@ def bench_embedded(args) -> dict:
         wait_until(started, 60)
         tokens = json.loads(credentials.read_text())
         ops = {"Authorization": f"Bearer {tokens['supervisor']}"}
-        kiosk = {"Authorization": f"Bearer {tokens['kiosk']}"}
-        wait_until(lambda: httpx.get(f"http://127.0.0.1:{ports['reporting']}/ready", headers=ops).status_code == 200, 60)
-        result = asyncio.run(run_phases(f"http://127.0.0.1:{ports['intake']}", work / "agency_simulator.db", args, kiosk))
-        result["peak_rss_mb"] = {"servicekontor up (all services)": round(peak_rss_mb(proc.pid), 1)}
-        return result
+        url = {name: f"http://127.0.0.1:{port}" for name, port in ports.items()}
+        wait_until(lambda: httpx.get(f"{url['reporting']}/ready", headers=ops).status_code == 200, 60)
+        target = Target(
+            url["intake"], url["routing"], url["reporting"], {"Authorization": f"Bearer {tokens['kiosk']}"},
+            ops, work / "agency_simulator.db", {"servicekontor up": proc.pid},
+        )
+        return asyncio.run(run_workloads(target, args))
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+
+
+def infrastructure(servers) -> dict[str, int]:
+    """Kafka's and PostgreSQL's server processes, when this user can see them."""
+    pg_port = int(servers.database_url.split("@", 1)[-1].split("/", 1)[0].rsplit(":", 1)[1])
+    found = {"kafka": listener_pid(int(servers.kafka_bootstrap_servers.split(",")[0].rsplit(":", 1)[1])),
+             "postgresql": listener_pid(pg_port)}
+    return {name: pid for name, pid in found.items() if pid}
 
 
 def bench_distributed(args, servers) -> dict:
@@ -165,19 +325,65 @@ def bench_distributed(args, servers) -> dict:
     try:
         for service in ("agency_simulator", "intake", "routing", "agency_gateway", "reporting"):
             system.start(service)
-        kiosk = system.headers("kiosk", subject="bench-kiosk")
-        result = asyncio.run(run_phases(system.first("intake").url(), work / "agency_simulator.db", args, kiosk))
-        result["peak_rss_mb"] = {p.name: round(peak_rss_mb(p.popen.pid), 1) for p in system.processes}
-        return result
+        target = Target(
+            system.first("intake").url(), system.first("routing").url(), system.first("reporting").url(),
+            system.headers("kiosk", subject="bench-kiosk"), system.headers("supervisor"),
+            work / "agency_simulator.db", {p.name: p.popen.pid for p in system.processes}, infrastructure(servers),
+        )
+        return asyncio.run(run_workloads(target, args))
     finally:
         system.stop_all()
 
 
-async def raw_kafka(bootstrap: str, n: int) -> dict:
+# Anchors
+
+def bench_anchor(store: str, args, dsn: str | None = None) -> dict:
+    """The bare insert app in its own process under the same closed-loop load."""
+    port, work = free_port(), Path(mkdtemp(prefix="sk-anchor-"))
+    where = ["--dsn", dsn] if dsn else ["--db", str(work / "anchor.db")]
+    cmd = [sys.executable, str(ROOT / "bench" / "anchors.py"), store, "--port", str(port), *where]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=(work / "anchor.log").open("wb"))
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until(lambda: proc.poll() is None and httpx.get(f"{url}/ready").status_code == 200, 60)
+        return asyncio.run(_anchor_load(url, proc.pid, max(500, args.questions), args.concurrency))
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
+async def _anchor_load(url: str, pid: int, n: int, concurrency: int) -> dict:
+    async with httpx.AsyncClient(timeout=60, limits=httpx.Limits(max_connections=256)) as client:
+        async def post() -> None:
+            (await client.post(f"{url}/items", json={"text": QUESTIONS["general"][0]["text"]})).raise_for_status()
+
+        for _ in range(50):  # warm-up
+            await post()
+        work = iter(range(n))
+        cpu0, gen0, t0 = cpu_seconds({"app": pid}), own_cpu(), time.time()
+
+        async def worker() -> None:
+            for _ in work:
+                await post()
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        span, cpu1, gen1 = time.time() - t0, cpu_seconds({"app": pid}), own_cpu()
+    return {
+        "requests": n,
+        "req_per_s": round(n / span, 1),
+        "server_cpu_ms_per_request": round((cpu1["app"] - cpu0["app"]) * 1000 / n, 3),
+        "load_generator_cpu_ms_per_request": round((gen1 - gen0) * 1000 / n, 3),
+        "peak_rss_mb": peak_rss_mb({"app": pid})["app"],
+    }
+
+
+async def raw_kafka(bootstrap: str, n: int, kafka_pid: int | None) -> dict:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
-    payload = json.dumps({"text": TEXT, "pad": "x" * 400}).encode()
+    payload = json.dumps({"text": QUESTIONS["complex"][0]["text"], "pad": "x" * 400}).encode()
+    watched = {"kafka": kafka_pid} if kafka_pid else {}
+    cpu0, gen0 = cpu_seconds(watched), own_cpu()
     producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True, acks="all", linger_ms=2)
     await producer.start()
     started = time.monotonic()
@@ -198,34 +404,59 @@ async def raw_kafka(bootstrap: str, n: int) -> dict:
     finally:
         await consumer.stop()
     total = time.monotonic() - started
-    return {"messages": n, "produce_per_s": round(n / produced, 1), "produce_and_consume_per_s": round(n / total, 1)}
+    cpu1, gen1 = cpu_seconds(watched), own_cpu()
+    return {
+        "messages": n, "produce_per_s": round(n / produced, 1), "produce_and_consume_per_s": round(n / total, 1),
+        "client_cpu_ms_per_message": round((gen1 - gen0) * 1000 / n, 3),
+        "kafka_cpu_ms_per_message": round((cpu1["kafka"] - cpu0["kafka"]) * 1000 / n, 3) if kafka_pid else None,
+    }
+
+
+def ratios(results: dict) -> dict:
+    """Server CPU per question / the bare insert's server CPU per request."""
+    out = {}
+    for mode, anchor in (("embedded", "bare_sqlite_insert"), ("kafka_postgres", "bare_postgres_insert")):
+        base = results.get("anchors", {}).get(anchor) or results.get("anchors", {}).get("bare_sqlite_insert")
+        for workload, r in results.get(mode, {}).items():
+            if base and isinstance(r, dict) and "throughput" in r:
+                per_q = r["throughput"]["server_cpu_ms_per_question"]
+                out[f"{mode}/{workload}"] = round(per_q / base["server_cpu_ms_per_request"], 1)
+    return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--questions", type=int, default=2000)
-    parser.add_argument("--concurrency", type=int, default=32)
-    parser.add_argument("--rate", type=float, default=150.0, help="fixed rate for the latency phase")
+    parser.add_argument("--questions", type=int, default=2000, help="per throughput phase (the latency phase: half)")
+    parser.add_argument("--concurrency", type=int, default=32, help="closed-loop clients")
+    parser.add_argument("--rate", type=float, default=0.0, help="latency phase rate (0: half the measured maximum)")
     parser.add_argument("--modes", default="embedded,distributed")
+    parser.add_argument("--workloads", default="mixed,complex")
     parser.add_argument("--rate-limit", default="", help='SK_RATE_LIMIT of the systems under test ("": none)')
     args = parser.parse_args()
     results: dict = {
-        "questions": args.questions, "concurrency": args.concurrency, "cores": os.cpu_count(),
+        "started": datetime.now(UTC).isoformat(timespec="seconds"), "questions": args.questions,
+        "concurrency": args.concurrency, "cores": os.cpu_count(), "load_average": os.getloadavg(),
         "auth": "bearer token (kiosk) on every request",
         "rate_limit": args.rate_limit or 'off (SK_RATE_LIMIT="")',
+        "latency": "POST of the question -> routing's decided_at (GET /v1/questions/{id}/decision after the phase)",
+        "anchors": {"bare_sqlite_insert": bench_anchor("sqlite", args)},
     }
     modes = args.modes.split(",")
     if "embedded" in modes:
         results["embedded"] = bench_embedded(args)
-    if "distributed" in modes:
-        from contextlib import ExitStack
-
-        with ExitStack() as stack:
-            servers = acquire(stack)
-            if isinstance(servers, str):
-                raise SystemExit(servers)
-            results["raw_aiokafka_baseline"] = asyncio.run(raw_kafka(servers.kafka_bootstrap_servers, args.questions))
+    with ExitStack() as stack:
+        servers = acquire(stack) if "distributed" in modes else None
+        if isinstance(servers, str):
+            results["kafka_postgres"] = {"skipped": servers}
+        elif servers:
+            infra = infrastructure(servers)
+            dsn = asyncio.run(servers.fresh_database()).replace("postgresql+asyncpg://", "postgresql://")
+            results["anchors"]["bare_postgres_insert"] = bench_anchor("postgres", args, dsn)
+            results["anchors"]["raw_aiokafka"] = asyncio.run(
+                raw_kafka(servers.kafka_bootstrap_servers, max(2000, args.questions), infra.get("kafka"))
+            )
             results["kafka_postgres"] = bench_distributed(args, servers)
+    results["cpu_ratio_to_bare_insert"] = ratios(results)
     print_table(results)
     out = ROOT / "bench" / "results" / "e2e.json"
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -234,17 +465,36 @@ def main() -> None:
 
 
 def print_table(results: dict) -> None:
-    print(f"\nrequests: {results['auth']}; per-client rate limit: {results['rate_limit']}")
-    print(f"{'mode':<16}{'phase':<16}{'q/s':>8}{'p50 ms':>9}{'p95 ms':>9}{'p99 ms':>9}")
+    print(f"\n{results['cores']} cores, load average at start {results['load_average'][0]:.2f}; "
+          f"{results['auth']}; rate limit {results['rate_limit']}")
+    print(f"{'anchor':<22}{'req/s':>9}{'srv CPU ms':>12}{'gen CPU ms':>12}{'RSS MB':>8}")
+    for name, a in results["anchors"].items():
+        if name == "raw_aiokafka":
+            print(f"raw aiokafka: {a['produce_and_consume_per_s']} msg/s produce+consume "
+                  f"({a['produce_per_s']} produce), Kafka CPU {a['kafka_cpu_ms_per_message']} ms/msg")
+        else:
+            print(f"{name:<22}{a['req_per_s']:>9}{a['server_cpu_ms_per_request']:>12}"
+                  f"{a['load_generator_cpu_ms_per_request']:>12}{a['peak_rss_mb']:>8}")
+    print(f"\n{'mode/workload':<24}{'phase':<10}{'q/s':>7}{'p50':>7}{'p95':>7}{'p99 ms':>8}"
+          f"{'srv CPU':>9}{'infra':>7}{'gen':>6}{'cores':>6}  (CPU ms per question)")
     for mode in ("embedded", "kafka_postgres"):
-        for phase in ("throughput", "at_fixed_rate"):
-            if mode in results:
-                r = results[mode][phase]
-                print(f"{mode:<16}{phase:<16}{r['throughput_per_s']:>8}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['p99_ms']:>9}")
-        if mode in results:
-            print(f"{'':<16}peak RSS MB: {results[mode]['peak_rss_mb']}")
-    if "raw_aiokafka_baseline" in results:
-        print(f"raw aiokafka baseline: {results['raw_aiokafka_baseline']}")
+        if "skipped" in results.get(mode, {}):
+            print(f"{mode}: skipped: {results[mode]['skipped']}")
+        for workload, r in results.get(mode, {}).items():
+            if not isinstance(r, dict) or "throughput" not in r:
+                continue
+            for label, p in (("max", r["throughput"]), (f"@{p_rate(r)}/s", r["at_fixed_rate"])):
+                infra = sum(p["infrastructure_cpu_ms_per_question"].values())
+                print(f"{mode + '/' + workload:<24}{label:<10}{p['questions_per_s']:>7}{p['p50_ms']:>7}"
+                      f"{p['p95_ms']:>7}{p['p99_ms']:>8}{p['server_cpu_ms_per_question']:>9}{infra:>7.2f}"
+                      f"{p['load_generator_cpu_ms_per_question']:>6}{p['server_cores_busy']:>6}")
+        if mode in results and "peak_rss_mb" in results[mode]:
+            print(f"{'':<24}peak RSS MB: {results[mode]['peak_rss_mb']}")
+    print(f"server CPU per question / bare insert CPU per request: {results['cpu_ratio_to_bare_insert']}")
+
+
+def p_rate(r: dict) -> float:
+    return r["at_fixed_rate"]["offered_rate_per_s"]
 
 
 if __name__ == "__main__":
