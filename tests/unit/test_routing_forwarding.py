@@ -7,7 +7,7 @@ from functools import partial
 
 import pytest
 
-from services.routing import handlers
+from services.routing.handlers import decisions as handlers
 from services.routing.rules import load_classifier
 from services.routing.unit_of_work import FakeRoutingUnitOfWork
 from shared.catalog import load_catalog

@@ -1,6 +1,6 @@
 import pytest
 
-from services.routing import handlers
+from services.routing.handlers import decisions as handlers
 from services.routing.rules import load_classifier, load_router
 from services.routing.unit_of_work import FakeRoutingUnitOfWork
 from shared.catalog import load_catalog

@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from services.routing import handlers
+from services.routing.handlers import decisions
 from services.routing.domain.model import Decision
 from services.routing.unit_of_work import SqlRoutingUnitOfWork
 from shared.auth import Principal
@@ -58,7 +58,7 @@ UowDep = Annotated[SqlRoutingUnitOfWork, Depends(get_uow)]
     "/questions/{question_id}/decision", response_model=DecisionPublic, dependencies=needs("decisions:read")
 )
 async def get_decision(question_id: str, uow: UowDep) -> DecisionPublic:
-    return to_public(await handlers.get_decision(question_id, uow))
+    return to_public(await decisions.get_decision(question_id, uow))
 
 
 @router.post("/questions/{question_id}/override", response_model=DecisionPublic)
@@ -70,17 +70,17 @@ async def override(
     principal: Annotated[Principal, Depends(require("decisions:override"))],
     once: IdempotencyDep,
 ) -> DecisionPublic:
-    cmd = handlers.OverrideClassification(
+    cmd = decisions.OverrideClassification(
         question_id, body.level, body.agency, body.case_type, body.reason, body.handler,
         actor=principal.subject,
     )
     extras = request.app.state.runtime.extras
 
     async def overridden(uow: SqlRoutingUnitOfWork) -> DecisionPublic:  # the decision as committed
-        return to_public(await handlers.load_decision(uow, question_id))
+        return to_public(await decisions.load_decision(uow, question_id))
 
     uow = once.bind(uow, overridden)
-    decision = await handlers.override_classification(cmd, uow, extras["catalog"], extras.get("router"))
+    decision = await decisions.override_classification(cmd, uow, extras["catalog"], extras.get("router"))
     return to_public(decision)
 
 

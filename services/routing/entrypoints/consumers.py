@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from services.routing import handlers
+from services.routing.handlers import decisions
 from services.routing.domain.classifier import Classifier
 from shared import topics
 from shared.consumer import EventConsumer
@@ -23,8 +23,8 @@ def build_consumers(uow_factory: Callable[[], UnitOfWork], classifier: Classifie
             [topics.INTAKE],
             uow_factory,
             {
-                QuestionRecorded.event_type(): partial(handlers.classify_question, classifier=classifier),
-                QuestionResolved.event_type(): handlers.forward_resolved,
+                QuestionRecorded.event_type(): partial(decisions.classify_question, classifier=classifier),
+                QuestionResolved.event_type(): decisions.forward_resolved,
             },
         )
     ]

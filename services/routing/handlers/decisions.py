@@ -1,4 +1,4 @@
-"""Routing's handlers: classify recorded questions; forward questions the office resolved
+"""Routing's decisions: classify recorded questions; forward questions the office resolved
 as ``forwarded``; apply a handler's override."""
 
 from __future__ import annotations
