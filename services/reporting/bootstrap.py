@@ -7,11 +7,11 @@ from __future__ import annotations
 from functools import partial
 from zoneinfo import ZoneInfo
 
-from services.reporting.adapters.analytics import SqlAnalytics
+from services.reporting.adapters.analytics_reader import SqlAnalytics
 from services.reporting.adapters.bi_tables import REPORTING_TABLES
 from services.reporting.adapters.cost_config import costs_file, load_cost_config
-from services.reporting.adapters.day_stats import SqlDayStats
-from services.reporting.adapters.stats import SqlStats
+from services.reporting.adapters.day_stats_reader import SqlDayStats
+from services.reporting.adapters.stats_reader import SqlStats
 from services.reporting.adapters.steering_reader import SqlSteeringReader
 from services.reporting.adapters.store import init_store, refresh
 from services.reporting.config import ReportingSettings

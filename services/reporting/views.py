@@ -9,8 +9,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from services.reporting.adapters.analytics import AnalyticsReader
-from services.reporting.adapters.stats import StatsReader
+from services.reporting.adapters.analytics_reader import AnalyticsReader
+from services.reporting.adapters.stats_reader import StatsReader
 from services.reporting.adapters.steering_reader import SqlSteeringReader
 from services.reporting.domain import analytics, quality, repeats, workload
 from services.reporting.domain.cost_report import allocation_report

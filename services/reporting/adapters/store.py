@@ -26,8 +26,8 @@ from services.reporting.adapters.dimensions import (
     write_catalog_dimensions,
     write_office_registry,
 )
+from services.reporting.adapters.sql_views import view_statements
 from services.reporting.adapters.tables import FACT_TABLES
-from services.reporting.adapters.views_sql import view_statements
 from services.reporting.domain.audit import OWN_AUDITED
 from services.reporting.domain.costs import CostConfig
 from shared.catalog import Catalog

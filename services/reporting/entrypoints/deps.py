@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 from fastapi import Depends, Query, Request
 from pydantic import StringConstraints
 
-from services.reporting.adapters.analytics import AnalyticsReader
-from services.reporting.adapters.day_stats import DayStatsReader
-from services.reporting.adapters.stats import StatsReader
+from services.reporting.adapters.analytics_reader import AnalyticsReader
+from services.reporting.adapters.day_stats_reader import DayStatsReader
+from services.reporting.adapters.stats_reader import StatsReader
 from services.reporting.adapters.steering_reader import SqlSteeringReader
 from services.reporting.domain.costs import CostConfig
 from services.reporting.domain.stats import StatsFilter

@@ -3,8 +3,8 @@ run; on PostgreSQL they are created in the ``reporting`` schema."""
 
 from __future__ import annotations
 
-from services.reporting.adapters.day_views_sql import DAY_VIEWS
-from services.reporting.adapters.steering_views_sql import STEERING_VIEWS
+from services.reporting.adapters.day_sql_views import DAY_VIEWS
+from services.reporting.adapters.steering_sql_views import STEERING_VIEWS
 
 _DATE_COLUMNS = "d.year, d.quarter, d.tertial, d.month, d.iso_week, d.weekday"
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from services.reporting.adapters.aggregates import count_if
-from services.reporting.adapters.stats import Q, V, question_filter, visit_filter
+from services.reporting.adapters.stats_reader import Q, V, question_filter, visit_filter
 from services.reporting.adapters.tables import ReportingVisit
 from services.reporting.domain.stats import StatsFilter
 
