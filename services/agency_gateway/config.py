@@ -44,10 +44,6 @@ class GatewaySettings(ServiceSettings):
     agency_max_attempts: int = Field(default=0, ge=0)  # 0: for ever; n: dead-letter after n
     agency_max_in_flight: int = Field(default=16, ge=1)
     agency_max_in_flight_per_agency: int = Field(default=4, ge=1)
-    # Outcomes recorded in one transaction, at most; 1 (default): each on its own as its
-    # call ends. Batching measured no throughput gain and a worse tail near capacity
-    # (docs/performance.md); it is there for agencies with many calls in flight.
-    agency_outcome_batch: int = Field(default=1, ge=1)
     agency_breaker_failures: int = Field(default=10, ge=1)  # transient failures in a row
     agency_breaker_cooldown_seconds: float = Field(default=5.0, gt=0)
     agency_breaker_max_cooldown_seconds: float = Field(default=60.0, gt=0)

@@ -21,12 +21,10 @@ One agency's trouble stays its own: at most ``max_in_flight`` calls per agency, 
 circuit breaker per agency (``domain.traffic``) stops calling an agency that keeps
 failing until a probe succeeds; its due cases wait in the table meanwhile.
 
-Outcomes are recorded in batches (``SK_AGENCY_OUTCOME_BATCH``): a call's slot is free as
-soon as its answer is in, and its outcome waits for the one recording transaction running
-(every outcome that arrived meanwhile goes into the next). The delivery stays this
-worker's until its outcome is recorded (it is not claimed again here, and its lease still
-runs); one that cannot be recorded is left to its lease, as before. The cap still counts
-calls to the agency, which is what it protects.
+Each outcome is recorded in its own transaction as its call ends, and the call's slot is
+free once it is (recording outcomes in batches measured no gain and a worse tail, see
+docs/performance.md). Until then the delivery stays this worker's: it is not claimed again
+here even if its lease ran out meanwhile; one that cannot be recorded is left to its lease.
 """
 
 from __future__ import annotations
@@ -41,27 +39,19 @@ import structlog
 
 from services.agency_gateway.adapters.agency_client import AgencyClient
 from services.agency_gateway.config import GatewaySettings
+from services.agency_gateway.domain.minimisation import PIN_FIELD
 from services.agency_gateway.domain.outcomes import Accepted, Outcome, Rejected
 from services.agency_gateway.domain.traffic import Traffic
-from services.agency_gateway.handlers import (
-    Attempted,
-    Claimed,
-    claim_due,
-    record_outcome,
-    record_outcomes,
-)
+from services.agency_gateway.handlers import Claimed, claim_due, record_outcome
 from services.agency_gateway.handlers.delivery import hand_back
 from services.agency_gateway.unit_of_work import GatewayUnitOfWork
 from shared.events import utc_now
+from shared.vault import Vault, is_token
 
 log = structlog.get_logger(__name__)
 
 LEASE_MARGIN_SECONDS = 2.0  # beyond the request timeout: time to record the outcome
 MIN_WAIT_SECONDS = 0.01  # lets a replica holding a row commit instead of spinning on it
-
-
-from services.agency_gateway.domain.minimisation import PIN_FIELD  # noqa: E402
-from shared.vault import Vault, is_token  # noqa: E402
 
 
 class DeliveryWorker:
@@ -94,31 +84,21 @@ class DeliveryWorker:
         )
         self.wakeup = asyncio.Event()
         self.tasks: dict[str, asyncio.Task[None]] = {}  # until the outcome is recorded
-        self.batch = settings.agency_outcome_batch
-        self.unrecorded: list[tuple[Attempted, asyncio.Future[None]]] = []
-        self.recorder: asyncio.Task[None] | None = None
 
     def wake(self) -> None:
         """Called after a case is queued or replayed (and when a slot frees)."""
         self.wakeup.set()
 
-    def free_slots(self) -> int:
-        """Calls that may start now. None while a full batch of outcomes and more waits
-        to be recorded: then the database, not the agencies, is behind."""
-        if len(self.unrecorded) > max(self.batch, self.traffic.total_cap):
-            return 0
-        return self.traffic.free_slots()
-
     async def start_due(self) -> list[asyncio.Task[None]]:
         """Claim what is due (within the concurrency bounds and breakers) and send it."""
-        if self.free_slots() <= 0:
+        if self.traffic.free_slots() <= 0:
             return []
         now = self.monotonic()
         claimed = await claim_due(
             self.uow_factory(),
             self.clock(),
             self.lease,
-            self.free_slots(),
+            self.traffic.free_slots(),
             lambda agency: self.traffic.room(agency, now),
             self.traffic.blocked(now),
             self.tasks.keys(),  # in flight, or its outcome not yet recorded
@@ -160,7 +140,7 @@ class DeliveryWorker:
             pass
 
     async def _seconds_until_due(self) -> float:
-        if self.free_slots() <= 0:
+        if self.traffic.free_slots() <= 0:
             return self.idle_seconds
         now = self.monotonic()
         async with self.uow_factory() as uow:
@@ -187,62 +167,23 @@ class DeliveryWorker:
             else:
                 case = await self._opened(claimed.case, claimed.agency)
                 outcome = await self.agency.send(target, claimed.question_id, case)
-            if self.batch == 1:
-                await record_outcome(
-                    claimed.question_id,
-                    outcome,
-                    self.uow_factory(),
-                    target.policy,
-                    self.rand,
-                    self.clock(),
-                )
-            else:
-                self._finished(claimed, outcome)  # the agency is done: free the slot
-                await self._record(Attempted(claimed.question_id, outcome, target.policy))
+            await record_outcome(
+                claimed.question_id, outcome, self.uow_factory(), target.policy, self.rand, self.clock()
+            )
         except Exception:  # unrecorded: the lease runs out and the case is sent again
             log.exception("delivery_outcome_not_recorded", question_id=claimed.question_id)
         finally:
             self.tasks.pop(claimed.question_id, None)
-            self._finished(claimed, outcome)  # wakes the loop if the slot was still taken
+            self._finished(claimed, outcome)  # frees the slot and wakes the loop
             if not isinstance(outcome, Accepted | Rejected):
                 self.wakeup.set()  # a retry time is recorded now (or the lease stands)
 
     def _finished(self, claimed: Claimed, outcome: Outcome | None) -> None:
-        """The call has ended (the second report of the same call is ignored)."""
+        """The call has ended and its outcome is recorded (or given up on): free the slot;
+        the traffic's breaker counts the outcome."""
         if claimed.question_id in self.traffic.in_flight:
             self.traffic.finished(claimed.question_id, outcome, self.monotonic())
             self.wakeup.set()
-
-    async def _record(self, attempt: Attempted) -> None:
-        """Queue the outcome for the next recording transaction and wait until it is
-        recorded (raises what kept it from being recorded)."""
-        recorded: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self.unrecorded.append((attempt, recorded))
-        if self.recorder is None or self.recorder.done():
-            self.recorder = asyncio.create_task(self._record_waiting(), name="record-outcomes")
-        await recorded
-
-    async def _record_waiting(self) -> None:
-        """Record the waiting outcomes, ``batch`` at a time, until none waits."""
-        while self.unrecorded:
-            batch, self.unrecorded = self.unrecorded[: self.batch], self.unrecorded[self.batch :]
-            try:
-                failed = await record_outcomes(
-                    [attempt for attempt, _ in batch], self.uow_factory, self.rand, self.clock()
-                )
-            except asyncio.CancelledError:
-                for _, recorded in batch + self.unrecorded:
-                    recorded.cancel()
-                raise
-            except Exception as error:  # noqa: BLE001 - each waiting delivery reports it
-                failed = {attempt.question_id: error for attempt, _ in batch}
-            for attempt, recorded in batch:
-                if recorded.done():  # its delivery was cancelled meanwhile
-                    continue
-                if (error := failed.get(attempt.question_id)) is not None:
-                    recorded.set_exception(error)
-                else:
-                    recorded.set_result(None)
 
     async def _opened(self, case: dict, receiver: str) -> dict:
         """Open the sealed identity number, only for the agency responsible for the case
@@ -263,7 +204,7 @@ class DeliveryWorker:
                 await asyncio.wait(list(self.tasks.values()), timeout=self.stop_grace_seconds)
         finally:
             cut = dict(self.tasks)
-            tasks = list(cut.values()) + ([self.recorder] if self.recorder is not None else [])
+            tasks = list(cut.values())
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)

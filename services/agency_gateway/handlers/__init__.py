@@ -7,26 +7,22 @@
 
 from services.agency_gateway.handlers.callbacks import record_agency_update
 from services.agency_gateway.handlers.delivery import (
-    Attempted,
     Claimed,
     case_of,
     claim_due,
     queue_case,
     record_outcome,
-    record_outcomes,
     sync_row,
 )
 from services.agency_gateway.handlers.replay import replay_dead_letter, replay_dead_letters
 
 __all__ = [
-    "Attempted",
     "Claimed",
     "case_of",
     "claim_due",
     "queue_case",
     "record_agency_update",
     "record_outcome",
-    "record_outcomes",
     "replay_dead_letter",
     "replay_dead_letters",
     "sync_row",

@@ -3,15 +3,13 @@
 ``queue_case`` is the consumer handler for ``routing.CaseRoutedToAgency``; ``claim_due``
 and ``record_outcome`` are the two short transactions around each HTTP call the
 delivery worker makes (it never holds a database session open while it waits).
-``record_outcomes`` records the outcomes of several calls in one transaction: per
-delivery, the transactions (not the agencies) were what limited the worker.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -38,15 +36,6 @@ class Claimed:
     question_id: str
     agency: str
     case: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class Attempted:
-    """One call to an agency that has ended, its outcome not yet recorded."""
-
-    question_id: str
-    outcome: Outcome
-    policy: RetryPolicy
 
 
 def case_of(event: CaseRoutedToAgency) -> dict[str, Any]:
@@ -161,60 +150,6 @@ async def record_outcome(
         await uow.commit()
     _log_recorded(delivery)
     return delivery
-
-
-async def record_outcomes(
-    attempts: Sequence[Attempted],
-    uow_factory: Callable[[], GatewayUnitOfWork],
-    rand: Callable[[], float],
-    now: datetime | None = None,
-) -> dict[str, Exception]:
-    """Record several attempts' outcomes in one transaction (two queries to load, one
-    commit). If that fails (a stream changed by another writer, a row missing, the
-    database), each is recorded on its own as ``record_outcome`` does, so one bad outcome
-    costs only itself. Returns the outcomes not recorded, with why: their leases run out
-    and those cases are sent again, with the same key."""
-    if len(attempts) > 1:
-        try:
-            await _record_together(attempts, uow_factory(), rand, now)
-            return {}
-        except Exception as error:  # noqa: BLE001 - every failure falls back to one by one
-            log.info("outcome_batch_falls_back", size=len(attempts), error=repr(error))
-    failed: dict[str, Exception] = {}
-    for a in attempts:
-        try:
-            await record_outcome(a.question_id, a.outcome, uow_factory(), a.policy, rand, now)
-        except Exception as error:  # noqa: BLE001 - reported to the caller, per delivery
-            failed[a.question_id] = error
-    return failed
-
-
-async def _record_together(
-    attempts: Sequence[Attempted],
-    uow: GatewayUnitOfWork,
-    rand: Callable[[], float],
-    now: datetime | None,
-) -> None:
-    ids = [a.question_id for a in attempts]
-    recorded: list[Delivery] = []
-    async with uow:
-        streams = await uow.events.load_many(ids)
-        rows = await uow.deliveries.get_many(ids)
-        for a in attempts:
-            envelopes, row = streams.get(a.question_id), rows.get(a.question_id)
-            if not envelopes or row is None:
-                raise NotFound(f"no delivery {a.question_id}")
-            delivery = Delivery.rehydrate(a.question_id, [e.event() for e in envelopes])
-            if delivery.is_final:  # another worker recorded an outcome first
-                continue
-            delivery.record(a.outcome, now or utc_now(), a.policy, rand())
-            sync_row(row, delivery)
-            uow.deliveries.add(row)
-            uow.save(delivery, cause=envelopes[-1])
-            recorded.append(delivery)
-        await uow.commit()
-    for delivery in recorded:
-        _log_recorded(delivery)
 
 
 async def hand_back(question_ids: Collection[str], uow: GatewayUnitOfWork, now: datetime) -> list[str]:
