@@ -29,7 +29,7 @@ from services.routing.adapters.training import noisy  # noqa: E402
 from services.routing.domain.classifier import Question  # noqa: E402
 from services.routing.domain.text import matches, normalise  # noqa: E402
 from services.routing.evaluation import evaluate  # noqa: E402
-from services.routing.rules import load_classifier, load_rules  # noqa: E402
+from services.routing.adapters.rule_files import load_classifier, load_rules  # noqa: E402
 from shared.catalog import load_catalog  # noqa: E402
 
 BATCH = 20_000

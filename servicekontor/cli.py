@@ -186,7 +186,7 @@ def erase(
 def classify() -> None:
     """Read JSON Lines questions on stdin; write one JSON decision per line."""
     from services.routing.entrypoints.cli_io import classify_line
-    from services.routing.rules import load_classifier
+    from services.routing.adapters.rule_files import load_classifier
 
     classifier = load_classifier()
     for number, line in enumerate(sys.stdin, start=1):

@@ -48,7 +48,7 @@ def classify_eval(
     must meet the targets."""
     from services.routing.adapters.corpus import corpus_files, load_corpus
     from services.routing.evaluation import evaluate, load_dev, load_independent
-    from services.routing.rules import load_classifier
+    from services.routing.adapters.rule_files import load_classifier
     from shared.catalog import load_catalog
 
     catalog = load_catalog()
@@ -118,7 +118,7 @@ def export_overrides(
     data_dir: DataDir = None,
 ) -> None:
     """Export handlers' overrides as labelled training examples (corpus format). Review the
-    file, put it in services/routing/data/feedback/ and retrain: the model version changes."""
+    file, put it in services/routing/adapters/data/feedback/ and retrain: the model version changes."""
     from services.routing.adapters.feedback import export_overrides as read_examples
     from services.routing.config import RoutingSettings
 

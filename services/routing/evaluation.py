@@ -33,8 +33,8 @@ TARGETS = {"level_accuracy": 0.90, "complex_recall": 0.95, "agency_accuracy": 0.
 MAX_OVER_FORWARDING = 0.05
 MIN_COVERAGE = 0.5  # at least half of the questions must be decided without review
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
-INDEPENDENT = Path(__file__).resolve().parent / "data" / "independent_eval.jsonl"
-DEV = Path(__file__).resolve().parent / "data" / "dev_set.jsonl"
+INDEPENDENT = Path(__file__).resolve().parent / "adapters" / "data" / "independent_eval.jsonl"
+DEV = Path(__file__).resolve().parent / "adapters" / "data" / "dev_set.jsonl"
 
 
 class Labelled(Protocol):

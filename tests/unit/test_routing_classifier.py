@@ -7,7 +7,7 @@ import pytest
 
 from services.routing.adapters.fake_text_model import FakeTextModel
 from services.routing.domain.classifier import Classifier, Question
-from services.routing.rules import load_router, load_rules
+from services.routing.adapters.rule_files import load_router, load_rules
 from shared.catalog import LEVELS, load_catalog
 
 CATALOG = load_catalog()

@@ -65,7 +65,7 @@ def test_classify_keeps_its_json_lines_contract():
 
 def test_a_classify_line_uses_the_office_for_the_destination():
     from services.routing.entrypoints.cli_io import classify_line
-    from services.routing.rules import load_classifier
+    from services.routing.adapters.rule_files import load_classifier
 
     classifier = load_classifier()
     line = json.dumps({"text": "Jag vill ansöka om id-kort", "agency": None, "case_type": None, "office_id": "ostersund"})
@@ -79,7 +79,7 @@ def test_a_classify_line_uses_the_office_for_the_destination():
 
 def test_a_bad_classify_line_gets_an_error_object():
     from services.routing.entrypoints.cli_io import classify_line
-    from services.routing.rules import load_classifier
+    from services.routing.adapters.rule_files import load_classifier
 
     for number, line in enumerate(["not json", "[1]", '{"text": 5}', '{"text": "x", "office_id": 7}'], start=1):
         error = classify_line(load_classifier(), line, number)["error"]

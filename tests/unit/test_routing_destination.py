@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from services.routing.domain.destination import Router, build_policy
-from services.routing.rules import load_policy, load_router
+from services.routing.adapters.rule_files import load_policy, load_router
 from shared.catalog import load_catalog
 from shared.offices import parse_offices
 

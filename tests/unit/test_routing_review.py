@@ -17,7 +17,7 @@ from services.routing.domain.classifier import Classifier
 from services.routing.domain.text import matches, normalise, segments
 from services.routing.entrypoints.cli_io import classify_line
 from services.routing.evaluation import DEV, evaluate, load_dev, load_independent
-from services.routing.rules import load_classifier, load_router, load_rules
+from services.routing.adapters.rule_files import load_classifier, load_router, load_rules
 from shared.catalog import LEVELS, load_catalog
 
 CATALOG = load_catalog()

@@ -10,7 +10,7 @@ import yaml
 
 from services.routing.domain.rules import build_rules
 from services.routing.domain.text import normalise
-from services.routing.rules import load_classifier, load_rules
+from services.routing.adapters.rule_files import load_classifier, load_rules
 from shared.catalog import load_catalog
 
 classifier = load_classifier()
@@ -43,7 +43,7 @@ def test_rules_decide_level_agency_and_case_type(text, agency, case_type, level,
 
 
 def test_every_level_rule_has_a_test_above():
-    raw = yaml.safe_load(resources.files("services.routing.rules").joinpath("rules.yaml").read_text())
+    raw = yaml.safe_load(resources.files("services.routing.adapters").joinpath("data", "rules.yaml").read_text())
     tested = {p[4] for p in test_rules_decide_level_agency_and_case_type.pytestmark[0].args[1]}
     assert {rule["id"] for rule in raw["levels"]} <= tested
 

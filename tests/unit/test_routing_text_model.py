@@ -18,7 +18,7 @@ from services.routing.adapters.model_store import (
     text_model_version,
 )
 from services.routing.domain.text import normalise
-from services.routing.rules import load_classifier, load_rules
+from services.routing.adapters.rule_files import load_classifier, load_rules
 from shared.catalog import load_catalog
 
 CATALOG = load_catalog()

@@ -1,4 +1,4 @@
-"""The labelled corpus: JSON Lines under ``services/routing/data/`` (``corpus.jsonl``,
+"""The labelled corpus: JSON Lines under ``services/routing/adapters/data/`` (``corpus.jsonl``,
 written for this project, plus ``feedback/*.jsonl`` exported from handlers' overrides).
 
 One object a line: ``id``, ``text``, ``agency``, ``case_type``, ``level``, ``lang``
@@ -15,7 +15,7 @@ from pathlib import Path
 
 from shared.catalog import LEVELS, Catalog
 
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_DIR = Path(__file__).resolve().parent / "data"
 SPLITS = ("train", "heldout")
 LANGS = ("sv", "en", "mixed")
 

@@ -52,7 +52,7 @@ def build_artifact(data_dir: Path | None = None) -> Path:
     """Train from the shipped corpus and save the artifact (what ``train-classifier``
     does); returns its path. Written to a temporary name first, so a reader never sees
     half a file."""
-    from services.routing.rules import load_rules
+    from services.routing.adapters.rule_files import load_rules
     from shared.catalog import load_catalog
 
     catalog = load_catalog()

@@ -38,7 +38,7 @@ from services.routing.domain.text import normalise, segments
 from shared.catalog import LEVELS, Catalog
 
 # Below this confidence a decision asks for a handler's review. Chosen on the development
-# set (data/dev_set.jsonl) and the held-out split, never on the independent set: see
+# set (adapters/data/dev_set.jsonl) and the held-out split, never on the independent set: see
 # docs/routing.md for the coverage table it was chosen from.
 REVIEW_BELOW = 0.75
 UNRECOGNISED_CONFIDENCE = 0.1

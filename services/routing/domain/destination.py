@@ -1,4 +1,4 @@
-"""Where a question goes, decided from the office registry and ``rules/destinations.yaml``.
+"""Where a question goes, decided from the office registry and ``adapters/data/destinations.yaml``.
 
 Non-complex questions stay with the office's service handler (``office``). A complex one
 goes, in this order, to the first that applies:

@@ -42,7 +42,7 @@ AGENCY_ONLY_YIELDS_AT = 0.5  # an agency-only service yields to information/own 
 OWN_CASE_ALONE_AT = 0.7  # the own-case reading needs no cue from this P
 RULE_KEYWORD_PROBABILITY = 0.9  # how sure a level rule is that matched a keyword
 LEVEL_CUE_WEIGHT = 0.6  # log-odds added to a level per unit of cue weight
-# Set on the development set (data/dev_set.jsonl) and the held-out split, never on the
+# Set on the development set (adapters/data/dev_set.jsonl) and the held-out split, never on the
 # independent set (docs/routing.md).
 SITUATION_WEIGHT = 1.5  # log-odds for complex per situation group found
 AGENCY_ONLY_PRIOR = 1.0  # log-odds for complex when the service is the agency's

@@ -1,4 +1,4 @@
-"""Declarative rules (``rules/rules.yaml``), checked against the catalog.
+"""Declarative rules (``adapters/data/rules.yaml``), checked against the catalog.
 
 Two parts:
 - the *lexicon*: words that point to a case type, or to an agency (all its case types).

@@ -1,5 +1,6 @@
-"""Rule files shipped with routing, and ``load_classifier``, which builds the classifier
-from them, the text model and the office registry (once per process)."""
+"""The rule files shipped with routing (``adapters/data/rules.yaml`` and
+``destinations.yaml``), and ``load_classifier``, which builds the classifier from them,
+the text model and the office registry (once per process)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,8 @@ from shared.offices import load_offices
 
 
 def _read(name: str) -> dict:
-    return yaml.safe_load(resources.files(__name__).joinpath(name).read_text(encoding="utf-8"))
+    data = resources.files("services.routing.adapters").joinpath("data", name)
+    return yaml.safe_load(data.read_text(encoding="utf-8"))
 
 
 def load_rules(catalog: Catalog | None = None) -> RuleSet:
