@@ -15,9 +15,9 @@ from services.reporting.adapters.stats_reader import SqlStats
 from services.reporting.adapters.steering_reader import SqlSteeringReader
 from services.reporting.adapters.store import init_store, refresh
 from services.reporting.config import ReportingSettings
+from services.reporting.entrypoints.api import router
 from services.reporting.entrypoints.consumers import build_consumers
 from services.reporting.entrypoints.deps import ReportingDeps
-from services.reporting.entrypoints.routes import router
 from services.reporting.entrypoints.workers import refresh_loop
 from services.reporting.unit_of_work import SqlReportingUnitOfWork
 from shared.bootstrap import build_runtime
