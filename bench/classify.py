@@ -25,11 +25,11 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from services.routing.adapters.corpus import corpus_files, load_corpus  # noqa: E402
+from services.routing.adapters.rule_files import load_classifier, load_rules  # noqa: E402
 from services.routing.adapters.training import noisy  # noqa: E402
 from services.routing.domain.classifier import Question  # noqa: E402
+from services.routing.domain.evaluation import evaluate  # noqa: E402
 from services.routing.domain.text import matches, normalise  # noqa: E402
-from services.routing.evaluation import evaluate  # noqa: E402
-from services.routing.adapters.rule_files import load_classifier, load_rules  # noqa: E402
 from shared.catalog import load_catalog  # noqa: E402
 
 BATCH = 20_000

@@ -47,8 +47,9 @@ def classify_eval(
     threshold of the review rule. --check: the independent set's decisions without review
     must meet the targets."""
     from services.routing.adapters.corpus import corpus_files, load_corpus
-    from services.routing.evaluation import evaluate, load_dev, load_independent
+    from services.routing.adapters.eval_sets import load_dev, load_independent
     from services.routing.adapters.rule_files import load_classifier
+    from services.routing.domain.evaluation import evaluate
     from shared.catalog import load_catalog
 
     catalog = load_catalog()

@@ -6,10 +6,10 @@ from __future__ import annotations
 from functools import partial
 
 from services.routing.adapters.repositories import ROUTING_TABLES
+from services.routing.adapters.rule_files import load_classifier, load_router
 from services.routing.config import RoutingSettings
 from services.routing.entrypoints.api import router
 from services.routing.entrypoints.consumers import build_consumers
-from services.routing.adapters.rule_files import load_classifier, load_router
 from services.routing.unit_of_work import SqlRoutingUnitOfWork
 from shared import topics
 from shared.bootstrap import build_runtime

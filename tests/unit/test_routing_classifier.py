@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from services.routing.adapters.fake_text_model import FakeTextModel
-from services.routing.domain.classifier import Classifier, Question
 from services.routing.adapters.rule_files import load_router, load_rules
+from services.routing.domain.classifier import Classifier, Question
 from shared.catalog import LEVELS, load_catalog
 
 CATALOG = load_catalog()

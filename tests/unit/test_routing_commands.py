@@ -21,7 +21,7 @@ def test_classify_eval_shows_both_sets_with_matrices_over_forwarding_and_coverag
 
 
 def test_classify_eval_check_exits_1_when_the_independent_set_misses_a_target(monkeypatch):
-    monkeypatch.setattr("services.routing.evaluation.TARGETS", {"level_accuracy": 1.01, "complex_recall": 0, "agency_accuracy": 0})
+    monkeypatch.setattr("services.routing.domain.evaluation.TARGETS", {"level_accuracy": 1.01, "complex_recall": 0, "agency_accuracy": 0})
     result = runner.invoke(app, ["classify-eval", "--check"])
     assert result.exit_code == 1 and "independent set below target: level_accuracy" in result.output
 
@@ -64,8 +64,8 @@ def test_classify_keeps_its_json_lines_contract():
 
 
 def test_a_classify_line_uses_the_office_for_the_destination():
-    from services.routing.entrypoints.cli_io import classify_line
     from services.routing.adapters.rule_files import load_classifier
+    from services.routing.entrypoints.cli_io import classify_line
 
     classifier = load_classifier()
     line = json.dumps({"text": "Jag vill ansöka om id-kort", "agency": None, "case_type": None, "office_id": "ostersund"})
@@ -78,8 +78,8 @@ def test_a_classify_line_uses_the_office_for_the_destination():
 
 
 def test_a_bad_classify_line_gets_an_error_object():
-    from services.routing.entrypoints.cli_io import classify_line
     from services.routing.adapters.rule_files import load_classifier
+    from services.routing.entrypoints.cli_io import classify_line
 
     for number, line in enumerate(["not json", "[1]", '{"text": 5}', '{"text": "x", "office_id": 7}'], start=1):
         error = classify_line(load_classifier(), line, number)["error"]

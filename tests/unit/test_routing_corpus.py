@@ -9,9 +9,10 @@ from collections import Counter
 import pytest
 
 from services.routing.adapters.corpus import corpus_files, corpus_hash, load_corpus, parse_example
-from services.routing.domain.text import normalise
-from services.routing.evaluation import INDEPENDENT, evaluate, load_independent
+from services.routing.adapters.eval_sets import INDEPENDENT, load_independent
 from services.routing.adapters.rule_files import load_classifier, load_rules
+from services.routing.domain.evaluation import evaluate
+from services.routing.domain.text import normalise
 from shared.catalog import LEVELS, load_catalog
 
 CATALOG = load_catalog()

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.routing.domain.destination import Router, build_policy
 from services.routing.adapters.rule_files import load_policy, load_router
+from services.routing.domain.destination import Router, build_policy
 from shared.catalog import load_catalog
 from shared.offices import parse_offices
 

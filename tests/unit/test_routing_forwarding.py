@@ -7,8 +7,8 @@ from functools import partial
 
 import pytest
 
-from services.routing.handlers import decisions as handlers
 from services.routing.adapters.rule_files import load_classifier
+from services.routing.handlers import decisions as handlers
 from services.routing.unit_of_work import FakeRoutingUnitOfWork
 from shared.catalog import load_catalog
 from shared.consumer import EventConsumer

@@ -1,7 +1,7 @@
 import pytest
 
-from services.routing.handlers import decisions as handlers
 from services.routing.adapters.rule_files import load_classifier, load_router
+from services.routing.handlers import decisions as handlers
 from services.routing.unit_of_work import FakeRoutingUnitOfWork
 from shared.catalog import load_catalog
 from shared.consumer import EventConsumer

@@ -11,13 +11,14 @@ from collections import Counter
 import pytest
 
 from services.routing.adapters.corpus import EVALUATION_FILES, corpus_files, load_corpus
+from services.routing.adapters.eval_sets import DEV, load_dev, load_independent
 from services.routing.adapters.fake_text_model import FakeTextModel
+from services.routing.adapters.rule_files import load_classifier, load_router, load_rules
 from services.routing.domain import classifier as classifier_module
 from services.routing.domain.classifier import Classifier
+from services.routing.domain.evaluation import evaluate
 from services.routing.domain.text import matches, normalise, segments
 from services.routing.entrypoints.cli_io import classify_line
-from services.routing.evaluation import DEV, evaluate, load_dev, load_independent
-from services.routing.adapters.rule_files import load_classifier, load_router, load_rules
 from shared.catalog import LEVELS, load_catalog
 
 CATALOG = load_catalog()

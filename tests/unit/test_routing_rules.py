@@ -8,9 +8,9 @@ from importlib import resources
 import pytest
 import yaml
 
+from services.routing.adapters.rule_files import load_classifier, load_rules
 from services.routing.domain.rules import build_rules
 from services.routing.domain.text import normalise
-from services.routing.adapters.rule_files import load_classifier, load_rules
 from shared.catalog import load_catalog
 
 classifier = load_classifier()

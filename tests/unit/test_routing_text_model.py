@@ -17,8 +17,8 @@ from services.routing.adapters.model_store import (
     save,
     text_model_version,
 )
-from services.routing.domain.text import normalise
 from services.routing.adapters.rule_files import load_classifier, load_rules
+from services.routing.domain.text import normalise
 from shared.catalog import load_catalog
 
 CATALOG = load_catalog()

@@ -9,8 +9,8 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
-from services.routing.handlers import decisions
 from services.routing.domain.model import Decision
+from services.routing.handlers import decisions
 from services.routing.unit_of_work import SqlRoutingUnitOfWork
 from shared.auth import Principal
 from shared.idempotency import IdempotencyDep, IdempotentRoute

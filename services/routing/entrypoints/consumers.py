@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from services.routing.handlers import decisions
 from services.routing.domain.classifier import Classifier
+from services.routing.handlers import decisions
 from shared import topics
 from shared.consumer import EventConsumer
 from shared.contracts.intake import QuestionRecorded, QuestionResolved

@@ -4,10 +4,10 @@ over-forwarding rate (general or in-depth questions decided complex, i.e. sent t
 agency), and coverage at each confidence threshold (the share decided without review,
 and how good those decisions are).
 
-Three sets: the corpus's held-out split; the development set (``data/dev_set.jsonl``,
+Three sets: the corpus's held-out split; the development set (``adapters/data/dev_set.jsonl``,
 written for this project's tuning: the rules' situations and cues, the review threshold
 and the other review signals were chosen on it and on the held-out split); and the
-independent set (``data/independent_eval.jsonl``, written from the level definitions and
+independent set (``adapters/data/independent_eval.jsonl``, written from the level definitions and
 never trained or tuned on). The targets apply to the independent set's decisions made
 without review (``needs_review`` false); the rest go to the desk, and the coverage says
 how many.
@@ -15,26 +15,24 @@ how many.
 Two coverage tables: by confidence alone (``coverage``), and by the whole review rule at
 each threshold (``review_coverage``: confidence at least the threshold and no other
 reason for review, such as a situation read against the decision or several matters).
+
+Pure: the labelled sets are read by ``adapters/eval_sets.py``.
 """
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Protocol
 
-from shared.catalog import LEVELS, Catalog
+from shared.catalog import LEVELS
 
 # The issue's acceptance figures, on the independent set's decisions without review.
 TARGETS = {"level_accuracy": 0.90, "complex_recall": 0.95, "agency_accuracy": 0.95}
 MAX_OVER_FORWARDING = 0.05
 MIN_COVERAGE = 0.5  # at least half of the questions must be decided without review
 THRESHOLDS = (0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 0.75, 0.8, 0.9)
-INDEPENDENT = Path(__file__).resolve().parent / "adapters" / "data" / "independent_eval.jsonl"
-DEV = Path(__file__).resolve().parent / "adapters" / "data" / "dev_set.jsonl"
 
 
 class Labelled(Protocol):
@@ -42,42 +40,6 @@ class Labelled(Protocol):
     agency: str | None
     case_type: str | None
     level: str
-
-
-@dataclass(frozen=True)
-class IndependentExample:
-    id: str
-    text: str
-    level: str
-    agency: str | None
-    case_type: str | None
-    lang: str
-    style: str
-    reason: str
-    parts: tuple[dict[str, Any], ...] = ()
-
-
-def load_dev(catalog: Catalog, path: Path = DEV) -> list[IndependentExample]:
-    """The development set (the independent set's format), for tuning rules and review
-    thresholds; never a training file."""
-    return load_independent(catalog, path)
-
-
-def load_independent(catalog: Catalog, path: Path = INDEPENDENT) -> list[IndependentExample]:
-    """The independent set, checked against the catalog. Evaluation only: no training
-    or tuning code reads it."""
-    examples = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        raw = json.loads(line)
-        raw["parts"] = tuple(raw.get("parts", ()))
-        example = IndependentExample(**raw)
-        known = example.agency is None and example.case_type is None or catalog.is_case_type(example.agency, example.case_type)
-        if not known or example.level not in LEVELS or not example.reason.strip():
-            raise ValueError(f"{path.name}:{number}: unknown codes or level, or no reason")
-        examples.append(example)
-    return examples
 
 
 @dataclass
