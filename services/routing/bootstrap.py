@@ -10,6 +10,7 @@ from services.routing.adapters.rule_files import load_classifier, load_router
 from services.routing.config import RoutingSettings
 from services.routing.entrypoints.api import router
 from services.routing.entrypoints.consumers import build_consumers
+from services.routing.entrypoints.deps import RoutingDeps
 from services.routing.unit_of_work import SqlRoutingUnitOfWork
 from shared import topics
 from shared.bootstrap import build_runtime
@@ -18,9 +19,11 @@ from shared.catalog import load_catalog
 from shared.runtime import ServiceRuntime
 
 
-def bootstrap(settings: RoutingSettings | None = None, bus: Bus | None = None) -> ServiceRuntime:
-    classifier = load_classifier()
-    return build_runtime(
+def bootstrap(
+    settings: RoutingSettings | None = None, bus: Bus | None = None
+) -> ServiceRuntime[RoutingDeps]:
+    deps = RoutingDeps(catalog=load_catalog(), classifier=load_classifier(), router=load_router())
+    runtime = build_runtime(
         "routing",
         settings or RoutingSettings(),
         bus,
@@ -28,6 +31,7 @@ def bootstrap(settings: RoutingSettings | None = None, bus: Bus | None = None) -
         uow_class=SqlRoutingUnitOfWork,
         router=router,
         topic=topics.ROUTING,
-        consumers=partial(build_consumers, classifier=classifier),
-        extras={"catalog": load_catalog(), "classifier": classifier, "router": load_router()},
+        consumers=partial(build_consumers, classifier=deps.classifier),
     )
+    runtime.deps = deps
+    return runtime

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from services.routing.domain.model import Decision
+from services.routing.entrypoints.deps import DepsDep, UowDep
 from services.routing.handlers import decisions
 from services.routing.unit_of_work import SqlRoutingUnitOfWork
 from shared.auth import Principal
@@ -46,14 +47,6 @@ class DecisionPublic(BaseModel):
     decided_at: datetime | None
 
 
-async def get_uow(request: Request) -> SqlRoutingUnitOfWork:
-    """Async on purpose: a sync dependency would cost a worker-thread hop per request."""
-    return request.app.state.runtime.uow_factory()
-
-
-UowDep = Annotated[SqlRoutingUnitOfWork, Depends(get_uow)]
-
-
 @router.get(
     "/questions/{question_id}/decision", response_model=DecisionPublic, dependencies=needs("decisions:read")
 )
@@ -66,7 +59,7 @@ async def override(
     question_id: str,
     body: OverrideCreate,
     uow: UowDep,
-    request: Request,
+    deps: DepsDep,
     principal: Annotated[Principal, Depends(require("decisions:override"))],
     once: IdempotencyDep,
 ) -> DecisionPublic:
@@ -74,13 +67,12 @@ async def override(
         question_id, body.level, body.agency, body.case_type, body.reason, body.handler,
         actor=principal.subject,
     )
-    extras = request.app.state.runtime.extras
 
     async def overridden(uow: SqlRoutingUnitOfWork) -> DecisionPublic:  # the decision as committed
         return to_public(await decisions.load_decision(uow, question_id))
 
     uow = once.bind(uow, overridden)
-    decision = await decisions.override_classification(cmd, uow, extras["catalog"], extras.get("router"))
+    decision = await decisions.override_classification(cmd, uow, deps.catalog, deps.router)
     return to_public(decision)
 
 
