@@ -36,10 +36,9 @@ from opentelemetry.trace import SpanKind
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from servicekontor.runner import SERVICES, bootstrap_service, service_settings  # noqa: E402
 from shared import tracing  # noqa: E402
-from shared.bus import EmbeddedBus  # noqa: E402
 from tests.helpers import api_client  # noqa: E402
+from tests.integration.test_audit_trail import start, stop  # noqa: E402
 
 MIX = {"general": 12, "in_depth": 5, "complex": 3}  # per block of 20, as bench/e2e.py
 QUESTIONS = json.loads((ROOT / "bench" / "questions.json").read_text())["levels"]
@@ -72,16 +71,10 @@ def last_hops(level: str) -> set[str]:
 
 
 async def ask_all(n: int, exporter: InMemorySpanExporter, data_dir: Path) -> list[tuple[str, int]]:
-    bus = EmbeddedBus(idle_poll_seconds=0.05)
-    runtimes = {name: bootstrap_service(name, service_settings(name, {"data_dir": data_dir}), bus) for name in SERVICES}
-    for runtime in runtimes.values():
-        for consumer in runtime.consumers:
-            bus.subscribe(consumer)
-        await runtime.init_db()
-    running = asyncio.create_task(bus.run())
+    system = await start(data_dir)  # the audit trail test's: the four services, one bus
     asked: list[tuple[str, int]] = []
     try:
-        async with api_client(runtimes["intake"], "kiosk") as kiosk:
+        async with api_client(system.runtimes["intake"], "kiosk") as kiosk:
             for level, text in workload(n, random.Random(7)):
                 visit = (await kiosk.post("/v1/visits", json={"office_id": "kiruna", "channel": "kiosk"})).json()
                 before = len(exporter.get_finished_spans())
@@ -99,10 +92,7 @@ async def ask_all(n: int, exporter: InMemorySpanExporter, data_dir: Path) -> lis
                     await asyncio.sleep(0.005)
                 asked.append((level, trace_id))
     finally:
-        running.cancel()
-        await asyncio.gather(running, return_exceptions=True)
-        for runtime in runtimes.values():
-            await runtime.close()
+        await stop(system)
     return asked
 
 
