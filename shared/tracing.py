@@ -15,6 +15,12 @@ headers (the FastAPI and httpx instrumentations), in the event store's ``trace``
 and the envelope's ``trace`` field (captured when a request or a consumer stages an
 event), and in Kafka message headers. Consumers start a CONSUMER span, a child of the
 context the event carries.
+
+Not yet in the trace: the gateway's agency call. Its delivery worker claims cases from its
+own table in a task of its own, outside any span; the trace joins once the delivery row
+keeps the context of the event that queued it and the worker runs the call under it, with
+its httpx client passed to ``instrument_client`` (the simulator's app, instrumented in
+``create_app``, already continues a ``traceparent`` it receives).
 """
 
 from __future__ import annotations
