@@ -28,7 +28,8 @@ CPU is utime+stime (+ reaped children) from /proc/<pid>/stat of every process in
 server's tree, over the phase, per question; Kafka's JVM and PostgreSQL (found by their
 listening ports) as infrastructure CPU, apart (shared servers: other users' load counts
 too); the load generator's own CPU (this process, getrusage) too: it shares the cores.
-Peak RSS is VmHWM of each process. Rate limit off (SK_RATE_LIMIT="", else one kiosk token
+Each mode first measures the servers' CPU at rest (idle_cores: background workers and
+pollers, the floor under every phase's figure). Peak RSS is VmHWM of each process. Rate limit off (SK_RATE_LIMIT="", else one kiosk token
 is capped at 100 requests/s) unless --rate-limit; SK_LOG_LEVEL=WARNING.
 Writes bench/results/e2e.json and prints a compact table.
 """
@@ -103,17 +104,24 @@ def own_cpu() -> float:
 
 
 def peak_rss_mb(roots: dict[str, int]) -> dict[str, float]:
-    """VmHWM of every process in each root's tree (children named root/pid)."""
+    """VmHWM of each root process, and the largest of its children's (PostgreSQL's
+    backends, the processes a server may spawn) as "name children (max of n)"."""
     table, peaks = _stats(), {}
     for name, root in roots.items():
-        for pid in tree(root, table):
-            try:
-                status = Path(f"/proc/{pid}/status").read_text()
-            except OSError:
-                continue
-            kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
-            peaks[name if pid == root else f"{name}/{pid}"] = round(kb / 1024, 1)
+        own, *children = [_hwm_mb(pid) for pid in tree(root, table)] or [0.0]
+        peaks[name] = own
+        if children:
+            peaks[f"{name} children (max of {len(children)})"] = max(children)
     return peaks
+
+
+def _hwm_mb(pid: int) -> float:
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0.0
+    kb = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmHWM:")), 0)
+    return round(kb / 1024, 1)
 
 
 def listener_pid(port: int) -> int | None:
@@ -262,10 +270,19 @@ async def phase(t: Target, workload: str, n: int, args, rate: float | None = Non
     return result if rate is None else {"offered_rate_per_s": round(rate, 1), **result}
 
 
+async def idle_cores(t: Target, seconds: float = 3.0) -> dict[str, float]:
+    """Cores each server uses with no load (background workers, pollers): the floor
+    under every phase's CPU per question."""
+    before = cpu_seconds(t.servers)
+    await asyncio.sleep(seconds)
+    after = cpu_seconds(t.servers)
+    return {k: round((after[k] - before[k]) / seconds, 3) for k in t.servers}
+
+
 async def run_workloads(t: Target, args) -> dict:
-    results = {}
+    await phase(t, "mixed", min(60, args.questions), args)  # warm-up, not counted
+    results: dict = {"idle_cores": await idle_cores(t)}
     for workload in args.workloads.split(","):
-        await phase(t, workload, min(60, args.questions), args)  # warm-up, not counted
         throughput = await phase(t, workload, args.questions, args)
         rate = args.rate or throughput["questions_per_s"] / 2
         latency = await phase(t, workload, max(50, args.questions // 2), args, rate)
@@ -378,8 +395,11 @@ async def _anchor_load(url: str, pid: int, n: int, concurrency: int) -> dict:
 
 
 async def raw_kafka(bootstrap: str, n: int, kafka_pid: int | None) -> dict:
+    import logging
+
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)  # a new group's coordinator search is noisy
     topic = f"bench.raw.{uuid.uuid4().hex[:8]}"
     payload = json.dumps({"text": QUESTIONS["complex"][0]["text"], "pad": "x" * 400}).encode()
     watched = {"kafka": kafka_pid} if kafka_pid else {}
@@ -481,6 +501,8 @@ def print_table(results: dict) -> None:
         if "skipped" in results.get(mode, {}):
             print(f"{mode}: skipped: {results[mode]['skipped']}")
         for workload, r in results.get(mode, {}).items():
+            if workload == "idle_cores":
+                print(f"{mode:<24}idle: {sum(r.values()):.3f} cores used by the servers with no load")
             if not isinstance(r, dict) or "throughput" not in r:
                 continue
             for label, p in (("max", r["throughput"]), (f"@{p_rate(r)}/s", r["at_fixed_rate"])):
