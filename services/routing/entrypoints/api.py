@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from services.routing.domain.commands import OverrideClassification
 from services.routing.domain.model import Decision
 from services.routing.entrypoints.deps import DepsDep, UowDep
 from services.routing.handlers import decisions
@@ -63,7 +64,7 @@ async def override(
     principal: Annotated[Principal, Depends(require("decisions:override"))],
     once: IdempotencyDep,
 ) -> DecisionPublic:
-    cmd = decisions.OverrideClassification(
+    cmd = OverrideClassification(
         question_id, body.level, body.agency, body.case_type, body.reason, body.handler,
         actor=principal.subject,
     )

@@ -3,9 +3,8 @@ as ``forwarded``; apply a handler's override."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from services.routing.domain.classifier import Classifier
+from services.routing.domain.commands import OverrideClassification
 from services.routing.domain.destination import Router
 from services.routing.domain.model import Decision, QuestionFacts
 from services.routing.unit_of_work import SqlRoutingUnitOfWork as RoutingUnitOfWork
@@ -15,17 +14,6 @@ from shared.errors import InvalidInput, NotFound
 from shared.events import EventEnvelope, utc_now
 from shared.handlers import retry_on_conflict
 from shared.personal_data import scrub_text
-
-
-@dataclass(frozen=True)
-class OverrideClassification:
-    question_id: str
-    level: str
-    agency: str | None
-    case_type: str | None
-    reason: str
-    handler: str
-    actor: str = ""  # the authenticated subject who asked (the audit trail's "who")
 
 
 async def classify_question(
