@@ -7,6 +7,7 @@ from functools import partial
 
 import pytest
 
+from services.routing import views
 from services.routing.adapters.rule_files import load_classifier
 from services.routing.handlers import decisions as handlers
 from services.routing.unit_of_work import FakeRoutingUnitOfWork
@@ -63,7 +64,7 @@ async def test_a_general_question_resolved_forwarded_goes_to_the_agency_system(u
         "routed_at": None,
     }
     assert case.causation_id == resolution.event_id and case.stream_version == 2
-    decision = await handlers.get_decision(question.payload["question_id"], uow.fresh())
+    decision = await views.get_decision(question.payload["question_id"], uow.fresh())
     assert decision.state.routed and decision.state.destination == "office"
 
 

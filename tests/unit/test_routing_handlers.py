@@ -1,5 +1,6 @@
 import pytest
 
+from services.routing import views
 from services.routing.adapters.rule_files import load_classifier, load_router
 from services.routing.handlers import decisions as handlers
 from services.routing.unit_of_work import FakeRoutingUnitOfWork
@@ -109,7 +110,7 @@ async def test_a_complex_question_is_routed_to_its_agency_whatever_its_destinati
     assert routed.event_type == "routing.CaseRoutedToAgency" and routed.payload["agency"] == "skatteverket"
     assert classified.payload["destination"] == routed.payload["destination"] == destination
     assert reason in classified.payload["destination_reason"] and reason in classified.payload["explanation"]
-    decision = await handlers.get_decision(recorded.payload["question_id"], uow.fresh())
+    decision = await views.get_decision(recorded.payload["question_id"], uow.fresh())
     assert (decision.state.destination, decision.state.routed) == (destination, True)
 
 

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
+from services.routing import views
 from services.routing.domain.commands import OverrideClassification
 from services.routing.domain.model import Decision
 from services.routing.entrypoints.deps import DepsDep, UowDep
@@ -52,7 +53,7 @@ class DecisionPublic(BaseModel):
     "/questions/{question_id}/decision", response_model=DecisionPublic, dependencies=needs("decisions:read")
 )
 async def get_decision(question_id: str, uow: UowDep) -> DecisionPublic:
-    return to_public(await decisions.get_decision(question_id, uow))
+    return to_public(await views.get_decision(question_id, uow))
 
 
 @router.post("/questions/{question_id}/override", response_model=DecisionPublic)
@@ -70,7 +71,7 @@ async def override(
     )
 
     async def overridden(uow: SqlRoutingUnitOfWork) -> DecisionPublic:  # the decision as committed
-        return to_public(await decisions.load_decision(uow, question_id))
+        return to_public(await views.load_decision(uow, question_id))
 
     uow = once.bind(uow, overridden)
     decision = await decisions.override_classification(cmd, uow, deps.catalog, deps.router)

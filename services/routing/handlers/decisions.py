@@ -8,6 +8,7 @@ from services.routing.domain.commands import OverrideClassification
 from services.routing.domain.destination import Router
 from services.routing.domain.model import Decision, QuestionFacts
 from services.routing.unit_of_work import SqlRoutingUnitOfWork as RoutingUnitOfWork
+from services.routing.views import load_decision
 from shared.catalog import LEVELS, Catalog
 from shared.contracts.intake import QuestionRecorded, QuestionResolved
 from shared.errors import InvalidInput, NotFound
@@ -57,18 +58,6 @@ async def forward_resolved(event: QuestionResolved, envelope: EventEnvelope, uow
         raise NotFound(f"no facts kept for question {event.question_id}")
     decision.forward(facts, utc_now())
     uow.save(decision, cause=envelope)
-
-
-async def load_decision(uow: RoutingUnitOfWork, question_id: str) -> Decision:
-    envelopes = await uow.events.load(question_id)
-    if not envelopes:
-        raise NotFound(f"no decision for question {question_id} (yet)")
-    return Decision.rehydrate(question_id, [e.event() for e in envelopes])
-
-
-async def get_decision(question_id: str, uow: RoutingUnitOfWork) -> Decision:
-    async with uow:
-        return await load_decision(uow, question_id)
 
 
 def check_override(cmd: OverrideClassification, catalog: Catalog, current: Decision) -> tuple[str, str]:
