@@ -19,13 +19,15 @@ complex: every case goes to the agency simulator), texts from bench/questions.js
 Per mode and workload, two phases:
 - throughput: closed loop of --questions questions; the clock runs from the first POST
   until reporting counts every question as classified (GET /v1/stats/summary, polled every
-  0.1 s), and for ``complex`` until the simulator's database also holds every case;
+  0.1 s; the cost of one poll is measured and printed), and for ``complex`` until the simulator's database also holds every case;
 - latency: open loop at --rate questions/s (default: half the throughput just measured);
   latency is from the POST of the question to routing's decision time (``decided_at`` of
   GET /v1/questions/{id}/decision, routing's clock when it classified), read after the
   phase so that observing adds no load while it runs.
 CPU is utime+stime (+ reaped children) from /proc/<pid>/stat of every process in each
-server's tree, over the phase, per question; Kafka's JVM and PostgreSQL (found by their
+server's tree, per question, from the phase's first POST until the servers are back at
+rest (what the questions set going after reporting counted them is theirs too; each phase
+also starts at rest); also net of the idle CPU; Kafka's JVM and PostgreSQL (found by their
 listening ports) as infrastructure CPU, apart (shared servers: other users' load counts
 too); the load generator's own CPU (this process, getrusage) too: it shares the cores.
 Each mode first measures the servers' CPU at rest (idle_cores: background workers and
@@ -158,6 +160,8 @@ class Target:
     sim_db: Path
     servers: dict[str, int]  # name -> root pid
     infrastructure: dict[str, int] = field(default_factory=dict)
+    idle_cores: float = 0.0  # the servers' CPU at rest, measured before the phases
+    polls: int = 0  # summary polls so far (each costs the servers CPU: poll_cost)
 
 
 def texts_for(workload: str, n: int, seed: int) -> list[tuple[str, str]]:
@@ -213,10 +217,25 @@ def received(sim_db: Path, keys: set[str]) -> int:
         return sum(k in keys for (k,) in db.execute("select idempotency_key from agency_sim_cases"))
 
 
+def _polled(t: Target) -> bool:
+    t.polls += 1
+    return True
+
+
+async def poll_cost(t: Target, times: int = 20) -> float:
+    """Server CPU ms of one poll of reporting's summary: what observing the end costs."""
+    async with httpx.AsyncClient(timeout=60, headers=t.ops) as client:
+        before = cpu_seconds(t.servers)
+        for _ in range(times):
+            await classified(client, t)
+        after = cpu_seconds(t.servers)
+    return round(sum(after[k] - before[k] for k in t.servers) * 1000 / times, 2)
+
+
 async def settled(client, t: Target, goal: int, cases: set[str], timeout: float) -> float:
     """When reporting counts ``goal`` classified questions (and the simulator holds ``cases``)."""
     deadline = time.monotonic() + timeout
-    while (await classified(client, t)) < goal or (cases and received(t.sim_db, cases) < len(cases)):
+    while _polled(t) and (await classified(client, t)) < goal or (cases and received(t.sim_db, cases) < len(cases)):
         if time.monotonic() > deadline:
             raise SystemExit(f"not settled within {timeout} s: reporting counts {await classified(client, t)} of {goal}")
         await asyncio.sleep(0.1)
@@ -241,7 +260,8 @@ async def phase(t: Target, workload: str, n: int, args, rate: float | None = Non
     plan = texts_for(workload, n, seed=n + int(rate or 0))
     limits = httpx.Limits(max_connections=max(args.concurrency, 256))
     async with httpx.AsyncClient(timeout=120, headers=t.kiosk, limits=limits) as client:
-        goal = await classified(client, t) + n
+        await at_rest(t)
+        goal, polls = await classified(client, t) + n, t.polls
         processes = {**t.servers, **t.infrastructure}
         cpu0, gen0, t0 = cpu_seconds(processes), own_cpu(), time.time()
         texts = [text for _, text in plan]
@@ -251,7 +271,9 @@ async def phase(t: Target, workload: str, n: int, args, rate: float | None = Non
             sent = await open_loop(client, t.intake, texts, rate)
         cases = set(sent) if workload == "complex" else set()
         end = await settled(client, t, goal, cases, timeout=600)
-        cpu1, gen1 = cpu_seconds(processes), own_cpu()
+        gen1 = own_cpu()
+        rest = await at_rest(t)  # the work the questions started is charged to them too
+        cpu1 = cpu_seconds(processes)
         latencies = await decision_latencies(client, t, sent)
     span, ms = end - t0, {k: (cpu1[k] - cpu0[k]) * 1000 for k in processes}
     server = sum(ms[k] for k in t.servers)
@@ -262,12 +284,28 @@ async def phase(t: Target, workload: str, n: int, args, rate: float | None = Non
         "p95_ms": round(percentile(latencies, 95), 1),
         "p99_ms": round(percentile(latencies, 99), 1),
         "server_cpu_ms_per_question": round(server / n, 2),
-        "server_cores_busy": round(server / 1000 / span, 2),
+        "server_cpu_ms_per_question_net_of_idle": round((server - t.idle_cores * (rest - t0) * 1000) / n, 2),
+        "server_cores_busy": round(server / 1000 / (rest - t0), 2),
+        "seconds_until_at_rest_after_counted": round(rest - end, 1),
         "server_cpu_ms_per_question_by_process": {k: round(ms[k] / n, 2) for k in t.servers},
         "infrastructure_cpu_ms_per_question": {k: round(ms[k] / n, 2) for k in t.infrastructure},
         "load_generator_cpu_ms_per_question": round((gen1 - gen0) * 1000 / n, 2),
+        "summary_polls": t.polls - polls,
     }
     return result if rate is None else {"offered_rate_per_s": round(rate, 1), **result}
+
+
+async def at_rest(t: Target, timeout: float = 120.0) -> float:
+    """Wait until the servers' CPU over half a second is back near rest (what a phase
+    started still running: outboxes, the simulator's callbacks, projections); when."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = cpu_seconds(t.servers)
+        await asyncio.sleep(0.5)
+        after = cpu_seconds(t.servers)
+        if sum(after[k] - before[k] for k in t.servers) / 0.5 <= max(0.15, 2 * t.idle_cores):
+            break
+    return time.time()
 
 
 async def idle_cores(t: Target, seconds: float = 3.0) -> dict[str, float]:
@@ -281,12 +319,17 @@ async def idle_cores(t: Target, seconds: float = 3.0) -> dict[str, float]:
 
 async def run_workloads(t: Target, args) -> dict:
     await phase(t, "mixed", min(60, args.questions), args)  # warm-up, not counted
+    t.idle_cores = 1.0  # until measured: at_rest waits for the warm-up's work, not for rest
+    await at_rest(t)
+    t.idle_cores = 0.0
     results: dict = {"idle_cores": await idle_cores(t)}
+    t.idle_cores = sum(results["idle_cores"].values())
     for workload in args.workloads.split(","):
         throughput = await phase(t, workload, args.questions, args)
         rate = args.rate or throughput["questions_per_s"] / 2
         latency = await phase(t, workload, max(50, args.questions // 2), args, rate)
         results[workload] = {"throughput": throughput, "at_fixed_rate": latency}
+    results["summary_poll_server_cpu_ms"] = await poll_cost(t)
     results["peak_rss_mb"] = peak_rss_mb({**t.servers, **t.infrastructure})
     return results
 
@@ -496,7 +539,7 @@ def print_table(results: dict) -> None:
             print(f"{name:<22}{a['req_per_s']:>9}{a['server_cpu_ms_per_request']:>12}"
                   f"{a['load_generator_cpu_ms_per_request']:>12}{a['peak_rss_mb']:>8}")
     print(f"\n{'mode/workload':<24}{'phase':<10}{'q/s':>7}{'p50':>7}{'p95':>7}{'p99 ms':>8}"
-          f"{'srv CPU':>9}{'infra':>7}{'gen':>6}{'cores':>6}  (CPU ms per question)")
+          f"{'srv CPU':>9}{'-idle':>7}{'infra':>7}{'gen':>6}{'cores':>6}  (CPU ms per question)")
     for mode in ("embedded", "kafka_postgres"):
         if "skipped" in results.get(mode, {}):
             print(f"{mode}: skipped: {results[mode]['skipped']}")
@@ -508,9 +551,11 @@ def print_table(results: dict) -> None:
             for label, p in (("max", r["throughput"]), (f"@{p_rate(r)}/s", r["at_fixed_rate"])):
                 infra = sum(p["infrastructure_cpu_ms_per_question"].values())
                 print(f"{mode + '/' + workload:<24}{label:<10}{p['questions_per_s']:>7}{p['p50_ms']:>7}"
-                      f"{p['p95_ms']:>7}{p['p99_ms']:>8}{p['server_cpu_ms_per_question']:>9}{infra:>7.2f}"
+                      f"{p['p95_ms']:>7}{p['p99_ms']:>8}{p['server_cpu_ms_per_question']:>9}"
+                      f"{p['server_cpu_ms_per_question_net_of_idle']:>7}{infra:>7.2f}"
                       f"{p['load_generator_cpu_ms_per_question']:>6}{p['server_cores_busy']:>6}")
         if mode in results and "peak_rss_mb" in results[mode]:
+            print(f"{'':<24}one summary poll (observing the end): {results[mode]['summary_poll_server_cpu_ms']} ms server CPU")
             print(f"{'':<24}peak RSS MB: {results[mode]['peak_rss_mb']}")
     print(f"server CPU per question / bare insert CPU per request: {results['cpu_ratio_to_bare_insert']}")
 
