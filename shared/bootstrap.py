@@ -44,7 +44,6 @@ def build_runtime(
     router: APIRouter,
     topic: str | None = None,
     consumers: Callable[[Callable[[], Any]], list[EventConsumer]] = lambda _factory: [],
-    extras: dict[str, Any] | None = None,
     commit_hooks: list[Callable[[], Any]] = (),
 ) -> ServiceRuntime:
     """``commit_hooks`` run after every commit of the service's units of work (the bus's
@@ -65,7 +64,6 @@ def build_runtime(
         topic=topic,
         consumers=consumers(uow_factory),
         bus=bus,
-        extras={**(extras or {}), "bus": bus},
     )
     if bus and topic:
         bus.register_producer(topic, runtime)

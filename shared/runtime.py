@@ -39,7 +39,6 @@ class ServiceRuntime(Generic[D]):
     app: FastAPI | None = None
     bus: Bus | None = None
     deps: D = None  # type: ignore[assignment]  # set by the service's bootstrap
-    extras: dict[str, Any] = field(default_factory=dict)  # TODO(#14): removed once no service uses it
     # Run by ``close`` before the engine is disposed (e.g. HTTP clients).
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Run by ``init_db`` after the service's own tables (e.g. the vault's table).
