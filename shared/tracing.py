@@ -16,11 +16,11 @@ and the envelope's ``trace`` field (captured when a request or a consumer stages
 event), and in Kafka message headers. Consumers start a CONSUMER span, a child of the
 context the event carries.
 
-Not yet in the trace: the gateway's agency call. Its delivery worker claims cases from its
-own table in a task of its own, outside any span; the trace joins once the delivery row
-keeps the context of the event that queued it and the worker runs the call under it, with
-its httpx client passed to ``instrument_client`` (the simulator's app, instrumented in
-``create_app``, already continues a ``traceparent`` it receives).
+The gateway's agency call: its delivery worker claims deliveries from its own table in a
+task of its own, outside any span, so the delivery row keeps the context of the consumer
+span that queued it and the worker runs the call ``continued`` under it; its httpx client
+(``instrument_client``) sends the ``traceparent`` on, and the simulator's app continues it
+(its own callbacks back to the gateway are instrumented too).
 """
 
 from __future__ import annotations
@@ -130,6 +130,23 @@ def current_trace() -> dict[str, str] | None:
     carrier: dict[str, str] = {}
     inject(carrier)
     return carrier or None
+
+
+@contextlib.contextmanager
+def continued(trace: Mapping[str, str] | None) -> Iterator[None]:
+    """Run the block in the context ``trace`` (W3C headers, as ``current_trace`` gives
+    them), e.g. work a worker picked up from a table; nothing when off or ``None``."""
+    if not _active or not trace:
+        yield
+        return
+    from opentelemetry import context
+    from opentelemetry.propagate import extract
+
+    token = context.attach(extract(dict(trace)))
+    try:
+        yield
+    finally:
+        context.detach(token)
 
 
 def kafka_headers(trace: Mapping[str, str] | None) -> list[tuple[str, bytes]]:

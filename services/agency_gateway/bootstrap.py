@@ -14,7 +14,7 @@ from services.agency_gateway.entrypoints.consumers import build_consumer
 from services.agency_gateway.entrypoints.deps import GatewayDeps
 from services.agency_gateway.entrypoints.workers import DeliveryWorker
 from services.agency_gateway.unit_of_work import SqlGatewayUnitOfWork
-from shared import topics
+from shared import topics, tracing
 from shared.bootstrap import build_runtime
 from shared.bus import Bus
 from shared.runtime import ServiceRuntime
@@ -36,6 +36,7 @@ def bootstrap(
         timeout=settings.agency_request_timeout_seconds,
         limits=httpx.Limits(max_connections=settings.agency_max_in_flight),
     )
+    tracing.instrument_client(http, "agency_gateway")  # the agency call joins the trace
     client = AgencyClient(http)
     workers: list[DeliveryWorker] = []
 

@@ -20,6 +20,7 @@ import httpx
 import structlog
 from tenacity import AsyncRetrying, RetryError, stop_after_attempt, wait_exponential_jitter
 
+from shared import tracing
 from shared.signing import AGENCY_HEADER, signed_headers
 
 log = structlog.get_logger("agency_simulator")
@@ -40,6 +41,7 @@ class CallbackSender:
         self.token_for = token_for
         self.delay = delay
         self.http = httpx.AsyncClient(timeout=5.0)
+        tracing.instrument_client(self.http, "agency_simulator")  # callbacks carry the trace
         self.tasks: set[asyncio.Task[None]] = set()
         self.sent = 0
         self.hurry = asyncio.Event()  # set: no more waiting between statuses

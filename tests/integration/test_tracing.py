@@ -16,6 +16,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import SpanKind
 
 from servicekontor.runner import simulator_app
+from services.agency_gateway.adapters.agency_client import AgencyClient
 from shared import tracing
 from shared.events import DomainEvent, EventEnvelope
 from shared.eventstore import SqlEventStore, to_row
@@ -88,15 +89,45 @@ def assert_one_tree_through_every_service(exporter: InMemorySpanExporter, post) 
     return trace
 
 
+async def deliver_to_simulator(system, tmp_path: Path, question_id: str) -> None:
+    """The gateway's worker (off in ``start``) sends the case once, through an httpx client
+    instrumented as bootstrap instruments the gateway's, to the simulator's app."""
+    gateway = system.runtimes["agency_gateway"]
+    worker = gateway.deps.worker
+
+    async def queued():
+        async with gateway.uow_factory() as uow:
+            return await uow.deliveries.get(question_id)
+
+    await eventually(queued, lambda row: row is not None)
+    async with httpx.AsyncClient(transport=Elsewhere(simulator_app(tmp_path / "sim", 8009))) as client:
+        tracing.instrument_client(client, "agency_gateway")
+        worker.agency = AgencyClient(client)
+        assert await worker.run_once() == 1
+
+
+def assert_the_agency_call_is_in_the_trace(trace: list) -> None:
+    """The gateway's POST to the agency hangs below its consumer span, and the
+    simulator's server span below that POST (issue 13)."""
+    by_id = {s.context.span_id: s for s in trace}
+    sent = next(s for s in trace if s.kind is SpanKind.CLIENT and s.name == "POST" and service(s) == "agency_gateway")
+    served = next(s for s in trace if s.kind is SpanKind.SERVER and service(s) == "agency_simulator")
+    assert served.parent.span_id == sent.context.span_id
+    parent = by_id[sent.parent.span_id]
+    assert (parent.kind, service(parent)) == (SpanKind.CONSUMER, "agency_gateway")
+
+
 async def test_one_complex_question_is_one_trace_through_every_service(tmp_path: Path, spans) -> None:
     system = await start(tmp_path)
     try:
-        await ask(system, "Jag behöver ett nytt pass", "polisen", "pass")
+        _, question_id = await ask(system, "Jag behöver ett nytt pass", "polisen", "pass")
         post = post_of_question(spans)
+        await deliver_to_simulator(system, tmp_path, question_id)
         await reported(spans, post)
     finally:
         await stop(system)
     trace = assert_one_tree_through_every_service(spans, post)
+    assert_the_agency_call_is_in_the_trace(trace)
     # The SQLAlchemy instrumentation: the request's statements are its children.
     statements = [s for s in trace if s is not post and s.parent.span_id == post.context.span_id and s.kind is SpanKind.CLIENT]
     assert statements and {service(s) for s in statements} <= {"intake", "vault"}

@@ -53,6 +53,8 @@ class DeliveryRow(SQLModel, table=True):
     queued_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     case_payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # W3C context (JSON) of the span that queued it: the agency call joins that trace.
+    trace: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class CallbackReceipt(SQLModel, table=True):

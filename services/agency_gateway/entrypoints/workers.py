@@ -45,6 +45,7 @@ from services.agency_gateway.domain.traffic import Traffic
 from services.agency_gateway.handlers import Claimed, claim_due, record_outcome
 from services.agency_gateway.handlers.delivery import hand_back
 from services.agency_gateway.unit_of_work import GatewayUnitOfWork
+from shared import tracing
 from shared.events import utc_now
 from shared.vault import Vault, is_token
 
@@ -166,7 +167,8 @@ class DeliveryWorker:
                 outcome = Rejected(f"no endpoint configured for agency {claimed.agency!r}")
             else:
                 case = await self._opened(claimed.case, claimed.agency)
-                outcome = await self.agency.send(target, claimed.question_id, case)
+                with tracing.continued(claimed.trace):  # the question's trace (issue 13)
+                    outcome = await self.agency.send(target, claimed.question_id, case)
             await record_outcome(
                 claimed.question_id, outcome, self.uow_factory(), target.policy, self.rand, self.clock()
             )

@@ -21,6 +21,7 @@ from services.agency_gateway.domain.events import CaseQueuedForDelivery
 from services.agency_gateway.domain.model import OPEN, Delivery
 from services.agency_gateway.domain.outcomes import Outcome, RetryPolicy
 from services.agency_gateway.unit_of_work import GatewayUnitOfWork
+from shared import tracing
 from shared.contracts.routing import CaseRoutedToAgency
 from shared.errors import NotFound
 from shared.events import EventEnvelope, utc_now
@@ -36,6 +37,7 @@ class Claimed:
     question_id: str
     agency: str
     case: dict[str, Any]
+    trace: dict[str, str] | None = None
 
 
 def case_of(event: CaseRoutedToAgency) -> dict[str, Any]:
@@ -81,11 +83,19 @@ async def queue_case(
             queued_at=now,
             next_attempt_at=now,
             case_payload=json.dumps(case_of(event), ensure_ascii=False),
+            trace=trace_json(envelope),
         )
     )
     uow.save(Delivery.queue(queued), cause=envelope)
     if wake is not None:
         uow.after_commit(wake)
+
+
+def trace_json(envelope: EventEnvelope) -> str | None:
+    """The context the agency call will run under: the consumer's span (a child of the
+    event's own trace) when tracing is on, else whatever the event carried."""
+    trace = tracing.current_trace() or envelope.trace
+    return json.dumps(trace) if trace else None
 
 
 async def claim_due(
@@ -119,7 +129,12 @@ async def claim_due(
         leased = await uow.deliveries.lease([r.question_id for r in picked], now, now + lease)
         await uow.commit()
     return [
-        Claimed(row.question_id, row.agency, json.loads(row.case_payload or "{}"))
+        Claimed(
+            row.question_id,
+            row.agency,
+            json.loads(row.case_payload or "{}"),
+            json.loads(row.trace) if row.trace else None,
+        )
         for row in picked
         if row.question_id in leased
     ]
