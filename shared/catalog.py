@@ -18,6 +18,9 @@ class CaseType:
     code: str
     name: str
     share: float | None
+    # A visitor may book a meeting for it at the kiosk without a desk's help
+    # (``self_booking: true`` in the catalog; docs/bookings.md).
+    self_booking: bool = False
 
 
 @dataclass(frozen=True)
@@ -36,6 +39,10 @@ class Catalog:
     def case_types_of(self, agency: str) -> list[CaseType]:
         return [c for (a, _), c in self.case_types.items() if a == agency]
 
+    def is_self_booking(self, agency: str, code: str) -> bool:
+        found = self.case_types.get((agency, code))
+        return found is not None and found.self_booking
+
     def all_case_type_codes(self) -> set[str]:
         return {code for _, code in self.case_types}
 
@@ -44,7 +51,7 @@ class Catalog:
 def load_catalog() -> Catalog:
     raw = yaml.safe_load(resources.files("shared").joinpath("data/catalog.yaml").read_text())
     case_types = {
-        (agency, code): CaseType(agency, code, spec["name"], spec.get("share"))
+        (agency, code): CaseType(agency, code, spec["name"], spec.get("share"), bool(spec.get("self_booking", False)))
         for agency, body in raw["agencies"].items()
         for code, spec in body["case_types"].items()
     }

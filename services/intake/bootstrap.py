@@ -1,5 +1,5 @@
 """Wire intake: its database, unit of work, topic, API, the queue board and its feed,
-and (with ``SK_RETENTION_DAYS``) the retention worker."""
+the no-show worker of bookings, and (with ``SK_RETENTION_DAYS``) the retention worker."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from services.intake.entrypoints import pages
 from services.intake.entrypoints.api import router
 from services.intake.entrypoints.consumers import build_consumers
 from services.intake.entrypoints.deps import IntakeDeps
-from services.intake.entrypoints.workers import RetentionWorker
+from services.intake.entrypoints.workers import NoShowWorker, RetentionWorker
 from services.intake.handlers.queue import OfficeDay
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared import topics
@@ -34,6 +34,7 @@ def bootstrap(
     settings = settings or IntakeSettings()
     vault, pseudonyms = build_vault(settings), build_pseudonymizer(settings)
     day = build_office_day(ZoneInfo(settings.timezone), settings.queue_poll_seconds)
+    catalog = load_catalog()
     runtime = build_runtime(
         "intake",
         settings,
@@ -42,7 +43,7 @@ def bootstrap(
         uow_class=SqlIntakeUnitOfWork,
         router=router,
         topic=topics.INTAKE,
-        consumers=partial(build_consumers, repository=SqlVisitOverview.of),
+        consumers=partial(build_consumers, repository=SqlVisitOverview.of, catalog=catalog, day=day),
         commit_hooks=[day.feed.notify],
     )
     runtime.app.include_router(pages.router)  # /kiosk, /desk, /display: public shells, no data
@@ -56,7 +57,11 @@ def bootstrap(
             runtime.uow_factory, vault, settings.retention_days, settings.retention_interval_seconds
         )
         runtime.workers.append(retention.run)
-    runtime.deps = IntakeDeps(load_catalog(), vault, pseudonyms, day, retention)
+    no_shows = NoShowWorker(
+        runtime.uow_factory, settings.booking_no_show_grace_minutes, settings.booking_no_show_interval_seconds
+    )
+    runtime.workers.append(no_shows.run)
+    runtime.deps = IntakeDeps(catalog, vault, pseudonyms, day, retention, no_shows)
     return runtime
 
 

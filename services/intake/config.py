@@ -24,3 +24,8 @@ class IntakeSettings(ServiceSettings):
     # SK_PSEUDONYM_KEY: the key of the person pseudonym (HMAC-SHA256 of the identity
     # number, services/intake/adapters/pseudonym.py), base64 of 32 bytes; required in production.
     pseudonym_key: str | None = Field(default=None, repr=False)
+    # SK_BOOKING_NO_SHOW_GRACE_MINUTES: a booking nobody checked in for by its time plus
+    # this many minutes is a no-show (the no-show worker, docs/bookings.md).
+    booking_no_show_grace_minutes: int = Field(default=15, ge=0)
+    # How often the no-show worker looks for bookings past their grace (seconds).
+    booking_no_show_interval_seconds: float = Field(default=60.0, gt=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.intake.adapters.booking_tables import SqlBookingTables
 from services.intake.adapters.repositories import (
     InMemoryQuestionVisits,
     InMemoryTicketCounters,
@@ -19,10 +20,12 @@ from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
 class SqlIntakeUnitOfWork(SqlUnitOfWork):
     tickets: TicketCounters
     questions: QuestionVisits
+    bookings: SqlBookingTables  # the calendar, the claims and the booking index
 
     def open_repositories(self, session: AsyncSession) -> None:
         self.tickets = SqlTicketCounters(session)
         self.questions = SqlQuestionVisits(session)
+        self.bookings = SqlBookingTables(session)
 
 
 class FakeIntakeUnitOfWork(InMemoryUnitOfWork):

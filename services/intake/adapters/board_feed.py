@@ -27,6 +27,8 @@ BOARD_EVENTS = frozenset(
     for name in (
         "VisitRegistered", "VisitCalled", "VisitRecalled", "VisitTransferred",
         "VisitMarkedNoShow", "VisitEnded", "DeskOpened", "DeskClosed",
+        # bookings: a checked-in visit is called first from its booked time
+        "BookingMade", "BookingMoved", "BookingCancelled", "BookingNoShow", "BookingCheckedIn",
     )
 )
 

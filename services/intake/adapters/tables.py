@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlmodel import Field, SQLModel
 
+from services.intake.adapters.booking_tables import BOOKING_TABLES  # the calendar and bookings
 from services.intake.adapters.overview_tables import OVERVIEW_TABLES  # the visit overview
 
 
@@ -27,4 +28,4 @@ class QueueTicketCounter(SQLModel, table=True):
     last_number: int = 0
 
 
-INTAKE_TABLES = [QuestionIndex.__table__, QueueTicketCounter.__table__, *OVERVIEW_TABLES]
+INTAKE_TABLES = [QuestionIndex.__table__, QueueTicketCounter.__table__, *OVERVIEW_TABLES, *BOOKING_TABLES]

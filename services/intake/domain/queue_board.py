@@ -19,6 +19,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from services.intake.domain.events import (
+    BookingCancelled,
+    BookingCheckedIn,
+    BookingMade,
+    BookingMoved,
+    BookingNoShow,
     DeskClosed,
     DeskOpened,
     VisitCalled,
@@ -33,6 +38,7 @@ from shared.events import DomainEvent
 DEFAULT_SERVICE_MINUTES = 8.0
 SERVICE_WINDOW = timedelta(hours=1)
 RECENT_CALLS = 8
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass
@@ -43,6 +49,7 @@ class Waiting:
     service_day: str
     arrived_at: datetime  # first registration: a transfer keeps the visitor's place
     to_desk: str | None = None
+    booked_for: datetime | None = None  # a checked-in booking's time: called first from then
 
 
 @dataclass
@@ -100,6 +107,7 @@ class QueueBoard:
         self.tickets: dict[str, tuple[str, str, datetime, str]] = {}  # visit -> ticket, queue, arrived, day
         # office -> queue -> priority (lower first); queues not named count as 1
         self.priorities = priorities or {}
+        self.booked_times: dict[str, datetime] = {}  # open booking -> its time (until check-in)
 
     def office(self, office_id: str) -> OfficeBoard:
         return self.offices.setdefault(office_id, OfficeBoard(office_id))
@@ -128,7 +136,22 @@ class QueueBoard:
                 board = self.office(event.office_id)
                 board.desks.pop(event.desk, None)
                 return self._changed(board)
+            case BookingMade() | BookingMoved():
+                self.booked_times[event.booking_id] = event.slot_start
+            case BookingCancelled() | BookingNoShow():
+                self.booked_times.pop(event.booking_id, None)
+            case BookingCheckedIn():
+                return self._checked_in(event)
         return None
+
+    def _checked_in(self, e: BookingCheckedIn) -> str | None:
+        board = self.offices.get(e.office_id)
+        waiting = board.waiting.get(e.visit_id) if board else None
+        booked_for = self.booked_times.pop(e.booking_id, None)
+        if board is None or waiting is None or booked_for is None:
+            return None
+        waiting.booked_for = booked_for
+        return self._changed(board)
 
     def _changed(self, board: OfficeBoard) -> str:
         board.version += 1
@@ -185,8 +208,10 @@ class QueueBoard:
         board = self.office(office_id)
         ticket, _, arrived, day = self.tickets[e.visit_id]
         self._end_service(board, e.visit_id, e.transferred_at)
-        board.waiting.pop(e.visit_id, None)
-        board.waiting[e.visit_id] = Waiting(e.visit_id, ticket, e.to_queue, day, arrived, e.to_desk)
+        before = board.waiting.pop(e.visit_id, None)
+        board.waiting[e.visit_id] = Waiting(
+            e.visit_id, ticket, e.to_queue, day, arrived, e.to_desk, before.booked_for if before else None
+        )
         return self._changed(board)
 
     def _finished(self, visit_id: str, at: datetime) -> str | None:
@@ -215,9 +240,13 @@ class QueueBoard:
         found = board.desks.get(desk) if board else None
         return found.queues if found else None
 
-    def candidates(self, office_id: str, queues: list[str], desk: str, service_day: str) -> list[Waiting]:
-        """Who this desk calls next, in order: visits transferred to this desk, then by
-        queue priority (booked appointments first), then the longest wait."""
+    def candidates(
+        self, office_id: str, queues: list[str], desk: str, service_day: str, now: datetime | None = None
+    ) -> list[Waiting]:
+        """Who this desk calls next, in order: visits transferred to this desk; then
+        checked-in bookings whose time has come (``now``), earliest time first; then by
+        queue priority (booked appointments first), then the longest wait. A checked-in
+        booking not yet due waits behind everyone (it is early: its official is not)."""
         board = self.offices.get(office_id)
         if board is None:
             return []
@@ -227,8 +256,13 @@ class QueueBoard:
             w for w in board.waiting_today(service_day)
             if (w.to_desk == desk) or (w.to_desk is None and w.queue in wanted)
         ]
+        def due(w: Waiting) -> tuple[int, datetime]:
+            if w.booked_for is None or now is None:
+                return 1, EPOCH
+            return (0, w.booked_for) if w.booked_for <= now else (2, EPOCH)
+
         return sorted(
-            eligible, key=lambda w: (w.to_desk != desk, priority.get(w.queue, 1), w.arrived_at, w.ticket)
+            eligible, key=lambda w: (w.to_desk != desk, *due(w), priority.get(w.queue, 1), w.arrived_at, w.ticket)
         )
 
     def position(self, visit_id: str) -> int | None:

@@ -17,7 +17,7 @@ from services.intake.domain.commands import (
 )
 from services.intake.domain.events import QuestionRecorded, Satisfaction
 from services.intake.domain.model import Visit
-from services.intake.entrypoints import erasure, office_day, overview
+from services.intake.entrypoints import bookings, erasure, office_day, overview
 from services.intake.entrypoints.deps import DepsDep, UowDep
 from services.intake.entrypoints.schemas import (
     Ack,
@@ -40,6 +40,7 @@ router = APIRouter(prefix="/v1", tags=["intake"], route_class=IdempotentRoute)
 router.include_router(erasure.router)  # DELETE /v1/visits/{visit_id}/personal-data
 router.include_router(office_day.router)  # offices, desks, call-next, the live queue
 router.include_router(overview.router)  # GET /v1/visits/{visit_id}/overview
+router.include_router(bookings.router)  # slots, video rooms, bookings, check-in (docs/bookings.md)
 
 
 @router.post("/visits", status_code=201, response_model=VisitCreated, dependencies=needs("visits:write"))

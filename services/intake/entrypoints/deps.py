@@ -10,7 +10,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.intake.adapters.pseudonym import Pseudonymizer
-from services.intake.entrypoints.workers import RetentionWorker
+from services.intake.entrypoints.workers import NoShowWorker, RetentionWorker
 from services.intake.handlers.queue import OfficeDay
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared.catalog import Catalog
@@ -24,6 +24,7 @@ class IntakeDeps:
     pseudonyms: Pseudonymizer  # the person pseudonym beside a sealed identity number
     office_day: OfficeDay  # the office registry, the queue board and its feed
     retention: RetentionWorker | None = None  # only with ``SK_RETENTION_DAYS``
+    no_shows: NoShowWorker | None = None  # marks bookings nobody checked in for
 
 
 async def get_uow(request: Request) -> SqlIntakeUnitOfWork:

@@ -1,4 +1,6 @@
-"""The retention worker: erases personal data ``SK_RETENTION_DAYS`` days after a visit's
+"""Intake's background workers: the retention worker and the no-show worker.
+
+The retention worker erases personal data ``SK_RETENTION_DAYS`` days after a visit's
 data key was made.
 
 Each visit is erased through the same handler as an admin's erasure, with the actor
@@ -11,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import structlog
 
-from services.intake.handlers import visits
+from services.intake.handlers import bookings, visits
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared.db import is_transient
 from shared.errors import NotFound
@@ -103,3 +105,56 @@ class RetentionWorker:
                 else:
                     log.exception("retention_round_failed")
             await wait_for_wakeup(self.wakeup, wait)
+
+
+class NoShowWorker:
+    """Marks ``BookingNoShow`` on bookings nobody checked in for by their time plus
+    ``grace`` (``SK_BOOKING_NO_SHOW_GRACE_MINUTES``); their slot and room are freed.
+    ``clock`` is injectable (tests move time, never sleep). One booking that fails is
+    logged and skipped; an outage ends the round and the worker tries again."""
+
+    def __init__(
+        self,
+        uow_factory: Callable[[], SqlIntakeUnitOfWork],
+        grace_minutes: int = 15,
+        interval_seconds: float = 60.0,
+        clock: Callable[[], datetime] = utc_now,
+        batch: int = 200,
+    ) -> None:
+        self.uow_factory = uow_factory
+        self.grace = timedelta(minutes=grace_minutes)
+        self.interval = interval_seconds
+        self.clock = clock
+        self.batch = batch
+        self.wakeup = asyncio.Event()
+        self.marked = 0
+
+    async def run_once(self) -> list[str]:
+        now = self.clock()
+        async with self.uow_factory() as uow:
+            overdue = await uow.bookings.overdue(now - self.grace, self.batch)
+        marked = []
+        for booking_id in overdue:
+            try:
+                if await bookings.mark_no_show(booking_id, self.uow_factory(), self.grace, now):
+                    marked.append(booking_id)
+            except Exception as error:
+                if is_transient(error):
+                    raise
+                log.exception("no_show_failed", booking_id=booking_id)
+        self.marked += len(marked)
+        return marked
+
+    async def run(self) -> None:
+        log.info("no_show_worker_started", grace_minutes=self.grace.total_seconds() / 60)
+        while True:
+            self.wakeup.clear()
+            try:
+                if marked := await self.run_once():
+                    log.info("bookings_no_show", bookings=len(marked))
+            except Exception as error:  # noqa: BLE001 - never end the worker
+                if is_transient(error):
+                    log.warning("no_show_waiting_for_database", error=type(error).__name__)
+                else:
+                    log.exception("no_show_round_failed")
+            await wait_for_wakeup(self.wakeup, self.interval)

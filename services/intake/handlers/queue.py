@@ -173,7 +173,7 @@ async def call_next(
     for _ in range(attempts):
         await day.feed.catch_up()
         now = utc_now()
-        candidates = day.board.candidates(cmd.office_id, list(queues), cmd.desk, day.service_day(now))
+        candidates = day.board.candidates(cmd.office_id, list(queues), cmd.desk, day.service_day(now), now)
         candidate = next((c for c in candidates if c.visit_id not in skipped), None)
         if candidate is None:
             return None
