@@ -282,3 +282,85 @@ def envelopes(events: Iterable[DomainEvent], first_version: int = 1, **overrides
         wrapped.append(envelope(event, **overrides, stream_version=first_version + versions[stream]))
         versions[stream] += 1
     return wrapped
+
+
+# bookings (issue 16) -----------------------------------------------------------------
+
+from shared.contracts import intake as _calendar  # noqa: E402
+
+
+def booking_made(**overrides: Any) -> _calendar.BookingMade:
+    """A video meeting with Försäkringskassan at Piteå on ``DAY`` at 13:00 local, booked
+    a week before at the desk, with an identity number, name and phone (sealed in real
+    events: reporting must drop them)."""
+    defaults = {
+        "booking_id": new_id(), "office_id": OFFICE, "agency": "forsakringskassan",
+        "case_type": "foraldrapenning", "kind": "video", "slot_start": at(240), "length_minutes": 30,
+        "room": "video-1", "channel": "desk", "question_id": None, "visit_id": None,
+        "personal_identity_number": "198112189876", "contact_name": "Ada Andersson",
+        "contact_phone": "0701234567", "booked_by": "handlaggare-1", "booked_at": at(240) - timedelta(days=7),
+        "person_pseudonym": "p" * 64,
+    }
+    return _make(_calendar.BookingMade, defaults, overrides)
+
+
+def _booking(of: _calendar.BookingMade | None, overrides: dict[str, Any]) -> dict[str, Any]:
+    if of is None:
+        return {"booking_id": overrides.pop("booking_id", new_id()), "office_id": overrides.pop("office_id", OFFICE)}
+    return {"booking_id": of.booking_id, "office_id": of.office_id}
+
+
+def booking_moved(of: _calendar.BookingMade | None = None, **overrides: Any) -> _calendar.BookingMoved:
+    start = of.slot_start if of else at(240)
+    defaults = {**_booking(of, overrides), "from_start": start, "slot_start": start + timedelta(days=1),
+                "room": of.room if of else None, "moved_by": "agency", "moved_at": at(0)}
+    return _make(_calendar.BookingMoved, defaults, overrides)
+
+
+def booking_cancelled(of: _calendar.BookingMade | None = None, **overrides: Any) -> _calendar.BookingCancelled:
+    defaults = {**_booking(of, overrides), "cancelled_by": "visitor", "reason": "Kan inte komma",
+                "cancelled_at": at(0)}
+    return _make(_calendar.BookingCancelled, defaults, overrides)
+
+
+def booking_checked_in(of: _calendar.BookingMade | None = None, **overrides: Any) -> _calendar.BookingCheckedIn:
+    start = of.slot_start if of else at(240)
+    defaults = {**_booking(of, overrides), "visit_id": new_id(), "checked_in_at": start - timedelta(minutes=10)}
+    return _make(_calendar.BookingCheckedIn, defaults, overrides)
+
+
+def booking_no_show(of: _calendar.BookingMade | None = None, **overrides: Any) -> _calendar.BookingNoShow:
+    start = of.slot_start if of else at(240)
+    defaults = {**_booking(of, overrides), "marked_at": start + timedelta(minutes=15)}
+    return _make(_calendar.BookingNoShow, defaults, overrides)
+
+
+def meeting_outcome_recorded(of: _calendar.BookingMade | None = None, **overrides: Any) -> _calendar.MeetingOutcomeRecorded:
+    start = of.slot_start if of else at(240)
+    defaults = {**_booking(of, overrides), "outcome": "held", "note": None,
+                "recorded_at": start + timedelta(minutes=35)}
+    return _make(_calendar.MeetingOutcomeRecorded, defaults, overrides)
+
+
+def video_rooms_declared(**overrides: Any) -> _calendar.VideoRoomsDeclared:
+    defaults = {"office_id": OFFICE, "rooms": ["video-1", "video-2"], "declared_by": "admin",
+                "declared_at": at(-60 * 24 * 30)}
+    return _make(_calendar.VideoRoomsDeclared, defaults, overrides)
+
+
+def slots_published(**overrides: Any) -> _calendar.SlotsPublished:
+    defaults = {"publication_id": new_id(), "agency": "forsakringskassan", "case_types": ["foraldrapenning"],
+                "kind": "video", "office_ids": [OFFICE], "starts": [at(240)], "length_minutes": 30,
+                "source": "office", "published_by": "admin", "published_at": at(-60 * 24 * 14)}
+    return _make(_calendar.SlotsPublished, defaults, overrides)
+
+
+def booking_envelope(event: DomainEvent, **overrides: Any) -> EventEnvelope:
+    """``envelope`` for the calendar's and bookings' events, in their own streams
+    (``booking:<id>``, ``rooms:<office>``, ``slots:<agency>``)."""
+    payload = event.model_dump()
+    stream = (f"booking:{payload['booking_id']}" if "booking_id" in payload
+              else f"slots:{payload['agency']}" if "publication_id" in payload else f"rooms:{payload['office_id']}")
+    wrapped = EventEnvelope.wrap(event, stream_id=overrides.pop("stream_id", stream),
+                                 stream_version=overrides.pop("stream_version", 1))
+    return wrapped.model_copy(update=overrides) if overrides else wrapped

@@ -11,6 +11,7 @@ from services.reporting.adapters.analytics_reader import SqlAnalytics
 from services.reporting.adapters.bi_tables import REPORTING_TABLES
 from services.reporting.adapters.cost_config import costs_file, load_cost_config
 from services.reporting.adapters.day_stats_reader import SqlDayStats
+from services.reporting.adapters.meeting_reader import SqlMeetingReader
 from services.reporting.adapters.stats_reader import SqlStats
 from services.reporting.adapters.steering_reader import SqlSteeringReader
 from services.reporting.adapters.store import init_store, refresh
@@ -58,6 +59,7 @@ def bootstrap(
         analytics=SqlAnalytics(runtime.engine),
         day_stats=SqlDayStats(runtime.engine),
         steering=SqlSteeringReader(runtime.engine),
+        meetings=SqlMeetingReader(runtime.engine),
         refresh=partial(refresh, runtime.engine, costs),
     )
     # The store has views and catalog dimensions beside its tables: create them too.

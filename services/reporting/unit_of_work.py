@@ -14,6 +14,12 @@ from services.reporting.adapters.day_repository import (
     InMemoryDayStore,
     SqlDay,
 )
+from services.reporting.adapters.meeting_repository import (
+    InMemoryMeetings,
+    InMemoryMeetingStore,
+    MeetingRepository,
+    SqlMeetings,
+)
 from services.reporting.adapters.repositories import (
     InMemoryReports,
     InMemoryReportStore,
@@ -35,12 +41,14 @@ class SqlReportingUnitOfWork(SqlUnitOfWork):
     audit: AuditLog
     day: DayRepository
     steering: SteeringRepository
+    meetings: MeetingRepository
 
     def open_repositories(self, session: AsyncSession) -> None:
         self.reports = SqlReports(session)
         self.audit = SqlAuditLog(session)
         self.day = SqlDay(session)
         self.steering = SqlSteering(session)
+        self.meetings = SqlMeetings(session)
 
 
 class FakeReportingUnitOfWork(InMemoryUnitOfWork):
@@ -54,16 +62,19 @@ class FakeReportingUnitOfWork(InMemoryUnitOfWork):
         audit_store: dict[str, AuditEntry] | None = None,
         day_store: InMemoryDayStore | None = None,
         steering_store: InMemorySteeringStore | None = None,
+        meeting_store: InMemoryMeetingStore | None = None,
     ) -> None:
         super().__init__(state)
         self.store = store or InMemoryReportStore()
         self.audit_store = {} if audit_store is None else audit_store
         self.day_store = day_store or InMemoryDayStore()
         self.steering_store = steering_store or InMemorySteeringStore()
+        self.meeting_store = meeting_store or InMemoryMeetingStore()
         self.reports = InMemoryReports(self.store)
         self.audit = InMemoryAuditLog(self.audit_store)
         self.day = InMemoryDay(self.day_store)
         self.steering = InMemorySteering(self.steering_store)
+        self.meetings = InMemoryMeetings(self.meeting_store)
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -71,6 +82,7 @@ class FakeReportingUnitOfWork(InMemoryUnitOfWork):
         self.audit = InMemoryAuditLog(self.audit_store)
         self.day = InMemoryDay(self.day_store)
         self.steering = InMemorySteering(self.steering_store)
+        self.meetings = InMemoryMeetings(self.meeting_store)
         return self
 
     async def _commit(self) -> None:
@@ -79,6 +91,7 @@ class FakeReportingUnitOfWork(InMemoryUnitOfWork):
         self.audit.flush()
         self.day.flush()
         self.steering.flush()
+        self.meetings.flush()
 
     async def rollback(self) -> None:
         await super().rollback()
@@ -86,8 +99,9 @@ class FakeReportingUnitOfWork(InMemoryUnitOfWork):
         self.audit.discard()
         self.day.discard()
         self.steering.discard()
+        self.meetings.discard()
 
     def fresh(self) -> FakeReportingUnitOfWork:
         """A new unit of work over the same fake database (the consumer's factory)."""
         return FakeReportingUnitOfWork(self.state, self.store, self.audit_store, self.day_store,
-                                       self.steering_store)
+                                       self.steering_store, self.meeting_store)

@@ -1,6 +1,7 @@
 """Reporting's read side: what the routes answer, built from the store's readers and the
 domain's pure computations. Stats (visits, case types, summary), analysis (waits, trends,
-level mix, cost allocation) and the steering figures (workload, quality, repeat contacts).
+level mix, cost allocation), the steering figures (workload, quality, repeat contacts)
+and the meetings with agencies' officials.
 Reads only: nothing here writes."""
 
 from __future__ import annotations
@@ -10,9 +11,10 @@ from datetime import date
 from typing import Any
 
 from services.reporting.adapters.analytics_reader import AnalyticsReader
+from services.reporting.adapters.meeting_reader import SqlMeetingReader
 from services.reporting.adapters.stats_reader import StatsReader
 from services.reporting.adapters.steering_reader import SqlSteeringReader
-from services.reporting.domain import analytics, quality, repeats, workload
+from services.reporting.domain import analytics, meetings, quality, repeats, workload
 from services.reporting.domain.cost_report import allocation_report
 from services.reporting.domain.costs import CostConfig
 from services.reporting.domain.stats import (
@@ -149,3 +151,29 @@ async def steering_figure(
         for row in answer["rows"]:
             row["office_name"] = names.get(row["office_id"], row["office_id"])
     return answer
+
+
+# Meetings
+
+async def meeting_stats(
+    reader: SqlMeetingReader, catalog: Catalog, offices: OfficeRegistry, f: StatsFilter,
+    kind: str | None, group_by: str,
+) -> list[dict[str, Any]]:
+    """The meetings of the period (by meeting day; open ends: the first and last meeting
+    day found) with the video rooms' room-minutes over the offices that held video meetings
+    (or the office asked for)."""
+    check_filter(f, catalog)
+    found = await reader.meetings(f.day_from, f.day_to, f.office_id, f.agency, kind)
+    days = sorted(m.service_day for m in found if m.service_day)
+    if not days:
+        return []
+    first = f.day_from or date.fromisoformat(days[0])
+    last = f.day_to or date.fromisoformat(days[-1])
+    scope = [f.office_id] if f.office_id else sorted({m.office_id for m in found if m.kind == "video" and m.office_id})
+    room = meetings.capacity(scope, first, last, {o.id: o for o in offices}, await reader.rooms())
+    rows = meetings.meeting_rows(found, group_by, room)
+    if group_by == "office":
+        for row in rows:
+            office = offices.get(row["office"])
+            row["office_name"] = office.name if office else row["office"]
+    return rows

@@ -18,6 +18,7 @@ from services.reporting.adapters.day_tables import (
     ReportingServiceStep,
     ReportingVisitFlow,
 )
+from services.reporting.adapters.meeting_tables import ReportingMeeting, ReportingVideoRooms
 from services.reporting.adapters.steering_tables import (
     ReportingAgencyDecision,
     ReportingPersonLink,
@@ -26,6 +27,7 @@ from services.reporting.adapters.steering_tables import (
 from services.reporting.adapters.tables import FACT_TABLES, ReportingQuestion, ReportingVisit
 from services.reporting.domain.day import DeskSession, QueueEvent, ServiceStep, VisitFlow
 from services.reporting.domain.fold import Fold
+from services.reporting.domain.meeting_rules import MeetingRecord, VideoRooms
 from services.reporting.domain.model import QuestionRecord, VisitRecord
 from services.reporting.domain.steering_rules import AgencyDecision, PersonLink, WaitEstimate
 from shared.tables import InboxEntry, SubscriberPosition
@@ -103,6 +105,7 @@ async def write_day(conn: AsyncConnection, fold: Fold) -> None:
     await _insert(conn, ReportingServiceStep.__table__, steps, ServiceStep)
     await _insert(conn, ReportingDeskSession.__table__, fold.sessions(), DeskSession)
     await write_steering(conn, fold)
+    await write_meetings(conn, fold)
 
 
 async def write_steering(conn: AsyncConnection, fold: Fold) -> None:
@@ -112,6 +115,12 @@ async def write_steering(conn: AsyncConnection, fold: Fold) -> None:
     await _insert(conn, ReportingWaitEstimate.__table__, estimates, WaitEstimate)
     await _insert(conn, ReportingPersonLink.__table__, s.live_links(), PersonLink)
     await _insert(conn, ReportingAgencyDecision.__table__, s.decisions.values(), AgencyDecision)
+
+
+async def write_meetings(conn: AsyncConnection, fold: Fold) -> None:
+    """The meetings' facts: one row per booking, the offices' declared video rooms."""
+    await _insert(conn, ReportingMeeting.__table__, fold.meetings.meetings.values(), MeetingRecord)
+    await _insert(conn, ReportingVideoRooms.__table__, fold.meetings.rooms.values(), VideoRooms)
 
 
 async def reset_consumer(conn: AsyncConnection, consumer: str, ends: Mapping[tuple[str, int], int]) -> None:

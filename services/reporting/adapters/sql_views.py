@@ -4,6 +4,7 @@ run; on PostgreSQL they are created in the ``reporting`` schema."""
 from __future__ import annotations
 
 from services.reporting.adapters.day_sql_views import DAY_VIEWS
+from services.reporting.adapters.meeting_sql_views import MEETING_VIEWS
 from services.reporting.adapters.steering_sql_views import STEERING_VIEWS
 
 _DATE_COLUMNS = "d.year, d.quarter, d.tertial, d.month, d.iso_week, d.weekday"
@@ -111,6 +112,7 @@ LEFT JOIN (SELECT p.office_id, p.period_from, p.period_to, SUM(a.visits) AS visi
   ON v.office_id = c.office_id AND v.period_from = c.period_from AND v.period_to = c.period_to""",
     **DAY_VIEWS,
     **STEERING_VIEWS,
+    **MEETING_VIEWS,
 }
 
 

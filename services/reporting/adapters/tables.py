@@ -14,6 +14,7 @@ from sqlalchemy import Column, DateTime
 from sqlmodel import Field, SQLModel
 
 from services.reporting.adapters.day_tables import DAY_TABLES
+from services.reporting.adapters.meeting_tables import MEETING_TABLES
 from services.reporting.adapters.steering_tables import STEERING_TABLES
 
 
@@ -80,4 +81,5 @@ class ReportingQuestion(SQLModel, table=True):
     forward_seconds: float | None = None
 
 
-FACT_TABLES = [ReportingVisit.__table__, ReportingQuestion.__table__, *DAY_TABLES, *STEERING_TABLES]
+FACT_TABLES = [ReportingVisit.__table__, ReportingQuestion.__table__, *DAY_TABLES, *STEERING_TABLES,
+               *MEETING_TABLES]

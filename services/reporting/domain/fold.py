@@ -1,6 +1,6 @@
 """The fold over records held in memory: the replay's batch, and the live handler's few
-loaded rows. ``apply`` runs the event type's rules from ``fact_rules``, ``day_rules`` and
-``steering_rules``."""
+loaded rows. ``apply`` runs the event type's rules from ``fact_rules``, ``day_rules``,
+``steering_rules`` and ``meeting_rules``."""
 
 from __future__ import annotations
 
@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 from services.reporting.domain.day import Derived, DeskLog, DeskSession, QueueEvent, derive
 from services.reporting.domain.day_rules import DAY_APPLIERS
 from services.reporting.domain.fact_rules import APPLIERS, Payload
+from services.reporting.domain.meeting_rules import MEETING_APPLIERS, MeetingRecords
 from services.reporting.domain.model import QuestionRecord, VisitRecord
 from services.reporting.domain.steering_rules import STEERING_APPLIERS, SteeringRecords
 
-EVENT_TYPES = frozenset(APPLIERS) | frozenset(DAY_APPLIERS) | frozenset(STEERING_APPLIERS)
+EVENT_TYPES = frozenset(APPLIERS) | frozenset(DAY_APPLIERS) | frozenset(STEERING_APPLIERS) \
+    | frozenset(MEETING_APPLIERS)
 
 
 @dataclass
@@ -27,6 +29,10 @@ class Fold:
     queue_logs: dict[str, dict[tuple[str, datetime], QueueEvent]] = field(default_factory=dict)
     desks: dict[tuple[str, str], DeskLog] = field(default_factory=dict)
     steering: SteeringRecords = field(default_factory=SteeringRecords)
+    meetings: MeetingRecords = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.meetings = MeetingRecords(self.tz)
 
     def visit(self, visit_id: str) -> VisitRecord:
         found = self.visits.get(visit_id)
@@ -52,7 +58,10 @@ class Fold:
     def apply(self, event_type: str, payload: Payload) -> bool:
         """Apply one event; False when reporting does not use its type."""
         applier, day_applier = APPLIERS.get(event_type), DAY_APPLIERS.get(event_type)
-        steering = STEERING_APPLIERS.get(event_type)
+        steering, meeting = STEERING_APPLIERS.get(event_type), MEETING_APPLIERS.get(event_type)
+        if meeting is not None:
+            meeting(payload, self.meetings)
+            return True
         if day_applier is not None:
             day_applier(payload, self)
         if applier is not None:

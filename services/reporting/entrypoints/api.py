@@ -10,10 +10,11 @@ from services.reporting.entrypoints import (
     dashboard,
     day_api,
     export_api,
+    meetings_api,
     stats_api,
     steering_api,
 )
 
 router = APIRouter()
-for part in (stats_api.router, analytics_api.router, day_api.router, steering_api.router, export_api.router, audit_api.router, dashboard.router):
+for part in (stats_api.router, analytics_api.router, day_api.router, steering_api.router, meetings_api.router, export_api.router, audit_api.router, dashboard.router):
     router.include_router(part)

@@ -15,6 +15,7 @@ from pydantic import StringConstraints
 
 from services.reporting.adapters.analytics_reader import AnalyticsReader
 from services.reporting.adapters.day_stats_reader import DayStatsReader
+from services.reporting.adapters.meeting_reader import SqlMeetingReader
 from services.reporting.adapters.stats_reader import StatsReader
 from services.reporting.adapters.steering_reader import SqlSteeringReader
 from services.reporting.domain.costs import CostConfig
@@ -40,6 +41,7 @@ class ReportingDeps:
     analytics: AnalyticsReader
     day_stats: DayStatsReader
     steering: SqlSteeringReader
+    meetings: SqlMeetingReader
     # Brings the aggregates and cost tables up to the facts; returns the days it redid.
     refresh: Callable[[], Awaitable[int]]
 

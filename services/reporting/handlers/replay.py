@@ -42,6 +42,7 @@ from services.reporting.adapters.store import exclusive, rebuild_derived
 from services.reporting.domain.audit import AUDITED, OWN_AUDITED
 from services.reporting.domain.costs import CostConfig
 from services.reporting.domain.fold import EVENT_TYPES, Fold
+from services.reporting.domain.meeting_rules import MEETING_APPLIERS
 from shared.events import EventEnvelope, event_class, utc_now
 
 Progress = Callable[[int], None]
@@ -81,6 +82,14 @@ def _visit_id(text: str) -> str:
     return text[start : text.index('"', start)]
 
 
+def _in_pass(event_type: str, text: str, index: int, parts: int) -> bool:
+    """A visit's events go to the pass of its visit id; the bookings' (few, and keyed by
+    booking, not visit) all to the first pass."""
+    if event_type in MEETING_APPLIERS:
+        return index == 0
+    return hash(_visit_id(text)) % parts == index
+
+
 def _validated(event_type: str, payload: dict[str, Any]) -> dict[str, Any]:
     """The slow path, for a payload the fold refused: what the live consumer would do."""
     cls = event_class(event_type)
@@ -99,7 +108,7 @@ async def fold_logs(
             for _position, event_type, version, text in batch:
                 if event_type not in EVENT_TYPES:
                     continue
-                if parts > 1 and hash(_visit_id(text)) % parts != index:
+                if parts > 1 and not _in_pass(event_type, text, index, parts):
                     continue
                 payload = _decode(event_type, version, text)
                 try:
