@@ -342,3 +342,42 @@ async def test_desks_and_offices_may_book(runtime, client, role):
     await publish(client, [start], agency="forsakringskassan", case_types=["bostadsbidrag"])
     async with as_role(runtime, role) as caller:
         await book(caller, start, agency="forsakringskassan", case_type="bostadsbidrag")
+
+
+# -- PostgreSQL, two replicas -----------------------------------------------------------------
+@pytest.mark.realservers
+async def test_on_postgresql_two_replicas_book_a_slot_once_and_a_room_once(real_servers, tmp_path):
+    from services.intake.bootstrap import bootstrap
+    from services.intake.config import IntakeSettings
+
+    url = await real_servers.fresh_database()
+    settings = IntakeSettings(data_dir=tmp_path, database_url=url, intake_database_url=None, vault_database_url=None)
+    replicas = [bootstrap(settings), bootstrap(settings)]
+    await replicas[0].init_db()
+    await replicas[1].init_db()
+    try:
+        async with api_client(replicas[0]) as one, api_client(replicas[1]) as two:
+            start, video = at(240), at(360)
+            await publish(one, [start])
+            answers = await asyncio.gather(*(c.post("/v1/bookings", json=booking_body(start)) for c in [one, two] * 6))
+            assert sorted(a.status_code for a in answers) == [201] + [409] * 11, [a.text for a in answers]
+            await publish(one, [video], kind="video")
+            await publish(two, [video + timedelta(minutes=10)], kind="video")
+            rooms = await asyncio.gather(
+                one.post("/v1/bookings", json=booking_body(video, kind="video")),
+                two.post("/v1/bookings", json=booking_body(video + timedelta(minutes=10), kind="video")),
+            )
+            assert sorted(a.status_code for a in rooms) == [201, 409], [a.text for a in rooms]
+            booked = next(a.json() for a in answers if a.status_code == 201)
+            assert (await two.delete(f"/v1/bookings/{booked['booking_id']}")).status_code == 200
+            assert (await one.post("/v1/bookings", json=booking_body(start))).status_code == 201
+        async with replicas[0].engine.connect() as conn:
+            import sqlalchemy as sa
+
+            made = await conn.scalar(sa.text(
+                "SELECT COUNT(*) FROM intake.event_store WHERE event_type = 'intake.BookingMade'"))
+            claims = await conn.scalar(sa.text("SELECT COUNT(*) FROM intake.intake_slot_claims"))
+        assert made == 3 and claims == 2
+    finally:
+        for replica in replicas:
+            await replica.close()

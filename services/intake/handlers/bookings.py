@@ -120,9 +120,9 @@ async def _book(
         if not free:
             raise SlotTaken("the slot is booked", {"slot_start": start.isoformat()})
         slot = free[0]
+        code = await _new_code(uow, cmd.office_id)  # a query: before the claims are staged
         room = await _claim_room(uow, cmd.office_id, cmd.kind, slot, booking_id, video_office)
         uow.bookings.claim_slot(slot.slot_id, booking_id)
-        code = await _new_code(uow, cmd.office_id)
         pin, name, phone = sealed
         booking = Booking.make(BookingMade(
             booking_id=booking_id, office_id=cmd.office_id, agency=cmd.agency, case_type=cmd.case_type,
