@@ -42,16 +42,7 @@ from shared import topics
 from shared.consumer import EventConsumer
 from shared.db import sqlite_url
 from shared.tracking import Checkpoint
-from tests.factories import (
-    booking_cancelled,
-    booking_checked_in,
-    booking_envelope,
-    booking_made,
-    booking_moved,
-    booking_no_show,
-    meeting_outcome_recorded,
-    video_rooms_declared,
-)
+from tests import factories as f
 from tests.helpers import api_client
 
 TZ = ZoneInfo("Europe/Stockholm")
@@ -67,7 +58,7 @@ def local(day: int, hour: int) -> datetime:
 
 def book(booking_id: str, office: str, kind: str, key: tuple[str, str], start: datetime, minutes: int,
          ahead: timedelta):
-    return booking_made(booking_id=booking_id, office_id=office, kind=kind, agency=key[0], case_type=key[1],
+    return f.booking_made(booking_id=booking_id, office_id=office, kind=kind, agency=key[0], case_type=key[1],
                         slot_start=start, length_minutes=minutes, room="video-1" if kind == "video" else None,
                         booked_at=start - ahead)
 
@@ -80,21 +71,21 @@ def history() -> list:
     b5 = book("B5", "umea", "video", FK, local(3, 13), 30, timedelta(days=7))
     b6 = book("B6", "umea", "video", FK, local(3, 14), 30, timedelta(hours=6))
     return [
-        video_rooms_declared(office_id="pitea", rooms=["video-1", "video-2"], declared_at=local(1, 9)),
-        b1, booking_checked_in(b1), meeting_outcome_recorded(b1),
-        b2, booking_no_show(b2),
-        b3, booking_cancelled(b3, cancelled_by="agency", cancelled_at=local(2, 9)),
-        b4, booking_moved(b4, slot_start=local(4, 10), moved_by="agency", moved_at=local(1, 12)),
-        booking_checked_in(b4, checked_in_at=local(4, 10) - timedelta(minutes=3)),
-        b5, booking_cancelled(b5, cancelled_by="visitor", cancelled_at=local(1, 8)),
-        b6, meeting_outcome_recorded(b6, outcome="technical_failure", note="Ljudet föll bort"),
+        f.video_rooms_declared(office_id="pitea", rooms=["video-1", "video-2"], declared_at=local(1, 9)),
+        b1, f.booking_checked_in(b1), f.meeting_outcome_recorded(b1),
+        b2, f.booking_no_show(b2),
+        b3, f.booking_cancelled(b3, cancelled_by="agency", cancelled_at=local(2, 9)),
+        b4, f.booking_moved(b4, slot_start=local(4, 10), moved_by="agency", moved_at=local(1, 12)),
+        f.booking_checked_in(b4, checked_in_at=local(4, 10) - timedelta(minutes=3)),
+        b5, f.booking_cancelled(b5, cancelled_by="visitor", cancelled_at=local(1, 8)),
+        b6, f.meeting_outcome_recorded(b6, outcome="technical_failure", note="Ljudet föll bort"),
     ]
 
 
 def write(data_dir: Path, events: list) -> None:
     rows, versions = [], Counter()
     for event in events:
-        e = booking_envelope(event)
+        e = f.booking_envelope(event)
         versions[e.stream_id] += 1
         rows.append((str(e.event_id), e.event_type, 1, e.stream_id, versions[e.stream_id],
                      e.occurred_at.replace(tzinfo=None).isoformat(" ", "microseconds"), str(e.event_id), None,
@@ -110,13 +101,14 @@ def settings(data_dir: Path) -> ReportingSettings:
     return ReportingSettings(data_dir=data_dir, reporting_database_url=sqlite_url(data_dir / "reporting.db"))
 
 
-async def build(data_dir: Path, partitions: int = 1) -> None:
+async def build(data_dir: Path, partitions: int = 1) -> Path:
     write(data_dir, history())
     runtime = bootstrap(settings(data_dir))
     await runtime.init_db()
     logs = [SqliteEventLog(data_dir / "intake.db", topics.INTAKE)]
     await replay(runtime.engine, logs, TZ, None, partitions=partitions)
     await runtime.close()
+    return data_dir
 
 
 def rows_of(path: Path) -> dict[str, list]:
@@ -126,15 +118,15 @@ def rows_of(path: Path) -> dict[str, list]:
 
 @pytest.fixture(scope="module")
 def data_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("meetings")
-    asyncio.run(build(path))
-    return path
+    return asyncio.run(build(tmp_path_factory.mktemp("meetings")))
 
 
 @pytest.fixture
 async def api(data_dir):
+    """A bi client of reporting over the replayed store."""
     runtime = bootstrap(settings(data_dir))
-    async with api_client(runtime, role="bi") as client:
+    client = api_client(runtime, role="bi")
+    async with client:
         yield client
     await runtime.close()
 
@@ -232,7 +224,7 @@ async def test_a_replay_in_two_passes_and_the_live_consumer_build_the_same_facts
     consumer = EventConsumer("reporting", list(topics.ALL), runtime.uow_factory, event_handlers(TZ))
     events = history()
     for position, event in enumerate([*reversed(events), *events[:4]], start=1):  # backwards, then again
-        envelope = booking_envelope(event, event_id=uuid.uuid4())
+        envelope = f.booking_envelope(event, event_id=uuid.uuid4())
         await consumer.handle(envelope, Checkpoint(topics.INTAKE, 0, position))
     await runtime.close()
     assert rows_of(live_dir / "reporting.db") == replayed
