@@ -49,6 +49,7 @@ def up(
     agency_simulator_port: Annotated[int | None, typer.Option(min=0, max=65535, help="The agency simulator's port (0: one the kernel picks)", show_default="8009")] = None,
     simulator: Annotated[bool | None, typer.Option("--simulator/--no-simulator", help="Run the agency simulator", show_default="on unless SK_AGENCY_ENDPOINTS is set")] = None,
     distributed: Annotated[bool, typer.Option("--distributed", help="Separate processes on Kafka + PostgreSQL (SK_KAFKA_BOOTSTRAP_SERVERS, SK_DATABASE_URL)", show_default="off: one process, SQLite")] = False,
+    processes: Annotated[bool | None, typer.Option("--processes/--one-process", help="Embedded: one process per service under one supervisor (both cores), or all in one process", show_default="SK_EMBEDDED_PROCESSES, else one process")] = None,
 ) -> None:
     """Start intake (8001), routing (8002), agency_gateway (8003), reporting (8004) and,
     unless real agency endpoints are configured, the agency simulator (8009). The ports
@@ -80,9 +81,12 @@ def up(
     if settings.kafka_bootstrap_servers:
         typer.echo("SK_KAFKA_BOOTSTRAP_SERVERS is set: use `up --distributed` or `serve <service>`.", err=True)
         raise typer.Exit(2)
+    from servicekontor.supervisor import processes_wanted, run_supervised
     from shared.errors import ConfigurationError
 
     try:
+        if processes_wanted(processes):
+            raise typer.Exit(run_supervised(overrides, simulator))
         asyncio.run(serve_embedded(overrides, simulator))
     except PortInUse as error:  # raised before anything starts: one line, no traceback
         typer.echo(_port_refused(error), err=True)

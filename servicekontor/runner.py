@@ -148,28 +148,9 @@ def simulator_app(data_dir: Path, port: int, callback_url: str | None = None):
 
 
 async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None = None) -> None:
-    """The whole system in this process. Every port is bound first (``0``: one the kernel
-    picks), so the simulator's callback URL, routing's CORS origins and the desk page's
-    routing URL name the ports actually bound; ``<data_dir>/ports.json`` records them
-    once every server listens."""
-    host = service_settings("intake", overrides).host
-    sockets: dict[str, socket.socket] = {}
-    try:
-        for name in SERVICES:
-            sockets[name] = listen(host, service_settings(name, overrides).port, name)
-            overrides[f"{name}_port"] = bound_port(sockets[name])
-        gateway = service_settings("agency_gateway", overrides)
-        if gateway.uses_simulator if with_simulator is None else with_simulator:
-            wanted = overrides.get("agency_simulator_port", 8009)
-            sockets["agency_simulator"] = listen(host, wanted, "agency_simulator")
-            overrides["agency_simulator_port"] = bound_port(sockets["agency_simulator"])
-            # The gateway sends its cases to this simulator, on the port it has.
-            overrides.setdefault("agency_simulator_url", f"http://{reachable(host)}:{overrides['agency_simulator_port']}")
-    except BaseException:
-        for sock in sockets.values():
-            sock.close()
-        raise
-    office_pages_reach_routing(overrides)
+    """The whole system in this process (``servicekontor.supervisor``: one process each).
+    ``<data_dir>/ports.json`` records the ports once every server listens."""
+    host, sockets = bind_embedded(overrides, with_simulator)
     bus = EmbeddedBus()
     runtimes = [bootstrap_service(n, service_settings(n, overrides), bus) for n in SERVICES]
     intake = runtimes[0].settings
@@ -188,6 +169,31 @@ async def serve_embedded(overrides: dict[str, Any], with_simulator: bool | None 
         apps.append((app, sockets["agency_simulator"], "agency_simulator"))
     background = [bus.run] + [w for rt in runtimes for w in rt.workers]
     await run_servers(host, apps, background, runtimes, data_dir=Path(intake.data_dir))
+
+
+def bind_embedded(overrides: dict[str, Any], with_simulator: bool | None) -> tuple[str, dict[str, socket.socket]]:
+    """Bind every server's socket first (``0``: a port the kernel picks), so the simulator's
+    callback URL, routing's CORS origins and the desk page's routing URL (all set in
+    ``overrides`` here) name the ports actually bound. Answer the host and the sockets."""
+    host = service_settings("intake", overrides).host
+    sockets: dict[str, socket.socket] = {}
+    try:
+        for name in SERVICES:
+            sockets[name] = listen(host, service_settings(name, overrides).port, name)
+            overrides[f"{name}_port"] = bound_port(sockets[name])
+        gateway = service_settings("agency_gateway", overrides)
+        if gateway.uses_simulator if with_simulator is None else with_simulator:
+            wanted = overrides.get("agency_simulator_port", 8009)
+            sockets["agency_simulator"] = listen(host, wanted, "agency_simulator")
+            overrides["agency_simulator_port"] = bound_port(sockets["agency_simulator"])
+            # The gateway sends its cases to this simulator, on the port it has.
+            overrides.setdefault("agency_simulator_url", f"http://{reachable(host)}:{overrides['agency_simulator_port']}")
+    except BaseException:
+        for sock in sockets.values():
+            sock.close()
+        raise
+    office_pages_reach_routing(overrides)
+    return host, sockets
 
 
 class PortInUse(SystemExit):
@@ -310,11 +316,13 @@ async def run_servers(
     runtimes: list[ServiceRuntime],
     *,
     data_dir: Path | None = None,
+    on_up: Callable[[dict[str, int]], None] | None = None,
 ) -> None:
     """Serve ``apps`` (each on a port, or on a socket bound already) and run
     ``background`` until SIGINT/SIGTERM, then stop as the module says. With ``data_dir``,
     the ports every server listens on are written to ``<data_dir>/ports.json`` once all
-    listen, and removed on a clean stop."""
+    listen, and removed on a clean stop. With ``on_up`` (a process of ``up --processes``),
+    that is called with the ports instead of announcing the system."""
     sockets = [port if isinstance(port, socket.socket) else listen(host, port, name) for _, port, name in apps]
     ports = {name: bound_port(sock) for (_, _, name), sock in zip(apps, sockets, strict=True)}
     servers = []
@@ -335,7 +343,7 @@ async def run_servers(
         for server, sock, (_, _, name) in zip(servers, sockets, apps, strict=True)
     ]
     stopper = asyncio.create_task(signals.received.wait())
-    card = asyncio.create_task(_announce(host, servers, ports, data_dir))
+    card = asyncio.create_task(_announce(host, servers, ports, data_dir, on_up))
     done, _ = await asyncio.wait([stopper, *tasks, *serving], return_when="FIRST_COMPLETED")
     card.cancel()
     # Background work and servers run until the stop: one that ends first has failed.
@@ -465,10 +473,17 @@ def _force_exit(reason: str) -> None:
     os._exit(1)
 
 
-async def _announce(host: str, servers: list[uvicorn.Server], ports: dict[str, int], data_dir: Path | None) -> None:
-    """Once every server listens: log ``servicekontor_up`` and write the address card."""
+async def _announce(
+    host: str, servers: list[uvicorn.Server], ports: dict[str, int], data_dir: Path | None,
+    on_up: Callable[[dict[str, int]], None] | None = None,
+) -> None:
+    """Once every server listens: log ``servicekontor_up`` and write the address card
+    (or, in a process of ``up --processes``, tell the supervisor)."""
     while not all(server.started for server in servers):
         await asyncio.sleep(0.02)
+    if on_up is not None:
+        on_up(ports)
+        return
     if data_dir is not None:
         write_instance(
             data_dir,
