@@ -13,6 +13,7 @@ import json
 import os
 import time
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -86,10 +87,28 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, public_key_pem: bytes) -> None:
+    """Verifies tokens; a token that verified is remembered (bounded, least recently used
+    first out) until its ``exp``, so a kiosk's every request does not pay for the EdDSA
+    signature check again. Refusals are never remembered: a bad token costs each time."""
+
+    def __init__(self, public_key_pem: bytes, cache_size: int = 4096) -> None:
         self.key = serialization.load_pem_public_key(public_key_pem)
+        self.cache_size = cache_size
+        self._verified: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
 
     def verify(self, token: str) -> Principal:
+        if (known := self._verified.get(token)) is not None:
+            if time.time() < known[1]:
+                self._verified.move_to_end(token)
+                return known[0]
+            del self._verified[token]
+        principal, expires = self._check(token)
+        self._verified[token] = (principal, expires)
+        if len(self._verified) > self.cache_size:
+            self._verified.popitem(last=False)
+        return principal
+
+    def _check(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token, self.key, algorithms=["EdDSA"], audience=AUDIENCE, issuer=ISSUER,
@@ -108,7 +127,7 @@ class TokenVerifier:
         agency = claims.get("agency")
         if role == "agency" and not load_catalog().is_agency(agency or ""):
             raise Unauthenticated("invalid token: agency token without a known agency")
-        return Principal(claims["sub"], role, agency)
+        return Principal(claims["sub"], role, agency), float(claims["exp"])
 
 
 class TokenIssuer:
