@@ -40,6 +40,15 @@ SCOPES: dict[str, dict[tuple[str, str], str]] = {
         ("POST", "/v1/visits/{visit_id}/transfer"): "visits:call",
         ("GET", "/v1/offices/{office_id}/queue"): "queue:read",
         ("GET", "/v1/offices/{office_id}/queue/stream"): "queue:read",
+        ("GET", "/v1/offices/{office_id}/slots"): "slots:read",
+        ("POST", "/v1/offices/{office_id}/slots"): "slots:publish",
+        ("PUT", "/v1/offices/{office_id}/video-rooms"): "rooms:write",
+        ("POST", "/v1/bookings"): "bookings:write",
+        ("GET", "/v1/bookings/{booking_id}"): "bookings:read",
+        ("DELETE", "/v1/bookings/{booking_id}"): "bookings:cancel",
+        ("POST", "/v1/bookings/check-in"): "bookings:check_in",
+        ("POST", "/v1/bookings/{booking_id}/outcome"): "bookings:write",
+        ("DELETE", "/v1/bookings/{booking_id}/personal-data"): "personal_data:erase",
     },
     "routing": {
         ("GET", "/v1/questions/{question_id}/decision"): "decisions:read",
@@ -76,6 +85,7 @@ SAMPLE = {
     "visit_id": "v-1", "question_id": "q-1", "agency": "polisen", "table": "fact_questions",
     "office_id": "no-such-office", "desk": "3", "figure": "workload",
 }
+SAMPLE.setdefault("booking_id", "b-1")  # intake's bookings (docs/bookings.md)
 
 
 @pytest.fixture(params=list(SCOPES))
