@@ -273,7 +273,7 @@ async def test_no_show_after_the_grace_frees_the_slot(runtime, client):
 
 
 # -- personal data ----------------------------------------------------------------------------
-async def test_identity_number_name_and_phone_are_sealed_and_erasable(runtime, client):
+async def test_identity_number_name_and_phone_are_sealed_and_erasable(runtime, client, capsys):
     start = at(120)
     await publish(client, [start])
     made = await book(client, start, personal_identity_number=PIN, name="Anna Andersson", phone="070-123 45 67")
@@ -293,6 +293,23 @@ async def test_identity_number_name_and_phone_are_sealed_and_erasable(runtime, c
     assert await vault.decrypt(event["personal_identity_number"]) is None
     got = (await client.get(f"/v1/bookings/{made['booking_id']}")).json()
     assert not got["has_identity_number"] and got["phone_masked"] is None
+    assert [t for t, _ in stored_events(runtime)][-1] == "intake.PersonalDataErased"
+    logged = capsys.readouterr()
+    assert "9876" not in logged.out + logged.err and "Anna" not in logged.out + logged.err
+
+
+async def test_the_retention_worker_erases_a_bookings_personal_data(runtime, client):
+    from services.intake.entrypoints.workers import RetentionWorker
+
+    start = at(120)
+    await publish(client, [start])
+    made = await book(client, start, personal_identity_number=PIN)
+    sealed = next(json.loads(p) for t, p in stored_events(runtime) if t == "intake.BookingMade")
+    later = datetime.now(UTC) + timedelta(days=31)
+    worker = RetentionWorker(runtime.uow_factory, runtime.deps.vault, 30, clock=lambda: later)
+    assert made["booking_id"] in await worker.run_once()
+    assert await runtime.deps.vault.decrypt(sealed["personal_identity_number"]) is None
+    assert not (await client.get(f"/v1/bookings/{made['booking_id']}")).json()["has_identity_number"]
 
 
 # -- the agency, through the gateway's events -------------------------------------------------
@@ -334,6 +351,34 @@ async def test_the_agencys_slots_and_meeting_callbacks(runtime, client):
     got = (await client.get(f"/v1/bookings/{two['booking_id']}")).json()
     assert got["status"] == "cancelled" and got["cancelled_by"] == "agency"
     assert len(await free(client, agency="polisen")) == 2
+
+
+async def test_a_video_meeting_the_agency_moves_onto_a_taken_room_is_cancelled_and_flagged(runtime, client):
+    start, other = at(120), at(240)
+    await publish(client, [start, other], kind="video", agency="polisen", case_types=["pass"])
+    moved = await book(client, start, kind="video", agency="polisen", case_type="pass")
+    await book(client, other, kind="video", agency="polisen", case_type="pass")  # holds video-1 then
+    update = AgencyMeetingUpdated(
+        booking_id=moved["booking_id"], agency="polisen", agency_reference=None, status="moved",
+        slot_start=other + timedelta(minutes=10), callback_id=str(uuid.uuid4()),
+        agency_updated_at=datetime.now(UTC), received_at=datetime.now(UTC),
+    )
+    await consume(runtime, on_agency_meeting, update, day=runtime.deps.office_day)
+    got = (await client.get(f"/v1/bookings/{moved['booking_id']}")).json()
+    assert got["status"] == "cancelled" and got["agency_status"] == "moved" and got["cancelled_by"] == "office"
+    assert [s["slot_start"][:16] for s in await free(client, kind="video")] == [start.isoformat()[:16]]
+
+
+async def test_the_kiosk_checks_in_with_the_code(runtime, client):
+    start = at(10)
+    await publish(client, [start])
+    made = await book(client, start)
+    async with as_role(runtime, "kiosk") as kiosk, as_role(runtime, "display") as display:
+        assert (await display.post("/v1/bookings/check-in", json={"office_id": OFFICE, "code": made["code"]})).status_code == 403
+        ticket = await check_in(kiosk, made["code"])
+    assert ticket["ticket"].startswith("B") and ticket["queue"] == "booked"
+    visit = (await client.get(f"/v1/visits/{ticket['visit_id']}")).json()
+    assert visit["queue"] == "booked" and visit["status"] == "waiting"
 
 
 @pytest.mark.parametrize("role", ["desk", "supervisor", "admin"])
