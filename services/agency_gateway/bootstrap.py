@@ -10,7 +10,7 @@ from services.agency_gateway.adapters.agency_client import AgencyClient
 from services.agency_gateway.adapters.tables import GATEWAY_TABLES
 from services.agency_gateway.config import GatewaySettings
 from services.agency_gateway.entrypoints.api import router
-from services.agency_gateway.entrypoints.consumers import build_consumer
+from services.agency_gateway.entrypoints.consumers import build_bookings_consumer, build_consumer
 from services.agency_gateway.entrypoints.deps import GatewayDeps
 from services.agency_gateway.entrypoints.workers import DeliveryWorker
 from services.agency_gateway.unit_of_work import SqlGatewayUnitOfWork
@@ -42,7 +42,8 @@ def bootstrap(
 
     def consumers(uow_factory):
         workers.append(DeliveryWorker(uow_factory, client, settings, vault=vault))
-        return [build_consumer(uow_factory, workers[0].wake)]
+        wake = workers[0].wake
+        return [build_consumer(uow_factory, wake), build_bookings_consumer(uow_factory, wake)]
 
     runtime = build_runtime(
         "agency_gateway",

@@ -119,3 +119,44 @@ class AgencyMeetingUpdated(GatewayEvent):
     callback_id: str
     agency_updated_at: datetime
     received_at: datetime
+
+
+# --- The gateway's meeting deliveries (issue 16; gateway-private, docs/bookings.md) -------
+# A booking's deliveries to the agency's system, as a case's are: ``delivery_id`` is the
+# stream (and the Idempotency-Key): the booking id for the meeting itself, a name-based
+# UUID of the booking and the change for a move or a cancellation. No personal data.
+MeetingDeliveryKind = Literal["meeting", "meeting_move", "meeting_cancellation"]
+
+
+class MeetingDeliveryEvent(GatewayEvent):
+    """Base (not an event itself): which delivery of which booking, to which agency."""
+
+    delivery_id: str
+    booking_id: str
+    kind: MeetingDeliveryKind
+    agency: str
+
+
+class MeetingQueuedForDelivery(MeetingDeliveryEvent):
+    office_id: str
+    case_type: str
+    queued_at: datetime
+
+
+class MeetingForwarded(MeetingDeliveryEvent):
+    agency_reference: str
+    attempt: int
+    forwarded_at: datetime
+
+
+class MeetingForwardingFailed(MeetingDeliveryEvent):
+    attempt: int
+    reason: str
+    retry_at: datetime | None
+    failed_at: datetime
+
+
+class MeetingDeadLettered(MeetingDeliveryEvent):
+    attempt: int
+    reason: str
+    dead_lettered_at: datetime

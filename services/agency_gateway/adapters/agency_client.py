@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from services.agency_gateway.domain.minimisation import minimise
+from services.agency_gateway.domain.minimisation import minimise, minimise_meeting
 from services.agency_gateway.domain.outcomes import (
     Accepted,
     Outcome,
@@ -47,9 +47,14 @@ class AgencyClient:
         self.timeout_seconds = timeout_seconds  # None: each target's own
         self.clock = clock
 
-    def request(self, target: AgencyTarget, idempotency_key: str, case: dict[str, Any]):
-        """The URL, headers and body of one attempt (a fresh timestamp each time)."""
-        body = encode(minimise(case, target.agency, target.fields))
+    def request(self, target: AgencyTarget, idempotency_key: str, case: dict[str, Any], kind: str = "case"):
+        """The URL, headers and body of one attempt (a fresh timestamp each time); a
+        booking's delivery (``kind`` meeting...) goes to the agency's meeting endpoints."""
+        if kind == "case":
+            url, body = target.endpoint, encode(minimise(case, target.agency, target.fields))
+        else:
+            url = target.meeting_url(kind, str(case.get("meeting_id")))
+            body = encode(minimise_meeting(case, target.agency, target.fields))
         headers = {
             "Content-Type": "application/json",
             IDEMPOTENCY_HEADER: idempotency_key,
@@ -58,15 +63,15 @@ class AgencyClient:
         }
         if target.token:
             headers["Authorization"] = f"Bearer {target.token}"
-        return target.endpoint, headers, body
+        return url, headers, body
 
     async def send(
-        self, target: AgencyTarget, idempotency_key: str, case: dict[str, Any]
+        self, target: AgencyTarget, idempotency_key: str, case: dict[str, Any], kind: str = "case"
     ) -> Outcome:
-        """POST one case. ``asyncio.timeout`` bounds the whole exchange, not only each
-        read, so a slow-dripping agency cannot hold a delivery slot longer."""
+        """POST one case (or meeting change). ``asyncio.timeout`` bounds the whole exchange,
+        not only each read, so a slow-dripping agency cannot hold a delivery slot longer."""
         timeout = self.timeout_seconds or target.timeout_seconds
-        url, headers, body = self.request(target, idempotency_key, case)
+        url, headers, body = self.request(target, idempotency_key, case, kind)
         try:
             async with asyncio.timeout(timeout):
                 response = await self.http.post(url, content=body, headers=headers, timeout=timeout)
@@ -74,6 +79,9 @@ class AgencyClient:
             return TransientFailure(f"no answer within {timeout:g} s")
         except httpx.TransportError as error:
             return TransientFailure(f"connection failed: {type(error).__name__}")
+        if response.status_code == 404 and kind in ("meeting_move", "meeting_cancellation"):
+            # The meeting itself may not be there yet (its own delivery is retrying).
+            return TransientFailure(_describe(response))
         return outcome_of(response)
 
 

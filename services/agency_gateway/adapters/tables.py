@@ -3,14 +3,15 @@
 ``gateway_deliveries`` is the delivery read model and the work queue in one: the worker
 picks rows whose ``next_attempt_at`` has come, so the retry schedule survives restarts.
 ``case_payload`` is the only place the gateway keeps the question text and identity
-number; it is erased once the agency has the case.
+number (or a booking's sealed identity number, name and phone); it is erased once the
+agency has the case (the meeting).
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import Column, DateTime, Index, Text
+from sqlalchemy import Column, DateTime, Index, String, Text
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
@@ -53,6 +54,11 @@ class DeliveryRow(SQLModel, table=True):
     queued_at: datetime = Field(sa_column=Column(UtcDateTime, nullable=False))
     delivered_at: datetime | None = Field(default=None, sa_column=Column(UtcDateTime))
     case_payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    # case | meeting | meeting_move | meeting_cancellation; NULL (a row older than
+    # meetings, on SQLite) is a case. ``question_id`` is then the delivery id.
+    kind: str | None = Field(
+        default="case", sa_column=Column(String(30), nullable=True, server_default="case")
+    )
     # W3C context (JSON) of the span that queued it: the agency call joins that trace.
     trace: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 

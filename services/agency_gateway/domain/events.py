@@ -4,6 +4,9 @@ domain uses them as they are (other services import only the contracts)."""
 from shared.contracts.agency_gateway import (  # noqa: F401 - re-exported for this service's own code
     AGENCY_STATUSES,
     AgencyCaseUpdated,
+    AgencyMeetingStatus,
+    AgencyMeetingUpdated,
+    AgencySlotsPublished,
     AgencyStatus,
     CaseDeadLettered,
     CaseForwarded,
@@ -11,4 +14,9 @@ from shared.contracts.agency_gateway import (  # noqa: F401 - re-exported for th
     CaseQueuedForDelivery,
     DeadLetterReplayed,
     GatewayEvent,
+    MeetingDeadLettered,
+    MeetingDeliveryKind,
+    MeetingForwarded,
+    MeetingForwardingFailed,
+    MeetingQueuedForDelivery,
 )

@@ -25,6 +25,15 @@ class AgencyTarget:
     def __repr__(self) -> str:
         return f"AgencyTarget({self.agency!r}, {self.endpoint!r})"
 
+    def meeting_url(self, kind: str, booking_id: str) -> str:
+        """Beside the case endpoint (``.../cases`` -> ``.../meetings``): the meeting,
+        ``.../meetings/{booking_id}/move`` or ``.../cancellation`` (docs/agency-api.md)."""
+        base = self.endpoint.rstrip("/")
+        base = base[: -len("/cases")] if base.endswith("/cases") else base
+        suffix = {"meeting": "", "meeting_move": f"/{booking_id}/move",
+                  "meeting_cancellation": f"/{booking_id}/cancellation"}[kind]
+        return f"{base}/meetings{suffix}"
+
     def public(self) -> dict[str, object]:
         """What may be shown to operators: no secret, no token."""
         return {

@@ -1,5 +1,6 @@
 """The gateway's routes: delivery status for desks, kiosks and operators; the agencies'
-state; dead letters (``dead_letters``) and status callbacks (``callbacks``)."""
+state; dead letters (``dead_letters``), status callbacks (``callbacks``), meeting callbacks
+and slot publications (``meetings``)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from services.agency_gateway import views
 from services.agency_gateway.adapters.tables import DeliveryRow
 from services.agency_gateway.domain.model import Status
-from services.agency_gateway.entrypoints import callbacks, dead_letters
+from services.agency_gateway.entrypoints import callbacks, dead_letters, meetings
 from services.agency_gateway.entrypoints.deps import DepsDep, UowDep
 from services.agency_gateway.entrypoints.schemas import (
     DeliveryDetail,
@@ -69,3 +70,4 @@ def to_public(row: DeliveryRow) -> DeliveryPublic:
 
 router.include_router(dead_letters.router)
 router.include_router(callbacks.router)
+router.include_router(meetings.router)

@@ -7,14 +7,15 @@ never the body."""
 from __future__ import annotations
 
 import time
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from services.agency_gateway import handlers
+from services.agency_gateway.config import GatewaySettings
 from services.agency_gateway.domain.commands import RecordAgencyUpdate
 from services.agency_gateway.entrypoints.deps import SettingsDep, UowDep
 from services.agency_gateway.entrypoints.schemas import CallbackAccepted, CallbackIn
@@ -27,6 +28,17 @@ from shared.security import check_own_agency, require
 
 router = APIRouter(tags=["agency callbacks"])
 log = structlog.get_logger(__name__)
+
+
+async def own_agency(
+    agency: str, principal: Annotated[Principal, Depends(require("callbacks:write"))]
+) -> str:
+    """The agency in the path, if the token is that agency's (403 otherwise)."""
+    check_own_agency(principal, agency)
+    return agency
+
+
+OwnAgency = Annotated[str, Depends(own_agency)]
 
 
 @router.post(
@@ -42,42 +54,11 @@ log = structlog.get_logger(__name__)
     responses={401: {"description": "no valid token, bad signature or stale timestamp"}},
 )
 async def status_callback(
-    agency: str,
-    request: Request,
-    uow: UowDep,
-    settings: SettingsDep,
-    principal: Annotated[Principal, Depends(require("callbacks:write"))],
+    agency: OwnAgency, request: Request, uow: UowDep, settings: SettingsDep
 ) -> CallbackAccepted | JSONResponse:
-    check_own_agency(principal, agency)
-    if not load_catalog().is_agency(agency):
-        raise NotFound(f"no agency {agency!r}")
-    body = await request.body()
-    problem = signing.check(
-        settings.target(agency).secret,
-        request.headers.get(signing.TIMESTAMP_HEADER),
-        request.headers.get(signing.SIGNATURE_HEADER),
-        body,
-        time.time(),
-        settings.agency_callback_tolerance_seconds,
-    )
-    if problem:
-        log.warning(
-            "callback_refused",
-            agency=agency,
-            reason=problem,
-            body_bytes=len(body),
-            client=request.client.host if request.client else None,
-        )
-        message = "the callback's signature or timestamp is not valid"
-        return JSONResponse(error_body("unauthorized", message, {"reason": problem}), 401)
-    try:
-        callback = CallbackIn.model_validate_json(body)
-    except ValidationError as error:
-        details = [
-            {"location": list(e["loc"]), "problem": e["msg"], "type": e["type"]}
-            for e in error.errors()
-        ]
-        return JSONResponse(error_body("validation_error", "the callback is not valid", details), 422)
+    callback = await signed(agency, request, settings, CallbackIn, "the callback is not valid")
+    if isinstance(callback, JSONResponse):
+        return callback
     applied = await handlers.record_agency_update(
         RecordAgencyUpdate(
             agency=agency,
@@ -91,3 +72,50 @@ async def status_callback(
         uow,
     )
     return CallbackAccepted(accepted=True, duplicate=not applied)
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def signed(
+    agency: str, request: Request, settings: GatewaySettings, schema: type[M], message: str
+) -> M | JSONResponse:
+    """The body as ``schema``, if signed by ``agency`` (401 otherwise) and valid (422)."""
+    body = await request.body()
+    if refused := signature_refused(agency, request, settings, body):
+        return refused
+    try:
+        return schema.model_validate_json(body)
+    except ValidationError as error:
+        return invalid(error, message)
+
+
+def signature_refused(agency: str, request: Request, settings: GatewaySettings, body: bytes) -> JSONResponse | None:
+    """None when ``body`` is signed with the (known) agency's secret within the timestamp
+    window; else the 401 answer, logged without the body."""
+    if not load_catalog().is_agency(agency):
+        raise NotFound(f"no agency {agency!r}")
+    problem = signing.check(
+        settings.target(agency).secret,
+        request.headers.get(signing.TIMESTAMP_HEADER),
+        request.headers.get(signing.SIGNATURE_HEADER),
+        body,
+        time.time(),
+        settings.agency_callback_tolerance_seconds,
+    )
+    if not problem:
+        return None
+    log.warning(
+        "callback_refused",
+        agency=agency,
+        reason=problem,
+        body_bytes=len(body),
+        client=request.client.host if request.client else None,
+    )
+    message = "the callback's signature or timestamp is not valid"
+    return JSONResponse(error_body("unauthorized", message, {"reason": problem}), 401)
+
+
+def invalid(error: ValidationError, message: str) -> JSONResponse:
+    details = [{"location": list(e["loc"]), "problem": e["msg"], "type": e["type"]} for e in error.errors()]
+    return JSONResponse(error_body("validation_error", message, details), 422)

@@ -39,7 +39,7 @@ import structlog
 
 from services.agency_gateway.adapters.agency_client import AgencyClient
 from services.agency_gateway.config import GatewaySettings
-from services.agency_gateway.domain.minimisation import PIN_FIELD
+from services.agency_gateway.domain.minimisation import SEALED_FIELDS
 from services.agency_gateway.domain.outcomes import Accepted, Outcome, Rejected
 from services.agency_gateway.domain.traffic import Traffic
 from services.agency_gateway.handlers import Claimed, claim_due, record_outcome
@@ -168,7 +168,7 @@ class DeliveryWorker:
             else:
                 case = await self._opened(claimed.case, claimed.agency)
                 with tracing.continued(claimed.trace):  # the question's trace (issue 13)
-                    outcome = await self.agency.send(target, claimed.question_id, case)
+                    outcome = await self.agency.send(target, claimed.question_id, case, claimed.kind)
             await record_outcome(
                 claimed.question_id, outcome, self.uow_factory(), target.policy, self.rand, self.clock()
             )
@@ -188,14 +188,19 @@ class DeliveryWorker:
             self.wakeup.set()
 
     async def _opened(self, case: dict, receiver: str) -> dict:
-        """Open the sealed identity number, only for the agency responsible for the case
-        and only now, in memory; an erased visit's number cannot be opened and is left out."""
-        sealed = case.get(PIN_FIELD)
-        if not is_token(sealed):
-            return case
-        if self.vault is None or case.get("agency") != receiver:
-            return {**case, PIN_FIELD: None}
-        return {**case, PIN_FIELD: await self.vault.decrypt(sealed)}
+        """Open the sealed identity number (and a booking's name and phone), only for the
+        agency responsible for the case and only now, in memory; an erased visit's (or
+        booking's) value cannot be opened and is left out."""
+        opened = dict(case)
+        for name in SEALED_FIELDS:
+            sealed = case.get(name)
+            if not is_token(sealed):
+                continue
+            if self.vault is None or case.get("agency") != receiver:
+                opened[name] = None
+            else:
+                opened[name] = await self.vault.decrypt(sealed)
+        return opened
 
     async def _stop(self) -> None:
         """Let the calls in flight end (``stop_grace_seconds``), then cut off the rest and

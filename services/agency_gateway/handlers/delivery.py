@@ -38,6 +38,7 @@ class Claimed:
     agency: str
     case: dict[str, Any]
     trace: dict[str, str] | None = None
+    kind: str = "case"
 
 
 def case_of(event: CaseRoutedToAgency) -> dict[str, Any]:
@@ -134,6 +135,7 @@ async def claim_due(
             row.agency,
             json.loads(row.case_payload or "{}"),
             json.loads(row.trace) if row.trace else None,
+            row.kind or "case",
         )
         for row in picked
         if row.question_id in leased

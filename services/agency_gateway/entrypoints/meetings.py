@@ -1,0 +1,111 @@
+"""The agencies' side of meetings (issue 16, docs/agency-api.md): meeting callbacks
+(accepted, moved, cancelled) and slot publications. Both are signed like status callbacks
+(``callbacks.signature_refused``: 401), by a token of that agency (403 for another
+agency's, or for a token that is not an agency's), validated (422) and recorded once."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import JSONResponse
+
+from services.agency_gateway import handlers
+from services.agency_gateway.domain.commands import PublishAgencySlots, RecordMeetingUpdate
+from services.agency_gateway.entrypoints.callbacks import OwnAgency, signed
+from services.agency_gateway.entrypoints.deps import SettingsDep, UowDep
+from services.agency_gateway.entrypoints.schemas import (
+    CallbackAccepted,
+    MeetingCallbackIn,
+    SlotsAccepted,
+    SlotsIn,
+)
+from shared import offices, signing
+from shared.auth import Principal
+from shared.catalog import load_catalog
+from shared.errors import InvalidInput
+from shared.security import Forbidden, check_own_agency, require
+
+router = APIRouter(tags=["agency meetings"])
+
+
+def _signed(schema: type) -> dict:
+    return {
+        "parameters": signing.openapi_parameters(),
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema.model_json_schema()}}},
+    }
+
+
+@router.post(
+    "/agencies/{agency}/meeting-callbacks",
+    response_model=CallbackAccepted,
+    openapi_extra=_signed(MeetingCallbackIn),
+    responses={401: {"description": "no valid token, bad signature or stale timestamp"}},
+)
+async def meeting_callback(
+    agency: OwnAgency, request: Request, uow: UowDep, settings: SettingsDep
+) -> CallbackAccepted | JSONResponse:
+    """The agency accepted, moved or cancelled a meeting: ``AgencyMeetingUpdated``."""
+    callback = await signed(agency, request, settings, MeetingCallbackIn, "the meeting callback is not valid")
+    if isinstance(callback, JSONResponse):
+        return callback
+    command = RecordMeetingUpdate(agency=agency, **callback.model_dump())
+    applied = await handlers.record_meeting_update(command, uow)
+    return CallbackAccepted(accepted=True, duplicate=not applied)
+
+
+@router.post(
+    "/agency/slots",
+    status_code=201,
+    response_model=SlotsAccepted,
+    openapi_extra=_signed(SlotsIn),
+    responses={
+        200: {"description": "this publication_id was published before: nothing changed"},
+        401: {"description": "no valid token, bad signature or stale timestamp"},
+        403: {"description": "not an agency's token, or slots of another agency"},
+    },
+)
+async def publish_slots(
+    request: Request,
+    uow: UowDep,
+    settings: SettingsDep,
+    principal: Annotated[Principal, Depends(require("slots:publish"))],
+) -> SlotsAccepted | JSONResponse:
+    """An agency publishes its own slots: ``AgencySlotsPublished`` (intake adds them to
+    the offices' calendars). Signed with the token's agency's secret."""
+    if principal.role != "agency" or not principal.agency:
+        raise Forbidden("only an agency publishes slots here (offices publish on intake's port)")
+    slots = await signed(principal.agency, request, settings, SlotsIn, "the slots are not valid")
+    if isinstance(slots, JSONResponse):
+        return slots
+    check_own_agency(principal, slots.agency)
+    command = _command(slots)
+    if not await handlers.publish_slots(command, uow):
+        answer = SlotsAccepted(publication_id=command.publication_id, slots=_count(command), duplicate=True)
+        return JSONResponse(answer.model_dump(), 200)
+    return SlotsAccepted(publication_id=command.publication_id, slots=_count(command))
+
+
+def _command(slots: SlotsIn) -> PublishAgencySlots:
+    """Known case types of the agency and known offices only (422 otherwise)."""
+    catalog = load_catalog()
+    unknown_types = sorted({t for t in slots.case_types if not catalog.is_case_type(slots.agency, t)})
+    unknown_offices = sorted({o for o in slots.office_ids if offices.get(o) is None})
+    if unknown_types or unknown_offices:
+        raise InvalidInput(
+            "unknown case types or offices", {"case_types": unknown_types, "office_ids": unknown_offices}
+        )
+    return PublishAgencySlots(
+        publication_id=slots.publication_id or str(uuid.uuid4()),
+        agency=slots.agency,
+        case_types=tuple(dict.fromkeys(slots.case_types)),
+        kind=slots.kind,
+        office_ids=tuple(dict.fromkeys(slots.office_ids)),
+        starts=tuple(sorted(set(slots.starts))),
+        length_minutes=slots.length_minutes,
+    )
+
+
+def _count(command: PublishAgencySlots) -> int:
+    return len(command.starts) * len(command.office_ids)
