@@ -157,6 +157,11 @@ async def test_tokens_and_roles(runtime, client):
         assert (await kiosk.get(f"/v1/bookings/{made['booking_id']}")).status_code == 403
         assert (await kiosk.delete(f"/v1/bookings/{made['booking_id']}")).status_code == 403
         assert (await agency.post("/v1/bookings", json=booking_body(start))).status_code == 403
+        own = {"agency": "skatteverket", "case_types": ["id_kort"], "kind": "in_person",
+               "starts": [at(60).isoformat()], "length_minutes": 30}
+        assert (await agency.post(f"/v1/offices/{OFFICE}/slots", json=own)).status_code == 201
+        other = {**own, "agency": "polisen", "case_types": ["pass"]}
+        assert (await agency.post(f"/v1/offices/{OFFICE}/slots", json=other)).status_code == 403
         by_desk = await book(desk, start, agency="forsakringskassan", case_type="bostadsbidrag")
         assert (await desk.get(f"/v1/bookings/{by_desk['booking_id']}")).status_code == 200
         assert (await desk.delete(f"/v1/bookings/{made['booking_id']}")).status_code == 200

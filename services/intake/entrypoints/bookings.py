@@ -46,7 +46,7 @@ from services.intake.handlers.bookings import Booked, CheckedIn
 from shared.events import utc_now
 from shared.idempotency import IdempotencyDep, IdempotentRoute
 from shared.input_checks import free_text
-from shared.security import Principal, needs, require
+from shared.security import Principal, check_own_agency, needs, require
 
 router = APIRouter(tags=["bookings"], route_class=IdempotentRoute)
 BookingId = Annotated[str, Path(max_length=36)]
@@ -86,15 +86,17 @@ async def free_slots(
 async def publish_slots(
     office_id: OfficeId, body: SlotsCreate, uow: UowDep, deps: DepsDep, caller: Publisher, once: IdempotencyDep
 ) -> SlotsCreated:
-    """An office administrator publishes an agency's slots at this office."""
+    """An office administrator publishes an agency's slots at this office (an agency's
+    token: only its own agency's, ``source=agency``)."""
     known_office(deps.office_day, office_id)
+    check_own_agency(caller, body.agency)
 
     def created(event: SlotsPublished) -> SlotsCreated:
         return SlotsCreated(publication_id=event.publication_id, slots=len(event.starts))
 
     cmd = PublishSlots(
         (office_id,), body.agency, tuple(body.case_types), body.kind, tuple(body.starts), body.length_minutes,
-        caller.subject,
+        caller.subject, "agency" if caller.role == "agency" else "office",
     )
     return created(await calendar.publish_slots(cmd, uow, deps.catalog, deps.office_day, once.recorder(created)))
 
