@@ -30,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 from servicekontor.synthetic_history import _INSERT, FILES, case_weights
 from servicekontor.synthetic_history import _open as open_store
+from servicekontor.synthetic_meetings import meeting_events
 from servicekontor.synthetic_visits import iso
 from services.intake.adapters.pseudonym import build_pseudonymizer
 from services.intake.config import IntakeSettings
@@ -135,7 +136,7 @@ class Writer:
         self.buffers: dict[str, list[tuple]] = defaultdict(list)
         self.versions: Counter = Counter()
 
-    def add(self, producer: str, stream: str, kind: str, at: datetime, **payload) -> None:
+    def add(self, producer: str, stream: str, kind: str, at: datetime, /, **payload) -> None:
         self.versions[stream] += 1
         event_id = str(uuid.UUID(int=self.rng.getrandbits(128), version=4))
         self.buffers[producer].append((
@@ -195,6 +196,11 @@ def write_demo_history(
                         later = day + timedelta(days=rng.randint(2, 28))
                         returns[(later, office.office.id)].append((person, matters[0]))
             progress(day)
+        # Booked and video meetings (issue 16): their own generator, written last.
+        office_days = [(p.office.id, first + timedelta(days=k)) for k in range(days) for p in plans]
+        meetings = meeting_events(random.Random(None if seed is None else f"{seed}:meetings"), office_days, zone, 1.2)
+        for stream, event_type, at, payload in meetings:
+            writer.add("intake", stream, event_type, at, **payload)
     finally:
         writer.close()
     return summary

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import create_engine
 from sqlmodel import SQLModel
 
+from servicekontor.synthetic_meetings import Meeting, event_id, meeting_events
 from servicekontor.synthetic_visits import VisitStory, desk_story, no_show_story, visit_story
 from shared.catalog import load_catalog
 from shared.tables import StoredEvent
@@ -38,6 +39,7 @@ class History:
     events: Counter = field(default_factory=Counter)  # per producer
     by_case_type: Counter = field(default_factory=Counter)  # (agency, case_type, level)
     by_office: Counter = field(default_factory=Counter)
+    meetings: int = 0  # bookings made (issue 16)
 
     @property
     def total_events(self) -> int:
@@ -77,7 +79,8 @@ def write_history(
     office_names: list[str] | None = None,
 ) -> History:
     """Write ``visits`` visits (about nine events each) spread over ``days`` days, about
-    5 % more that end as no-shows, and two desk sessions per office and day with visits."""
+    5 % more that end as no-shows, two desk sessions per office and day with visits, and
+    booked and video meetings on some of those days (their own generator: the rest stays)."""
     data_dir.mkdir(parents=True, exist_ok=True)
     connections = {p: _open(data_dir / name) for p, name in FILES.items()}
     rng, zone, history = random.Random(seed), ZoneInfo(tz), History()
@@ -105,6 +108,8 @@ def write_history(
     for office, seen in sorted(office_days.items()):
         opening = [datetime(d.year, d.month, d.day, 8, 45, tzinfo=zone).astimezone(UTC) for d in sorted(seen)]
         _buffer(desk_story(office, opening, timedelta(hours=7, minutes=30)), rng, history, buffers, connections)
+    office_day_list = [(office, d) for office, seen in sorted(office_days.items()) for d in sorted(seen)]
+    _buffer_meetings(meeting_events(random.Random(f"{seed}:meetings"), office_day_list, zone), history, buffers["intake"])
     for producer, db in connections.items():
         db.executemany(_INSERT, buffers[producer])
         db.commit()
@@ -119,6 +124,18 @@ def _buffer(story: VisitStory, rng: random.Random, history: History, buffers: di
         if len(buffers[producer]) >= 20_000:
             connections[producer].executemany(_INSERT, buffers[producer])
             buffers[producer].clear()
+
+
+def _buffer_meetings(meetings: list[Meeting], history: History, buffer: list[tuple]) -> None:
+    versions: Counter = Counter()
+    for stream, event_type, at, payload in meetings:
+        versions[stream] += 1
+        eid = event_id(stream, versions[stream])
+        buffer.append((eid, f"intake.{event_type}", 1, stream, versions[stream],
+                       at.replace(tzinfo=None).isoformat(" ", "microseconds"), eid, None, "intake",
+                       json.dumps(payload, ensure_ascii=False, separators=(",", ":"))))
+        history.events["intake"] += 1
+        history.meetings += event_type == "BookingMade"
 
 
 def _open(path: Path) -> sqlite3.Connection:

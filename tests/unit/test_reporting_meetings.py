@@ -131,3 +131,27 @@ def test_rows_count_per_group_with_lead_times_and_room_use() -> None:
     assert day["day"] == DAY and day["video_room_minutes"] == 600.0
     assert {r["case_type"] for r in meeting_rows(records.meetings.values(), "case_type", room)} == {
         "foraldrapenning", "id_kort"}
+
+
+def test_the_synthetic_histories_hold_valid_booking_events(tmp_path) -> None:
+    import json
+    import sqlite3
+
+    from servicekontor.demo_data import OFFICES
+    from servicekontor.demo_history import write_demo_history
+    from servicekontor.synthetic_history import write_history
+    from shared.events import event_class
+
+    history = write_history(tmp_path / "synthetic", 200, seed=4, first_day=date(2026, 9, 1), days=20,
+                            office_names=OFFICES[:6])
+    write_demo_history(tmp_path / "demo", 7, seed=4, last_day=date(2026, 11, 27))
+    for path in (tmp_path / "synthetic" / "intake.db", tmp_path / "demo" / "intake.db"):
+        with sqlite3.connect(path) as db:
+            found = db.execute("SELECT event_type, payload FROM event_store").fetchall()
+        kinds = {t for t, _ in found if t in MEETING_APPLIERS}
+        assert kinds >= {"intake.BookingMade", "intake.BookingCheckedIn", "intake.MeetingOutcomeRecorded",
+                         "intake.BookingCancelled"}, kinds
+        for event_type, payload in found:
+            if event_type in MEETING_APPLIERS:
+                event_class(event_type).model_validate(json.loads(payload))  # type: ignore[union-attr]
+    assert history.meetings > 0
