@@ -20,7 +20,9 @@ from services.intake.entrypoints.workers import NoShowWorker
 from services.intake.handlers.bookings import on_agency_meeting
 from services.intake.handlers.calendar import on_agency_slots
 from shared.contracts.agency_gateway import AgencyMeetingUpdated, AgencySlotsPublished
+from shared import topics
 from shared.events import EventEnvelope
+from shared.tracking import Checkpoint
 from shared.idempotency import KEY_HEADER
 from tests.helpers import api_client, auth
 from tests.integration import test_office_day_api as office_day_api
@@ -318,11 +320,14 @@ async def test_the_retention_worker_erases_a_bookings_personal_data(runtime, cli
 
 
 # -- the agency, through the gateway's events -------------------------------------------------
-async def consume(runtime, handler, event, **deps) -> None:
+async def consume(runtime, handler, event, **_deps) -> None:
+    """Through intake's own consumer (its handlers for the gateway's topic, its inbox);
+    ``handler`` names the handler the event reaches."""
+    consumer = runtime.consumers[0]
+    assert consumer.handlers[event.event_type()].func is handler
     envelope = EventEnvelope.wrap(event, stream_id=str(uuid.uuid4()), stream_version=1)
-    async with runtime.uow_factory() as uow:
-        await handler(event, envelope, uow, **deps)
-        await uow.commit()
+    consume.position = getattr(consume, "position", 0) + 1
+    await consumer.handle_batch([(envelope, Checkpoint(topics.GATEWAY, 0, consume.position))])
 
 
 async def test_the_agencys_slots_and_meeting_callbacks(runtime, client):
