@@ -55,7 +55,7 @@ def up(
     unless real agency endpoints are configured, the agency simulator (8009). The ports
     it listens on are written to <data-dir>/ports.json, where the other commands find
     them."""
-    from servicekontor.runner import PortInUse, serve_embedded
+    from servicekontor.runner import PortInUse, run_loop, serve_embedded
 
     settings = CommonSettings()
     configure_logging(settings.log_level, settings.log_format)
@@ -87,7 +87,7 @@ def up(
     try:
         if processes_wanted(processes):
             raise typer.Exit(run_supervised(overrides, simulator))
-        asyncio.run(serve_embedded(overrides, simulator))
+        run_loop(serve_embedded(overrides, simulator))
     except PortInUse as error:  # raised before anything starts: one line, no traceback
         typer.echo(_port_refused(error), err=True)
         raise typer.Exit(1) from None
@@ -111,7 +111,7 @@ def serve(
     port: Annotated[int | None, typer.Option(min=0, max=65535, help="The port to listen on", show_default="SK_<SERVICE>_PORT, else the service's own (8001-8004)")] = None,
 ) -> None:
     """Run one service on Kafka + PostgreSQL (one replica of a distributed system)."""
-    from servicekontor.runner import SERVICES, PortInUse, serve_one
+    from servicekontor.runner import SERVICES, PortInUse, run_loop, serve_one
 
     if service not in SERVICES:
         typer.echo(f"unknown service {service!r}; choose one of {', '.join(SERVICES)}", err=True)
@@ -123,7 +123,7 @@ def serve(
         raise typer.Exit(2)
     configure_logging(settings.log_level, settings.log_format)
     try:
-        asyncio.run(serve_one(service, _overrides(**{f"{service}_port": port})))
+        run_loop(serve_one(service, _overrides(**{f"{service}_port": port})))
     except PortInUse as error:
         typer.echo(_port_refused(error).replace(f"--{service.replace('_', '-')}-port", "--port"), err=True)
         raise typer.Exit(1) from None
