@@ -176,3 +176,42 @@ def test_without_a_token_the_page_asks_for_one_and_says_why_a_token_was_refused(
         assert page.locator("select[name=office_id] option").count() == 13
         browser.close()
     assert not errors, errors
+
+
+MEETINGS_ARTIFACT = ARTIFACT.with_name("dashboard-meetings.png")
+
+
+def test_the_meetings_panel_shows_the_booked_and_video_meetings_of_the_history(served) -> None:
+    """Issue 16: the synthetic history's bookings, as the meetings API counts them, on the
+    panel (its figures, its bars per office, its table with lead times and room use)."""
+    from playwright.sync_api import sync_playwright
+
+    base, history, tokens = served
+    bi = {"Authorization": f"Bearer {tokens['bi']}"}
+    period = {"from": "2026-09-01", "to": "2026-12-31"}
+    offices = httpx.get(f"{base}/v1/stats/meetings", params=period, headers=bi).json()["rows"]
+    [video] = [r for r in httpx.get(f"{base}/v1/stats/meetings", params={**period, "group_by": "kind"},
+                                    headers=bi).json()["rows"] if r["kind"] == "video"]
+    booked, held = sum(r["booked"] for r in offices), sum(r["held"] for r in offices)
+    assert booked == history.meetings > 0 and 0 < held < booked and video["video_room_use"] > 0
+    errors = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(f"{base}/dashboard?{PERIOD}#token={tokens['bi']}")
+        page.wait_for_selector('body[data-ready="1"]', timeout=20_000)
+        kpis, table = page.inner_text("#meeting-kpis"), page.inner_text("#meeting-table")
+        bars = page.locator("#meetings svg rect").count()
+        MEETINGS_ARTIFACT.parent.mkdir(parents=True, exist_ok=True)
+        page.locator("#meetings-card").screenshot(path=str(MEETINGS_ARTIFACT))
+        browser.close()
+    assert not errors, errors
+    number = lambda n: f"{n:,}".replace(",", "\u00a0")  # noqa: E731  (sv-SE grouping)
+    assert "Bokade möten" in kpis and number(booked) in kpis and number(held) in kpis, kpis
+    share = f"{100 * video['video_room_use']:.1f}".replace(".", ",") + " %"
+    assert share in kpis, (share, kpis)
+    busiest = max(offices, key=lambda r: r["booked"])
+    assert busiest["office_name"] in table and "ledtid median" in table and " d" in table, table
+    assert bars >= len([r for r in offices if r["booked"]]) and MEETINGS_ARTIFACT.stat().st_size > 5_000
