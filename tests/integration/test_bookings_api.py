@@ -19,12 +19,12 @@ from services.intake.domain.booking import CODE_ALPHABET
 from services.intake.entrypoints.workers import NoShowWorker
 from services.intake.handlers.bookings import on_agency_meeting
 from services.intake.handlers.calendar import on_agency_slots
-from shared.contracts.agency_gateway import AgencyMeetingUpdated, AgencySlotsPublished
 from shared import topics
+from shared.contracts.agency_gateway import AgencyMeetingUpdated, AgencySlotsPublished
 from shared.events import EventEnvelope
-from shared.tracking import Checkpoint
 from shared.idempotency import KEY_HEADER
-from tests.helpers import api_client, auth
+from shared.tracking import Checkpoint
+from tests.helpers import api_client
 from tests.integration import test_office_day_api as office_day_api
 
 runtime, client = office_day_api.runtime, office_day_api.client
@@ -113,6 +113,9 @@ async def test_not_bookable_and_bad_input_are_422(client):
     assert (await book(client, start, kind="phone", status=422))["error"]["code"] == "validation_error"
     assert (await client.get(f"/v1/offices/{OFFICE}/slots", params={"kind": "phone"})).status_code == 422
     assert (await client.get(f"/v1/offices/{OFFICE}/slots", params={"from": "yesterday"})).status_code == 422
+    assert (await client.get(f"/v1/offices/{OFFICE}/slots", params={"from": "9999-12-31T23:59:00Z"})).status_code == 422
+    far = {"slot_start": "9999-12-31T23:59:00Z"}
+    assert (await client.post("/v1/bookings", json={**booking_body(start), **far})).status_code == 422
     assert (await book(client, at(-120), status=422))["error"]["code"] == "not_bookable"  # no slot then
     bad = await client.post(f"/v1/offices/{OFFICE}/slots", json={
         "agency": "skatteverket", "case_types": ["nope"], "kind": "video", "starts": [start.isoformat()],

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from shared.input_checks import free_text
 
@@ -15,6 +15,17 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
 OfficeIdField = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,59}$")]
 Room = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")]
 Kind = Literal["video", "in_person"]
+EARLIEST, LATEST = datetime(2000, 1, 1).date(), datetime(2100, 1, 1).date()
+
+
+def in_range(at: datetime) -> datetime:
+    """A meeting's time: years 2000-2099 (the calendar's arithmetic stays in range)."""
+    if not EARLIEST <= at.date() < LATEST:
+        raise ValueError("must be a time in the years 2000-2099")
+    return at
+
+
+MeetingTime = Annotated[datetime, AfterValidator(in_range)]
 
 
 class Strict(BaseModel):
@@ -39,7 +50,7 @@ class SlotsCreate(Strict):
     agency: Code
     case_types: list[Code] = Field(min_length=1, max_length=40)
     kind: Kind
-    starts: list[datetime] = Field(min_length=1, max_length=500)
+    starts: list[MeetingTime] = Field(min_length=1, max_length=500)
     length_minutes: int = Field(ge=5, le=480)
 
 
@@ -62,7 +73,7 @@ class BookingCreate(Strict):
     agency: Code
     case_type: Code
     kind: Kind
-    slot_start: datetime
+    slot_start: MeetingTime
     question_id: Annotated[str, StringConstraints(max_length=36)] | None = None
     visit_id: Annotated[str, StringConstraints(max_length=36)] | None = None
     # Sealed with the booking's own key at once; never shown again in clear.

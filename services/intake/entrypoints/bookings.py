@@ -5,7 +5,7 @@ meeting's outcome and the erasure of a booking's personal data. Every POST takes
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -29,6 +29,7 @@ from services.intake.entrypoints.booking_schemas import (
     CheckInCreate,
     ErasedPublic,
     Kind,
+    MeetingTime,
     MovePublic,
     OutcomeCreate,
     OutcomePublic,
@@ -65,8 +66,8 @@ async def free_slots(
     agency: Annotated[str | None, Query(pattern=r"^[a-z_]{2,40}$")] = None,
     case_type: Annotated[str | None, Query(pattern=r"^[a-z_]{2,40}$")] = None,
     kind: Kind | None = None,
-    start: Annotated[datetime | None, Query(alias="from")] = None,
-    end: Annotated[datetime | None, Query(alias="to")] = None,
+    start: Annotated[MeetingTime | None, Query(alias="from")] = None,
+    end: Annotated[MeetingTime | None, Query(alias="to")] = None,
 ) -> SlotsPublic:
     """Free slots only (not booked; a video slot while a room of the office is free for
     its whole interval); ``from``/``to`` default to now … now + 14 days."""

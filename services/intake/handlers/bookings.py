@@ -23,7 +23,12 @@ from services.intake.domain.booking import (
     new_code,
     normalise_code,
 )
-from services.intake.domain.booking_commands import CancelBooking, CheckIn, MakeBooking, RecordOutcome
+from services.intake.domain.booking_commands import (
+    CancelBooking,
+    CheckIn,
+    MakeBooking,
+    RecordOutcome,
+)
 from services.intake.domain.calendar import utc
 from services.intake.domain.events import BookingMade, VisitRegistered
 from services.intake.domain.model import Visit
