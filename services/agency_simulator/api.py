@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import time
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Request
 from fastapi.exceptions import RequestValidationError
@@ -27,6 +27,7 @@ from shared.catalog import load_catalog
 from shared.errors import DomainError, InvalidInput, NotFound
 
 router = APIRouter(prefix="/v1", tags=["agency simulator"])
+M = TypeVar("M", bound=BaseModel)
 
 
 class MissingIdempotencyKey(DomainError):
@@ -92,22 +93,10 @@ async def receive_case(
     agency: Annotated[str, Depends(known_agency)],
     key: Annotated[str, Depends(idempotency_key)],
 ) -> JSONResponse:
-    raw = await request.body()
-    await store.ensure_tables()
-    if sim.require_signature and (problem := _signature_problem(sim, agency, request, raw)):
-        sim.refuse(agency)
-        await store.count_request(agency)
-        return JSONResponse(error_body("unauthorized", "bad signature", {"reason": problem}), 401)
-    try:
-        body = CaseIn.model_validate_json(raw)
-    except ValidationError as error:
-        raise RequestValidationError(error.errors()) from None
-    if body.agency != agency:
-        raise InvalidInput(f"case for {body.agency!r} sent to {agency!r}")
-    decision = sim.plan.decide(agency, time.time())
-    await asyncio.sleep(decision.latency)
-    if decision.action in ("error", "outage"):
-        return await _fault(store, agency, decision)
+    admitted = await admit(store, sim, agency, request, CaseIn)
+    if isinstance(admitted, JSONResponse):
+        return admitted
+    body, decision = admitted
     receipt = await store.receive(agency, key, body.case_type)
     if not receipt.duplicate and sim.callbacks is not None:
         sim.callbacks.schedule(agency, key, receipt.reference)
@@ -115,6 +104,30 @@ async def receive_case(
     if receipt.duplicate:
         return JSONResponse({"reference": receipt.reference, "duplicate": True}, 409)
     return JSONResponse({"reference": receipt.reference}, 201)
+
+
+async def admit(
+    store: SimulatorStore, sim: SimulatorState, agency: str, request: Request, schema: type[M]
+) -> tuple[M, Decision] | JSONResponse:
+    """What every request from the gateway goes through: the signature (401), the body
+    (422), the agency named in it, and the fault plan (its latency, or its fault)."""
+    raw = await request.body()
+    await store.ensure_tables()
+    if sim.require_signature and (problem := _signature_problem(sim, agency, request, raw)):
+        sim.refuse(agency)
+        await store.count_request(agency)
+        return JSONResponse(error_body("unauthorized", "bad signature", {"reason": problem}), 401)
+    try:
+        body = schema.model_validate_json(raw)
+    except ValidationError as error:
+        raise RequestValidationError(error.errors()) from None
+    if getattr(body, "agency", agency) != agency:
+        raise InvalidInput(f"sent for {getattr(body, 'agency', None)!r} to {agency!r}")
+    decision = sim.plan.decide(agency, time.time())
+    await asyncio.sleep(decision.latency)
+    if decision.action in ("error", "outage"):
+        return await _fault(store, agency, decision)
+    return body, decision
 
 
 def _signature_problem(sim: SimulatorState, agency: str, request: Request, raw: bytes):
@@ -147,13 +160,16 @@ async def received(store: StoreDep, sim: StateDep) -> dict:
     for counter in await store.counters():
         entry = by_agency.setdefault(counter.agency, {"duplicates": 0})
         entry.update(requests=counter.requests, unique_cases=counter.cases)
+    meetings = await store.meeting_counts()
     for code, entry in by_agency.items():
+        entry["meetings"] = meetings.get(code, {})
         entry["faults"] = {k: v for k, v in sim.plan.seen.get(code, {}).items() if k != "ok"}
         entry["refused_signatures"] = sim.refused.get(code, 0)
     return {
         "total_requests": sum(a["requests"] for a in by_agency.values()),
         "unique_cases": sum(a["unique_cases"] for a in by_agency.values()),
         "duplicates": sum(a["duplicates"] for a in by_agency.values()),
+        "meetings": sum(sum(m.values()) for m in meetings.values()),
         "by_agency": by_agency,
     }
 

@@ -15,7 +15,7 @@ import structlog
 from fastapi import FastAPI
 from pydantic import Field, SecretStr
 
-from services.agency_simulator import admin, api
+from services.agency_simulator import admin, api, meetings
 from services.agency_simulator.callbacks import CallbackSender
 from services.agency_simulator.faults import FaultPlan
 from services.agency_simulator.state import SimulatorState
@@ -35,11 +35,16 @@ class SimulatorSettings(CommonSettings):
     callbacks to (unset: none are sent); arguments of ``build_simulator`` win.
     ``SK_AGENCY_SECRETS`` (JSON, agency → secret), as the gateway reads it: the simulator
     plays every agency, so it signs and checks with the same secrets; an agency not named
-    there has its development secret (``shared.signing.dev_secret``)."""
+    there has its development secret (``shared.signing.dev_secret``).
+    ``SK_SIM_MEETING_MOVE_RATE`` / ``SK_SIM_MEETING_CANCEL_RATE``: see ``meetings``."""
 
     agency_simulator_callback_url: str | None = None
     agency_simulator_callback_delay_seconds: float = Field(default=2.0, ge=0)
     agency_secrets: dict[str, SecretStr] = {}
+    # Shares of the meetings each simulated agency moves / cancels itself (deterministic
+    # by booking id): small, so a demo day shows both.
+    sim_meeting_move_rate: float = Field(default=0.05, ge=0, le=1)
+    sim_meeting_cancel_rate: float = Field(default=0.03, ge=0, le=1)
 
 
 def agency_secrets(settings: SimulatorSettings) -> Callable[[str], str]:
@@ -97,7 +102,10 @@ def build_simulator(
         plan.rng = random.Random(seed)
     tokens = agency_tokens(keys_dir or auth_dir(settings.data_dir))
     sender = CallbackSender(callback_url, secret_for, callback_delay, tokens) if callback_url else None
-    state = SimulatorState(plan, secret_for, require_signature, sender)
+    state = SimulatorState(
+        plan, secret_for, require_signature, sender,
+        meeting_move_rate=settings.sim_meeting_move_rate, meeting_cancel_rate=settings.sim_meeting_cancel_rate,
+    )
 
     async def ready() -> dict[str, bool]:
         return {"database": await ping(store.engine)}
@@ -119,7 +127,28 @@ def build_simulator(
 
     app = create_app("servicekontor agency simulator (NOT an agency system)", ready, lifespan)
     app.include_router(api.router)
+    app.include_router(meetings.router)
     app.include_router(admin.router)
     app.state.store = store
     app.state.sim = state
     return app
+
+
+async def publish_agency_slots(
+    gateway_url: str, agency: str, slots: dict, keys_dir: Path | None = None
+) -> dict:
+    """The simulated ``agency`` publishes slots through the gateway (``POST
+    /v1/agency/slots``, signed with its secret and token, as callbacks are): ``slots``
+    has ``case_types``, ``kind``, ``office_ids``, ``starts`` (ISO 8601 with offset),
+    ``length_minutes`` and optionally ``publication_id``. Answers the gateway's JSON;
+    raises ``httpx.HTTPStatusError`` for a refusal. For demos (docs/agency-api.md)."""
+    check_environment()
+    settings = SimulatorSettings()
+    tokens = agency_tokens(keys_dir or auth_dir(settings.data_dir))
+    sender = CallbackSender(gateway_url, agency_secrets(settings), 0.0, tokens)
+    try:
+        response = await sender.publish_slots(agency, slots)
+        response.raise_for_status()
+        return response.json()
+    finally:
+        await sender.close()

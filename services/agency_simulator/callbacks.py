@@ -1,6 +1,8 @@
 """Status callbacks, as an agency would send them: once a case is taken, ``received``,
 ``in_progress``, ``decided`` and ``closed`` follow, ``delay`` seconds apart, each signed
-with the agency's secret and retried a few times (tenacity) if the gateway is away.
+with the agency's secret and retried a few times (tenacity) if the gateway is away. Once a
+meeting is taken: ``accepted``, then for some meetings the agency's own move or
+cancellation (``meetings``). The same signing publishes an agency's slots.
 
 Stopping (``drain``, and ``close``): the agency does not take its pending statuses with it;
 every status still owed is sent at once, in order, within a bound, while the gateway still
@@ -13,8 +15,10 @@ import contextlib
 import json
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import structlog
@@ -25,6 +29,16 @@ from shared.signing import AGENCY_HEADER, signed_headers
 
 log = structlog.get_logger("agency_simulator")
 STATUSES = ("received", "in_progress", "decided", "closed")
+
+
+@dataclass(frozen=True)
+class Change:
+    """One meeting callback: its status, the new time when moved, and what the agency
+    does in its own books first (``apply``)."""
+
+    status: str
+    slot_start: datetime | None = None
+    apply: Callable[[], Awaitable[object]] | None = None
 
 
 class CallbackSender:
@@ -67,9 +81,39 @@ class CallbackSender:
                 log.warning("callback_not_delivered", agency=agency, status=status)
                 return
 
-    async def _send(self, agency: str, body: dict[str, str]) -> None:
+    def schedule_meeting(self, agency: str, booking_id: str, reference: str, then: Change | None) -> None:
+        """``accepted`` now (after ``delay``), then the agency's own move or cancellation."""
+        task = asyncio.create_task(self._follow_meeting(agency, booking_id, reference, then))
+        self.tasks.add(task)
+        task.add_done_callback(self.tasks.discard)
+
+    async def _follow_meeting(self, agency: str, booking_id: str, reference: str, then: Change | None) -> None:
+        steps: list[Change] = [Change("accepted"), *([then] if then else [])]
+        for step in steps:
+            await self._pause()
+            if step.apply is not None:
+                await step.apply()
+            body = {
+                "callback_id": str(uuid.uuid4()),
+                "booking_id": booking_id,
+                "status": step.status,
+                "reference": reference,
+                "occurred_at": datetime.now(UTC).isoformat(),
+                **({"slot_start": step.slot_start.isoformat()} if step.slot_start else {}),
+            }
+            try:
+                await self._send(agency, body, f"/v1/agencies/{agency}/meeting-callbacks")
+            except (RetryError, httpx.HTTPError):
+                log.warning("meeting_callback_not_delivered", agency=agency, status=step.status)
+                return
+
+    async def publish_slots(self, agency: str, slots: dict[str, Any]) -> httpx.Response:
+        """Publish slots as ``agency`` (``POST /v1/agency/slots``, signed); the answer."""
+        return await self._send(agency, {"agency": agency, **slots}, "/v1/agency/slots")
+
+    async def _send(self, agency: str, body: dict[str, Any], path: str | None = None) -> httpx.Response:
         raw = json.dumps(body, separators=(",", ":")).encode()
-        url = f"{self.base_url}/v1/agencies/{agency}/callbacks"
+        url = f"{self.base_url}{path or f'/v1/agencies/{agency}/callbacks'}"
         retrying = AsyncRetrying(
             stop=stop_after_attempt(4), wait=wait_exponential_jitter(multiplier=0.2, max=2.0)
         )
@@ -86,6 +130,7 @@ class CallbackSender:
                 if response.status_code >= 500:
                     response.raise_for_status()
         self.sent += 1
+        return response
 
     async def _pause(self) -> None:
         """``delay`` seconds, unless (or until) the sender is stopping."""

@@ -19,6 +19,8 @@ class SimulatorState:
     require_signature: bool = True
     callbacks: CallbackSender | None = None
     refused: dict[str, int] = field(default_factory=dict)  # agency -> bad signatures
+    meeting_move_rate: float = 0.0  # shares of meetings the agency moves / cancels itself
+    meeting_cancel_rate: float = 0.0
 
     def refuse(self, agency: str) -> None:
         self.refused[agency] = self.refused.get(agency, 0) + 1

@@ -1,4 +1,5 @@
-"""The simulator's persistence: de-duplication by Idempotency-Key and request counts."""
+"""The simulator's persistence: de-duplication by Idempotency-Key and request counts,
+for cases and meetings."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ from pathlib import Path
 from sqlalchemy import func
 from sqlmodel import col, select
 
-from services.agency_simulator.tables import SIMULATOR_TABLES, AgencyCounter, ReceivedCase
+from services.agency_simulator.tables import (
+    SIMULATOR_TABLES,
+    AgencyCounter,
+    MeetingChange,
+    ReceivedCase,
+    ReceivedMeeting,
+)
 from shared.catalog import load_catalog
 from shared.db import create_engine, create_tables, session_maker, sqlite_url
 from shared.errors import InvalidInput
@@ -95,6 +102,66 @@ class SimulatorStore:
     async def case(self, key: str) -> ReceivedCase | None:
         async with self.sessions() as session:
             return await session.get(ReceivedCase, key)
+
+    async def receive_meeting(self, agency: str, booking_id: str, case_type: str, slot_start: datetime) -> Receipt:
+        """The first time a booking is seen, the agency's meeting; a repeat is a duplicate."""
+        now = datetime.now(UTC)
+        async with self.sessions() as session:
+            meeting = await session.get(ReceivedMeeting, booking_id)
+            if meeting is not None and meeting.agency != agency:
+                raise InvalidInput("Idempotency-Key already used for another agency's meeting")
+            if meeting is None:
+                number = await session.scalar(
+                    select(func.count()).select_from(ReceivedMeeting).where(ReceivedMeeting.agency == agency)
+                )
+                meeting = ReceivedMeeting(
+                    booking_id=booking_id, agency=agency, case_type=case_type, slot_start=slot_start,
+                    reference=f"M-{reference_for(agency, now.year, int(number or 0) + 1)}", received_at=now,
+                )
+                duplicate = False
+            else:
+                meeting.times_received += 1
+                duplicate = True
+            session.add(meeting)
+            await session.commit()
+            return Receipt(meeting.reference, duplicate)
+
+    async def change_meeting(
+        self, agency: str, booking_id: str, key: str, change: str, slot_start: datetime | None = None
+    ) -> ReceivedMeeting | None:
+        """A move (new ``slot_start``) or cancellation, once per key; None: no such
+        meeting of this agency (yet)."""
+        now = datetime.now(UTC)
+        async with self.sessions() as session:
+            meeting = await session.get(ReceivedMeeting, booking_id)
+            if meeting is None or meeting.agency != agency:
+                return None
+            seen = await session.get(MeetingChange, key)
+            if seen is not None:
+                seen.times_received += 1
+                session.add(seen)
+            else:
+                session.add(MeetingChange(idempotency_key=key, booking_id=booking_id, change=change, received_at=now))
+                meeting.status = "cancelled" if change == "cancellation" else "moved"
+                meeting.slot_start = slot_start or meeting.slot_start
+                session.add(meeting)
+            await session.commit()
+            await session.refresh(meeting)
+            return meeting
+
+    async def meeting(self, booking_id: str) -> ReceivedMeeting | None:
+        async with self.sessions() as session:
+            return await session.get(ReceivedMeeting, booking_id)
+
+    async def meeting_counts(self) -> dict[str, dict[str, int]]:
+        """Per agency: meetings by where they stand (accepted, moved, cancelled)."""
+        query = select(ReceivedMeeting.agency, ReceivedMeeting.status, func.count())
+        async with self.sessions() as session:
+            rows = (await session.exec(query.group_by(ReceivedMeeting.agency, ReceivedMeeting.status))).all()
+        counts: dict[str, dict[str, int]] = {}
+        for agency, status, n in rows:
+            counts.setdefault(agency, {})[status] = int(n)
+        return counts
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -30,4 +30,37 @@ class ReceivedCase(SQLModel, table=True):
     times_received: int = 1
 
 
-SIMULATOR_TABLES = [AgencyCounter.__table__, ReceivedCase.__table__]
+class ReceivedMeeting(SQLModel, table=True):
+    """One row per booking the gateway sent (its Idempotency-Key is the booking id), with
+    where the meeting stands at the agency. No identity number, name or phone."""
+
+    __tablename__ = "agency_sim_meetings"
+
+    booking_id: str = Field(primary_key=True, max_length=200)
+    agency: str = Field(max_length=40, index=True)
+    case_type: str = Field(max_length=40)
+    reference: str = Field(max_length=40)
+    slot_start: datetime
+    status: str = Field(default="accepted", max_length=20)  # accepted | moved | cancelled
+    received_at: datetime
+    times_received: int = 1
+
+
+class MeetingChange(SQLModel, table=True):
+    """A move or cancellation the gateway sent, one row per Idempotency-Key."""
+
+    __tablename__ = "agency_sim_meeting_changes"
+
+    idempotency_key: str = Field(primary_key=True, max_length=200)
+    booking_id: str = Field(max_length=200, index=True)
+    change: str = Field(max_length=20)  # move | cancellation
+    received_at: datetime
+    times_received: int = 1
+
+
+SIMULATOR_TABLES = [
+    AgencyCounter.__table__,
+    ReceivedCase.__table__,
+    ReceivedMeeting.__table__,
+    MeetingChange.__table__,
+]
