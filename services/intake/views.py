@@ -1,13 +1,21 @@
-"""Read-side views of intake: an office's live queue, shaped from the queue board, and each
-question's decision and delivery as the visit overview shows them."""
+"""Read-side views of intake: an office's live queue, shaped from the queue board, each
+question's decision and delivery as the visit overview shows them, an office's free
+slots and a booking (docs/bookings.md)."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
+from services.intake.adapters.booking_tables import BookingRow, Slot
+from services.intake.domain.booking import Booking
 from services.intake.domain.overview import DecisionView, DeliveryView
 from services.intake.domain.queue_board import QueueBoard
+from services.intake.handlers.bookings import load_booking
+from services.intake.handlers.calendar import load_rooms
+from services.intake.handlers.queue import OfficeDay
+from services.intake.unit_of_work import SqlIntakeUnitOfWork as IntakeUnitOfWork
+from shared.errors import NotFound
 from shared.offices import Office, queue_services
 
 
@@ -94,3 +102,31 @@ def delivery_public(decision: DecisionView | None, view: DeliveryView | None) ->
         "agency_reference": view.agency_reference,
         "agency_status": status,
     }
+
+
+async def free_slots(
+    uow: IntakeUnitOfWork, day: OfficeDay, office_id: str, start: datetime, end: datetime,
+    agency: str | None = None, case_type: str | None = None, kind: str | None = None,
+) -> list[Slot]:
+    """The office's slots nobody booked; a video slot only while one of the office's
+    rooms is free for its whole interval."""
+    office = day.office(office_id)
+    async with uow:
+        slots = [s for s in await uow.bookings.slots(start, end, agency, kind) if s.offers(office_id, case_type)]
+        if not any(s.kind == "video" for s in slots):
+            return slots
+        rooms = (await load_rooms(uow, office_id)).rooms(office.video_meetings)
+        free = []
+        for slot in slots:
+            if slot.kind != "video" or await uow.bookings.free_room(office_id, rooms, slot.slot_start, slot.length_minutes):
+                free.append(slot)
+        return free
+
+
+async def get_booking(booking_id: str, uow: IntakeUnitOfWork) -> tuple[Booking, BookingRow]:
+    async with uow:
+        booking = await load_booking(uow, booking_id)
+        row = await uow.bookings.booking(booking_id)
+        if row is None:
+            raise NotFound(f"no booking {booking_id}")
+        return booking, row

@@ -426,6 +426,7 @@ async def test_on_postgresql_two_replicas_book_a_slot_once_and_a_room_once(real_
                 two.post("/v1/bookings", json=booking_body(video + timedelta(minutes=10), kind="video")),
             )
             assert sorted(a.status_code for a in rooms) == [201, 409], [a.text for a in rooms]
+            assert [a.json()["error"]["code"] for a in rooms if a.status_code == 409] == ["no_room_free"]
             booked = next(a.json() for a in answers if a.status_code == 201)
             assert (await two.delete(f"/v1/bookings/{booked['booking_id']}")).status_code == 200
             assert (await one.post("/v1/bookings", json=booking_body(start))).status_code == 201

@@ -10,6 +10,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
 
+from services.intake import views
 from services.intake.domain.booking import Booking
 from services.intake.domain.booking_commands import (
     CancelBooking,
@@ -73,7 +74,7 @@ async def free_slots(
     its whole interval); ``from``/``to`` default to now … now + 14 days."""
     known_office(day, office_id)
     start = start or utc_now()
-    slots = await calendar.free_slots(
+    slots = await views.free_slots(
         uow, day, office_id, start, end or start + DEFAULT_WINDOW, agency, case_type, kind
     )
     return SlotsPublic(slots=[
@@ -161,7 +162,7 @@ def checked_in(result: CheckedIn) -> CheckedInPublic:
 @router.get("/bookings/{booking_id}", response_model=BookingPublic, dependencies=needs("bookings:read"))
 async def get_booking(booking_id: BookingId, uow: UowDep) -> BookingPublic:
     """Never the identity number, name or phone in clear."""
-    booking, row = await bookings.get_booking(booking_id, uow)
+    booking, row = await views.get_booking(booking_id, uow)
     s = booking.state
     return BookingPublic(
         **_fields(booking), code=row.code, agency_status=row.agency_status, channel=s.channel,

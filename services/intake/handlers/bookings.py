@@ -283,15 +283,6 @@ async def erase_personal_data(booking_id: str, actor: str, uow: IntakeUnitOfWork
     return existed
 
 
-async def get_booking(booking_id: str, uow: IntakeUnitOfWork) -> tuple[Booking, BookingRow]:
-    async with uow:
-        booking = await load_booking(uow, booking_id)
-        row = await uow.bookings.booking(booking_id)
-        if row is None:
-            raise NotFound(f"no booking {booking_id}")
-        return booking, row
-
-
 # -- the agency's callbacks (the gateway's AgencyMeetingUpdated) -------------------------
 async def on_agency_meeting(event: Any, envelope: EventEnvelope, uow: IntakeUnitOfWork, day: OfficeDay) -> None:
     """accepted → agency_status; cancelled → ``BookingCancelled(cancelled_by=agency)``;

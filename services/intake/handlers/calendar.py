@@ -1,9 +1,9 @@
 """The calendar's handlers: slots published (by an office's administrator, or by an
-agency through the gateway), video rooms declared, and the free slots of an office."""
+agency through the gateway) and video rooms declared. The free slots are a read
+(``views.free_slots``)."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from services.intake.domain.booking_commands import DeclareRooms, PublishSlots
@@ -94,22 +94,3 @@ async def declare_rooms(
         await record(uow, event)
         await uow.commit()
     return event
-
-
-async def free_slots(
-    uow: IntakeUnitOfWork, day: OfficeDay, office_id: str, start: datetime, end: datetime,
-    agency: str | None = None, case_type: str | None = None, kind: str | None = None,
-) -> list[Any]:
-    """The office's slots nobody booked; a video slot only while one of the office's
-    rooms is free for its whole interval."""
-    office = day.office(office_id)
-    async with uow:
-        slots = [s for s in await uow.bookings.slots(start, end, agency, kind) if s.offers(office_id, case_type)]
-        if not any(s.kind == "video" for s in slots):
-            return slots
-        rooms = (await load_rooms(uow, office_id)).rooms(office.video_meetings)
-        free = []
-        for slot in slots:
-            if slot.kind != "video" or await uow.bookings.free_room(office_id, rooms, slot.slot_start, slot.length_minutes):
-                free.append(slot)
-        return free
