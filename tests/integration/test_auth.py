@@ -68,7 +68,7 @@ SCOPES: dict[str, dict[tuple[str, str], str]] = {
         **{("GET", f"/v1/stats/{name}"): "stats:read" for name in (
             "visits", "case-types", "summary", "offices", "time-of-day", "waiting", "trends",
             "level-mix", "destinations", "forwarding", "overrides", "satisfaction", "waits",
-            "workload", "quality", "repeat-contacts")},
+            "workload", "quality", "repeat-contacts", "meetings")},
         ("GET", "/v1/forecast/visits"): "stats:read",
         ("GET", "/v1/forecast/staffing"): "stats:read",
         ("GET", "/v1/costs/allocation"): "stats:read",
