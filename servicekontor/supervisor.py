@@ -12,8 +12,8 @@ vault's tables, which the gateway shares), then the others and the agency simula
 ``python -m servicekontor.supervisor <service> <spec>`` in a process group of its own
 (a terminal's Ctrl-C reaches the supervisor only), given its listening socket and one end
 of a socket pair. A child says ``up`` on the pair once it listens; the supervisor writes
-``<data_dir>/ports.json`` when all have. A child whose pair ends (the supervisor has gone,
-even killed) stops itself as on SIGTERM.
+``<data_dir>/ports.json`` when all have. A child dies with the supervisor (Linux: the
+kernel kills it; elsewhere it stops itself as on SIGTERM when its pair ends).
 
 - A child that ends before the system is up: the others are stopped, exit 1.
 - A child that ends later (crashed, killed) is restarted on the same socket (connections
@@ -92,7 +92,7 @@ class Child:
         loop = asyncio.get_running_loop()
         self.up, self.exited = asyncio.Event(), asyncio.Event()
         ours, theirs = socket.socketpair()
-        spec = {**self.spec, "listen_fd": self.sock.fileno(), "control_fd": theirs.fileno()}
+        spec = {**self.spec, "listen_fd": self.sock.fileno(), "control_fd": theirs.fileno(), "supervisor": os.getpid()}
         command = [sys.executable, "-m", "servicekontor.supervisor", self.name, json.dumps(spec, default=str)]
         self.process = subprocess.Popen(command, pass_fds=(self.sock.fileno(), theirs.fileno()), process_group=0)
         theirs.close()
@@ -332,9 +332,25 @@ def main(args: list[str]) -> None:
 
     if len(args) != 2:
         raise SystemExit(main.__doc__)
+    spec = json.loads(args[1])
+    _die_with(spec["supervisor"])
     settings = CommonSettings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(serve_child(args[0], json.loads(args[1])))
+    asyncio.run(serve_child(args[0], spec))
+
+
+def _die_with(supervisor: int) -> None:
+    """Linux: the kernel kills this process when the supervisor dies, so ``kill -9`` of
+    ``up`` ends the whole system at once, as it does the one-process system (nothing is
+    lost: every step commits or rolls back), and its ports are free for the next ``up``.
+    Elsewhere the control pair's end stops it (``_supervisor_gone``)."""
+    if sys.platform == "linux":
+        import ctypes
+
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG
+    if os.getppid() != supervisor:  # gone before that took effect
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
