@@ -133,7 +133,7 @@ def test_a_service_that_cannot_start_stops_the_others_and_up_exits_non_zero(tmp_
     failed = [line for line in lines if line.get("event") == "service_process_failed_to_start"]
     assert [line.get("service") for line in failed] == ["routing"], log_path.read_text()[-3000:]
     assert read_instance(data_dir, alive_only=False) is None, "no card for a system that never ran"
-    for service, port in ports.items():  # every process has ended: every port is free again
+    for port in ports.values():  # every process has ended: every port is free again
         with socket.socket() as sock:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", port))
