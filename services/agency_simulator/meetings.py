@@ -24,6 +24,7 @@ from services.agency_simulator.api import StateDep, StoreDep, admit, idempotency
 from services.agency_simulator.callbacks import Change
 from services.agency_simulator.state import SimulatorState
 from services.agency_simulator.store import SimulatorStore
+from shared import signing
 from shared.api import error_body
 
 router = APIRouter(prefix="/v1/agencies/{agency}/meetings", tags=["agency simulator"])
@@ -62,7 +63,22 @@ def agency_change(booking_id: str, move_rate: float, cancel_rate: float) -> Lite
     return None
 
 
-@router.post("", status_code=201)
+def _documented(schema: type[BaseModel], answers: dict[int, str]) -> dict:
+    """The route's signed body and its answers, as the case route documents them."""
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    responses = {401: "bad or missing signature, or stale timestamp", **answers}
+    return {
+        "openapi_extra": {
+            "parameters": signing.openapi_parameters(),
+            "requestBody": {"content": {"application/json": {"schema": schema.model_json_schema()}}},
+        },
+        # 409 answers the first reference (``{reference, duplicate}``), not an error body.
+        "responses": {code: {"description": text, **({"content": error} if code != 409 else {})}
+                      for code, text in responses.items()},
+    }
+
+
+@router.post("", status_code=201, **_documented(MeetingIn, {409: "this Idempotency-Key was taken before"}))
 async def receive_meeting(store: StoreDep, sim: StateDep, request: Request, agency: AgencyDep, key: KeyDep) -> JSONResponse:
     admitted = await admit(store, sim, agency, request, MeetingIn)
     if isinstance(admitted, JSONResponse):
@@ -92,14 +108,14 @@ def _own_change(
     return Change(decided, new_start, apply)
 
 
-@router.post("/{booking_id}/move")
+@router.post("/{booking_id}/move", **_documented(MeetingMoveIn, {404: "no such meeting of this agency"}))
 async def move_meeting(
     booking_id: str, store: StoreDep, sim: StateDep, request: Request, agency: AgencyDep, key: KeyDep
 ) -> JSONResponse:
     return await _change(store, sim, request, agency, booking_id, key, "move")
 
 
-@router.post("/{booking_id}/cancellation")
+@router.post("/{booking_id}/cancellation", **_documented(MeetingChangeIn, {404: "no such meeting of this agency"}))
 async def cancel_meeting(
     booking_id: str, store: StoreDep, sim: StateDep, request: Request, agency: AgencyDep, key: KeyDep
 ) -> JSONResponse:
