@@ -440,3 +440,36 @@ async def test_on_postgresql_two_replicas_book_a_slot_once_and_a_room_once(real_
     finally:
         for replica in replicas:
             await replica.close()
+
+
+@pytest.mark.realservers
+async def test_on_postgresql_migration_0005_adds_the_booking_tables_to_a_schema_made_before_it(real_servers, tmp_path):
+    import sqlalchemy as sa
+    from alembic import command
+
+    from services.intake.adapters.booking_tables import BOOKING_TABLES
+    from services.intake.bootstrap import bootstrap
+    from services.intake.config import IntakeSettings
+    from shared.db import create_engine
+    from shared.migrations import alembic_config
+
+    url = await real_servers.fresh_database()
+    settings = IntakeSettings(data_dir=tmp_path, database_url=url, intake_database_url=None, vault_database_url=None)
+    runtime = bootstrap(settings)
+    before = [t for t in runtime.tables if t not in BOOKING_TABLES]  # intake before issue 16
+    engine = create_engine(url, schema="intake")
+    try:
+        async with engine.begin() as conn:
+            await conn.execute(sa.text('CREATE SCHEMA IF NOT EXISTS "intake"'))
+            await conn.run_sync(lambda sync: command.upgrade(alembic_config("intake", before, sync), "0004_event_trace"))
+            assert not await conn.scalar(sa.text("SELECT to_regclass('intake.intake_slot_claims')"))
+        await engine.dispose()
+        await runtime.init_db()  # migrates to head
+        async with api_client(runtime) as client:
+            start = at(120)
+            await publish(client, [start])
+            await book(client, start)
+            assert (await book(client, start, status=409))["error"]["code"] == "slot_taken"
+    finally:
+        await engine.dispose()
+        await runtime.close()
