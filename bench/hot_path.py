@@ -104,11 +104,13 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(kind: str, data: Path, args) -> tuple[subprocess.Popen, str]:
+def start(kind: str, data: Path, args, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
+    """A server in its own process, importing the code under ``root`` (``--baseline``:
+    another checkout, e.g. ``git archive HEAD~1 | tar -x -C /tmp/base``)."""
     port = free_port()
     cmd = [sys.executable, __file__, "_serve", kind, "--port", str(port), "--data", str(data),
            "--loop", args.loop, "--http", args.http]
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, "PYTHONPATH": str(root), "HOT_PATH_ROOT": str(root)})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
@@ -143,34 +145,58 @@ async def measure(pid: int, n: int, warmup: int, concurrency: int, one, idle_sec
     before = cpu_of(pid)
     wall = await load(n, concurrency, one)
     cpu = cpu_of(pid) - before - idle_rate * wall
-    return {"n": n, "wall_s": round(wall, 3), "rate_per_s": round(n / wall, 1),
-            "cpu_ms_per_unit": round(cpu * 1000 / n, 3), "idle_cpu_share": round(idle_rate, 4)}
+    return {"n": n, "wall_s": wall, "cpu_ms_per_unit": cpu * 1000 / n}
 
 
-async def bench_intake(url: str, pid: int, token: str, args) -> dict:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as client:
-
-        async def question(i: int) -> None:
-            visit = await client.post("/v1/visits", json={"office_id": "umea", "channel": "kiosk"})
-            assert visit.status_code == 201, visit.text
-            q = await client.post(f"/v1/visits/{visit.json()['visit_id']}/questions",
-                                  json={"text": f"Jag har fått ett brev om min bostadsbidrag {i}"})
-            assert q.status_code == 201, q.text
-
-        result = await measure(pid, args.questions, args.warmup, args.concurrency, question)
-    result["cpu_ms_per_request"] = round(result["cpu_ms_per_unit"] / 2, 3)
-    return result
+def summary(rounds: list[dict]) -> dict:
+    """Rounds of one server: the median round's CPU per unit (and the lowest), the rate."""
+    per_unit = sorted(r["cpu_ms_per_unit"] for r in rounds)
+    n, wall = sum(r["n"] for r in rounds), sum(r["wall_s"] for r in rounds)
+    return {"n": n, "rounds": len(rounds), "rate_per_s": round(n / wall, 1),
+            "cpu_ms_per_unit": round(per_unit[len(per_unit) // 2], 3), "cpu_ms_min": round(per_unit[0], 3)}
 
 
-async def bench_anchor(url: str, pid: int, args) -> dict:
-    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+def intake_round(url: str, token: str):
+    """One question: a visit and its question, with the kiosk token."""
+    client = httpx.AsyncClient(base_url=url, headers={"Authorization": f"Bearer {token}"}, timeout=30)
 
-        async def insert(i: int) -> None:
-            r = await client.post("/items", json={"text": f"row {i}"})
-            assert r.status_code == 201, r.text
+    async def question(i: int) -> None:
+        visit = await client.post("/v1/visits", json={"office_id": "umea", "channel": "kiosk"})
+        assert visit.status_code == 201, visit.text
+        q = await client.post(f"/v1/visits/{visit.json()['visit_id']}/questions",
+                              json={"text": f"Jag har fått ett brev om min bostadsbidrag {i}"})
+        assert q.status_code == 201, q.text
 
-        return await measure(pid, args.questions * 2, args.warmup, args.concurrency, insert)
+    return client, question, 1
+
+
+def anchor_round(url: str, _token: str):
+    """Two bare inserts, as many requests as a question makes."""
+    client = httpx.AsyncClient(base_url=url, timeout=30)
+
+    async def insert(i: int) -> None:
+        r = await client.post("/items", json={"text": f"row {i}"})
+        assert r.status_code == 201, r.text
+
+    return client, insert, 2
+
+
+async def interleaved(servers: dict, args) -> dict:
+    """Rounds of each server in turn (anchor, intake, baseline intake, anchor, ...), so the
+    machine's other load falls on all of them alike."""
+    made = {name: make(url, token) for name, (make, url, token, _pid) in servers.items()}
+    rounds: dict[str, list[dict]] = {name: [] for name in servers}
+    per_round = max(1, args.questions // args.rounds)
+    try:
+        for _ in range(args.rounds):
+            for name, (_client, one, requests) in made.items():
+                rounds[name].append(await measure(
+                    servers[name][3], per_round * requests, args.warmup if not rounds[name] else 20,
+                    args.concurrency, one, idle_seconds=0.5))
+    finally:
+        for client, _one, _requests in made.values():
+            await client.aclose()
+    return {name: summary(r) for name, r in rounds.items()}
 
 
 async def bench_append(data: Path, n: int) -> dict:
@@ -213,47 +239,106 @@ def profile(pid: int, prefix: str | None, kind: str) -> subprocess.Popen | None:
                              "-o", f"{prefix}-{kind}.txt", "--nonblocking"], stdout=subprocess.DEVNULL)
 
 
+async def bench_edge(n: int) -> dict:
+    """CPU per request of a service app's shared edge (middleware, error handling, routing)
+    around a route that does nothing: ``create_app`` called in-process over ASGI."""
+    from shared.api import create_app
+    from shared.logging import configure_logging
+
+    configure_logging("WARNING")
+
+    async def ready() -> dict[str, bool]:
+        return {"database": True}
+
+    app = create_app("edge bench", ready)
+
+    @app.post("/v1/echo", status_code=201)
+    async def echo(body: dict) -> dict:
+        return {"ok": True}
+
+    body = b'{"text": "Jag har en fr\xc3\xa5ga"}'
+    scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "POST",
+             "scheme": "http", "path": "/v1/echo", "raw_path": b"/v1/echo", "query_string": b"",
+             "root_path": "", "client": ("127.0.0.1", 5000), "server": ("127.0.0.1", 8000),
+             "headers": [(b"host", b"svc"), (b"content-type", b"application/json"),
+                         (b"content-length", str(len(body)).encode())]}
+
+    async def receive() -> dict:
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    statuses: list[int] = []
+
+    async def send(message: dict) -> None:
+        if message["type"] == "http.response.start":
+            statuses.append(message["status"])
+
+    async def one() -> None:
+        await app({**scope, "state": {}}, receive, send)
+
+    for _ in range(200):
+        await one()
+    started = time.process_time()
+    for _ in range(n):
+        await one()
+    cpu = time.process_time() - started
+    assert set(statuses) == {201}, set(statuses)
+    return {"n": n, "cpu_us_per_request": round(cpu * 1e6 / n, 1)}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--questions", type=int, default=600)
     parser.add_argument("--warmup", type=int, default=100)
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--events", type=int, default=2000)
-    parser.add_argument("--loop", default="asyncio", choices=["asyncio", "uvloop"])
-    parser.add_argument("--http", default="h11", choices=["h11", "httptools"])
+    parser.add_argument("--loop", default="uvloop", choices=["asyncio", "uvloop"])
+    parser.add_argument("--http", default="httptools", choices=["h11", "httptools"])
     parser.add_argument("--label", default="latest")
     parser.add_argument("--profile", metavar="PREFIX", help="py-spy the servers to PREFIX-<kind>.txt")
-    parser.add_argument("--only", choices=["intake", "anchor", "append"], action="append")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--baseline", metavar="DIR", help="also an intake from another checkout, interleaved")
     args = parser.parse_args()
-    only = set(args.only or ["intake", "anchor", "append"])
-    results: dict = {"label": args.label, "loop": args.loop, "http": args.http,
-                     "concurrency": args.concurrency, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    results: dict = {"label": args.label, "loop": args.loop, "http": args.http, "concurrency": args.concurrency,
+                     "baseline": args.baseline, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+    roots = {"intake": ROOT} | ({"intake_baseline": Path(args.baseline).resolve()} if args.baseline else {})
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for kind in ("intake", "anchor"):
-            if kind not in only:
-                continue
-            (work / kind).mkdir()
-            proc, url = start(kind, work / kind, args)
-            spy = None
-            try:
-                spy = profile(proc.pid, args.profile, kind)
-                if kind == "intake":
-                    token = json.loads((work / kind / "credentials.json").read_text())["kiosk"]
-                    results["intake"] = asyncio.run(bench_intake(url, proc.pid, token, args))
-                else:
-                    results["anchor"] = asyncio.run(bench_anchor(url, proc.pid, args))
-            finally:
-                if spy is not None:
-                    spy.send_signal(2)
-                    spy.wait(30)
+        servers, procs, spies = {}, [], []
+        try:
+            (work / "anchor").mkdir()
+            proc, url = start("anchor", work / "anchor", args)
+            procs.append(proc)
+            servers["anchor"] = (anchor_round, url, "", proc.pid)
+            for name, root in roots.items():
+                (work / name).mkdir()
+                proc, url = start("intake", work / name, args, root)
+                procs.append(proc)
+                token = json.loads((work / name / "credentials.json").read_text())["kiosk"]
+                servers[name] = (intake_round, url, token, proc.pid)
+                if spy := profile(proc.pid, args.profile, name):
+                    spies.append(spy)
+            results |= asyncio.run(interleaved(servers, args))
+        finally:
+            for spy in spies:
+                spy.send_signal(2)
+                spy.wait(30)
+            for proc in procs:
                 proc.terminate()
                 proc.wait(10)
-        if "append" in only:
-            results["event_append"] = asyncio.run(bench_append(work, args.events))
-    if "intake" in results and "anchor" in results:
-        results["intake_request_over_anchor"] = round(
-            results["intake"]["cpu_ms_per_request"] / results["anchor"]["cpu_ms_per_unit"], 2)
+        for name, root in roots.items():
+            (work / f"append-{name}").mkdir()
+            suffix = name.removeprefix("intake")
+            for micro, arg in (("append", work / f"append-{name}"), ("edge", "")):
+                out = subprocess.run(
+                    [sys.executable, __file__, f"_{micro}", str(arg), str(args.events)],
+                    cwd=root, env={**os.environ, "PYTHONPATH": str(root), "HOT_PATH_ROOT": str(root)},
+                    capture_output=True, text=True, check=True,
+                ).stdout
+                results[f"{'event_append' if micro == 'append' else 'edge'}{suffix}"] = json.loads(out)
+    anchor = results["anchor"]["cpu_ms_per_unit"] * 2  # per question: two requests
+    for name in roots:
+        results[name]["cpu_ms_per_request"] = round(results[name]["cpu_ms_per_unit"] / 2, 3)
+        results[name]["over_anchor"] = round(results[name]["cpu_ms_per_unit"] / anchor, 2)
     print(json.dumps(results, indent=2))
     saved = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     saved[args.label] = results
@@ -261,7 +346,13 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    if len(sys.argv) > 1 and sys.argv[1] == "_serve":
+    if os.environ.get("HOT_PATH_ROOT"):  # a child: the code under test comes first
+        sys.path.insert(0, os.environ["HOT_PATH_ROOT"])
+    if len(sys.argv) > 1 and sys.argv[1] == "_append":
+        print(json.dumps(asyncio.run(bench_append(Path(sys.argv[2]), int(sys.argv[3])))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "_edge":
+        print(json.dumps(asyncio.run(bench_edge(int(sys.argv[3]) * 5))))
+    elif len(sys.argv) > 1 and sys.argv[1] == "_serve":
         serve = argparse.ArgumentParser()
         serve.add_argument("kind")
         serve.add_argument("--port", type=int)

@@ -3,6 +3,7 @@ size limit, request logging with request ids, ``/health``, ``/ready`` and ``/met
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -21,10 +22,11 @@ from shared import tracing
 from shared.auth import Forbidden, Unauthenticated
 from shared.errors import Conflict, DomainError, InvalidInput, NotFound
 from shared.input_checks import refuse_nul_characters
-from shared.metrics import UNMATCHED, RouteTemplates, install_metrics
+from shared.metrics import HttpMetrics, RouteTemplates, install_metrics
 from shared.security import RateLimited, install_security, require
 
 log = structlog.get_logger("http")
+_http_log = logging.getLogger("http")
 
 _STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 422, Unauthenticated: 401, Forbidden: 403, RateLimited: 429}
 
@@ -136,21 +138,83 @@ async def _unexpected_error(_request: Request, error: Exception) -> JSONResponse
     return JSONResponse(error_body("internal_error", "internal error"), 500)
 
 
-class BodySizeLimit:
-    """Refuse bodies over ``max_bytes`` with 413 before the route reads them."""
+class HttpEdge:
+    """The one middleware of every service app (pure ASGI: Starlette's BaseHTTPMiddleware
+    costs a task and a stream per request, and a chain of them a frame and a ``send``
+    wrapper each). For every HTTP request it
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    - takes the request id from ``x-request-id`` (or makes one), binds it for every log
+      call inside the request and returns it as a header;
+    - refuses a body over ``max_bytes`` with 413 before the route reads it (a declared
+      ``content-length`` at once, a streamed body as it arrives);
+    - counts the request by method, route template and status and times it (Prometheus,
+      ``shared.metrics``): the status the client gets, an exception as the 500 the outer
+      error handler turns it into; a cancelled request (client gone) is not counted;
+    - writes one log line, with the route template (``/v1/visits/{visit_id}``), never the
+      raw path: a path holds ids and whatever a caller puts in it (an identity number,
+      15,000 digits), and neither belongs in a log nor should cost the scrubber time. A
+      path no route matches (a 404, a 405, or a request refused before routing) is
+      ``unmatched``. The line is skipped, not built, when the ``http`` logger is above INFO.
+    """
+
+    def __init__(self, app: ASGIApp, max_bytes: int, metrics: HttpMetrics, router: Any) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.metrics = metrics
+        self.templates = RouteTemplates(router)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await self._refuse(send)
-            return
+        started = time.perf_counter()
+        request_id, declared = "", None
+        for name, value in scope["headers"]:  # the last of repeated headers wins
+            if name == b"x-request-id":
+                request_id = value.decode("latin-1")[:64]
+            elif name == b"content-length":
+                declared = value
+        request_id = request_id or uuid.uuid4().hex
+        id_header = (b"x-request-id", request_id.encode())
+        status = 500
+
+        async def send_noted(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message["headers"] = [*message.get("headers", []), id_header]
+            await send(message)
+
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        try:
+            if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
+                await self._refuse(send_noted)
+            else:
+                await self.app(scope, self._limited(receive), send_noted)
+        except Exception:  # not a cancelled request: the client gets no answer to count
+            self._observe(scope, status, started)
+            raise
+        else:
+            self._observe(scope, status, started)
+        finally:
+            structlog.contextvars.unbind_contextvars("request_id")
+            if _http_log.isEnabledFor(logging.INFO):
+                principal = scope.get("state", {}).get("principal")
+                log.info(
+                    "request",
+                    method=scope["method"],
+                    route=self.templates.of(scope),
+                    status=status,
+                    ms=round((time.perf_counter() - started) * 1000, 1),
+                    request_id=request_id,
+                    caller=f"{principal.role}:{principal.subject}" if principal else None,
+                )
+
+    def _observe(self, scope: Scope, status: int, started: float) -> None:
+        route = self.templates.of(scope)
+        self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
+
+    def _limited(self, receive: Receive) -> Receive:
         received = 0
 
         async def limited_receive() -> Message:
@@ -161,7 +225,7 @@ class BodySizeLimit:
                 raise StarletteHTTPException(413, "request body too large")
             return message
 
-        await self.app(scope, limited_receive, send)
+        return limited_receive
 
     async def _refuse(self, send: Send) -> None:
         response = JSONResponse(
@@ -172,61 +236,6 @@ class BodySizeLimit:
 
 async def _no_receive() -> Message:  # pragma: no cover - never called
     return {"type": "http.disconnect"}
-
-
-class RequestLog:
-    """One log line per request, with a request id (taken from ``x-request-id`` or made)
-    bound for every log call inside the request and returned as a header. Pure ASGI:
-    Starlette's BaseHTTPMiddleware costs a task and a stream per request.
-
-    The line names the route template (``/v1/visits/{visit_id}``), never the raw path: a
-    path holds ids and whatever a caller puts in it (an identity number, 15,000 digits),
-    and neither belongs in a log nor should cost the scrubber time. A path no route
-    matches (a 404, or a request refused before routing) is logged as ``unmatched``."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-        self.templates: RouteTemplates | None = None
-
-    def route_of(self, scope: Scope) -> str:
-        if self.templates is None:
-            router = getattr(scope.get("app"), "router", None)
-            if router is None:
-                return UNMATCHED
-            self.templates = RouteTemplates(router)
-        return self.templates.of(scope)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        request_id = headers.get(b"x-request-id", b"").decode("latin-1")[:64] or uuid.uuid4().hex
-        status = 500
-        started = time.perf_counter()
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            structlog.contextvars.unbind_contextvars("request_id")
-            principal = scope.get("state", {}).get("principal")
-            log.info(
-                "request",
-                method=scope["method"],
-                route=self.route_of(scope),
-                status=status,
-                ms=round((time.perf_counter() - started) * 1000, 1),
-                request_id=request_id,
-                caller=f"{principal.role}:{principal.subject}" if principal else None,
-            )
 
 
 def create_app(
@@ -252,9 +261,6 @@ def create_app(
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected_error)
-    app.add_middleware(BodySizeLimit, max_bytes=max_body_bytes)
-
-    app.add_middleware(RequestLog)
 
     @app.get("/health", tags=["ops"])
     async def health() -> dict[str, str]:
@@ -266,8 +272,8 @@ def create_app(
         ok = all(checks.values())
         return JSONResponse({"ready": ok, "checks": checks}, 200 if ok else 503)
 
-    # Last: its middleware must be the outermost, to count what the others refuse.
-    install_metrics(app, ops)
+    # Outermost but for CORS: it counts and logs what it refuses itself (413).
+    app.add_middleware(HttpEdge, max_bytes=max_body_bytes, metrics=install_metrics(app, ops), router=app.router)
     if origins := getattr(security, "cors_origins", None):
         # Tokens travel as bearer headers, never cookies: no credentials mode is needed.
         app.add_middleware(

@@ -5,8 +5,8 @@ process, and the global default registry would mix them. Labels hold only method
 templates (``/v1/visits/{visit_id}``, never the raw path), statuses, consumer and topic
 names: no ids, no personal data.
 
-- HTTP: ``MetricsMiddleware`` counts requests by method, route and status and times them by
-  route. It is the outermost middleware, so refusals before routing (413) count too.
+- HTTP: the app's edge middleware (``shared.api.HttpEdge``) counts requests by method,
+  route and status and times them by route, refusals before routing (413) too.
 - The runtime at ``app.state.runtime`` (once bootstrapped): events handled and
   dead-lettered per consumer (``EventConsumer.handled`` / ``.dead_lettered``), consumer lag
   and outbox backlog. Lag and backlog need database reads, so ``/metrics`` refreshes them
@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import time
 from typing import Any
 
 import fastapi.routing
@@ -32,7 +31,7 @@ from sqlmodel import select
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Router, compile_path
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Scope
 
 from shared.tables import StoredEvent
 
@@ -57,10 +56,19 @@ class HttpMetrics:
             registry=registry,
         )
 
+        # The labelled children, looked up once per label set (``labels`` takes a lock
+        # and builds a key every call). Bounded: methods x route templates x statuses.
+        self._counted: dict[tuple[str, str, int], Any] = {}
+        self._timed: dict[str, Any] = {}
+
     def observe(self, method: str, route: str, status: int, seconds: float) -> None:
-        method = method if method in METHODS else "OTHER"
-        self.requests.labels(method, route, str(status)).inc()
-        self.latency.labels(route).observe(seconds)
+        key = (method if method in METHODS else "OTHER", route, status)
+        if (counter := self._counted.get(key)) is None:
+            counter = self._counted[key] = self.requests.labels(key[0], route, str(status))
+        counter.inc()
+        if (timer := self._timed.get(route)) is None:
+            timer = self._timed[route] = self.latency.labels(route)
+        timer.observe(seconds)
 
 
 class RouteTemplates:
@@ -86,40 +94,6 @@ class RouteTemplates:
         flatten = getattr(fastapi.routing, "iter_route_contexts", None)
         routes = flatten(self.router.routes) if flatten else self.router.routes
         return [r.path for r in routes if isinstance(getattr(r, "path", None), str)]
-
-
-class MetricsMiddleware:
-    """Pure ASGI: sees the status the client gets, and counts an exception as the 500 the
-    outer error handler turns it into. A cancelled request (client gone) is not counted."""
-
-    def __init__(self, app: ASGIApp, metrics: HttpMetrics, router: Router) -> None:
-        self.app = app
-        self.metrics = metrics
-        self.templates = RouteTemplates(router)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def send_and_note(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_and_note)
-        except Exception:  # not a cancelled request: the client gets no answer to count
-            self._observe(scope, status, started)
-            raise
-        self._observe(scope, status, started)
-
-    def _observe(self, scope: Scope, status: int, started: float) -> None:
-        route = self.templates.of(scope)
-        self.metrics.observe(scope["method"], route, status, time.perf_counter() - started)
 
 
 def bus_of(runtime: Any) -> Any:
@@ -223,12 +197,12 @@ async def log_head(reader: Any) -> int | None:
         return head or 0
 
 
-def install_metrics(app: Any, dependencies: list[Any] | None = None) -> CollectorRegistry:
-    """Add the middleware (call last: it must be outermost), the collector and ``/metrics``."""
+def install_metrics(app: Any, dependencies: list[Any] | None = None) -> HttpMetrics:
+    """The app's registry with its collector, and ``/metrics``; the HTTP metrics returned
+    are for the app's edge middleware (``shared.api.HttpEdge``) to count requests in."""
     registry = CollectorRegistry()
     collector = RuntimeCollector(app)
     registry.register(collector)
-    app.add_middleware(MetricsMiddleware, metrics=HttpMetrics(registry), router=app.router)
     app.state.metrics_registry = registry
     app.state.runtime_metrics = collector
 
@@ -237,4 +211,4 @@ def install_metrics(app: Any, dependencies: list[Any] | None = None) -> Collecto
         await collector.refresh()
         return Response(render(registry), media_type=CONTENT_TYPE_LATEST)
 
-    return registry
+    return HttpMetrics(registry)
