@@ -219,6 +219,12 @@ async def test_the_idempotency_key_makes_one_booking(runtime, client):
     assert first.status_code == again.status_code == 201 and first.json() == again.json()
     assert again.headers["idempotent-replayed"] == "true"
     assert [t for t, _ in stored_events(runtime)].count("intake.BookingMade") == 1
+    later = at(150)
+    await publish(client, [later])
+    sent = {KEY_HEADER: str(uuid.uuid4())}
+    twins = await asyncio.gather(*(client.post("/v1/bookings", json=booking_body(later), headers=sent) for _ in range(6)))
+    assert {a.status_code for a in twins} == {201} and len({a.text for a in twins}) == 1, [a.text for a in twins]
+    assert [t for t, _ in stored_events(runtime)].count("intake.BookingMade") == 2
 
 
 # -- the day of the meeting ----------------------------------------------------------------
@@ -419,6 +425,12 @@ async def test_on_postgresql_two_replicas_book_a_slot_once_and_a_room_once(real_
             await publish(one, [start])
             answers = await asyncio.gather(*(c.post("/v1/bookings", json=booking_body(start)) for c in [one, two] * 6))
             assert sorted(a.status_code for a in answers) == [201] + [409] * 11, [a.text for a in answers]
+            twin_start, sent = at(270), {KEY_HEADER: str(uuid.uuid4())}
+            await publish(two, [twin_start])
+            twins = await asyncio.gather(
+                *(c.post("/v1/bookings", json=booking_body(twin_start), headers=sent) for c in [one, two] * 3)
+            )
+            assert {a.status_code for a in twins} == {201} and len({a.text for a in twins}) == 1, [a.text for a in twins]
             await publish(one, [video], kind="video")
             await publish(two, [video + timedelta(minutes=10)], kind="video")
             rooms = await asyncio.gather(
@@ -436,7 +448,7 @@ async def test_on_postgresql_two_replicas_book_a_slot_once_and_a_room_once(real_
             made = await conn.scalar(sa.text(
                 "SELECT COUNT(*) FROM intake.event_store WHERE event_type = 'intake.BookingMade'"))
             claims = await conn.scalar(sa.text("SELECT COUNT(*) FROM intake.intake_slot_claims"))
-        assert made == 3 and claims == 2
+        assert made == 4 and claims == 3
     finally:
         for replica in replicas:
             await replica.close()
