@@ -258,7 +258,7 @@ async def mark_no_show(booking_id: str, uow: IntakeUnitOfWork, grace: timedelta,
     async with uow:
         booking = await load_booking(uow, booking_id)
         if not booking.is_no_show(now, grace):
-            if not booking.is_open:
+            if not booking.is_open:  # the index lagged its stream: bring it in line, never list it again
                 await uow.bookings.set_status(booking.id, booking.state.status)
                 await uow.commit()
             return False
