@@ -14,7 +14,7 @@ DOC = Path(__file__).parents[2] / "docs" / "bookings.md"
 
 
 def test_the_roles_table_is_role_scopes():
-    lines = DOC.read_text().split("## Roles", 1)[1].splitlines()
+    lines = DOC.read_text().split("## Roles", 1)[1].split("\n## ", 1)[0].splitlines()  # the section only
     header = next(line for line in lines if line.startswith("| role"))
     scopes = re.findall(r"`([a-z_:]+)`", header)
     rows = {cells[0]: cells[1:] for line in lines if line.startswith("| ") and not line.startswith("| role")
