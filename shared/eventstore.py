@@ -12,9 +12,9 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC
-from typing import Protocol
+from typing import Any, Protocol
 
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -49,19 +49,27 @@ class LoggedEvent:
 
 
 def to_row(envelope: EventEnvelope) -> StoredEvent:
-    return StoredEvent(
-        event_id=str(envelope.event_id),
-        event_type=envelope.event_type,
-        schema_version=envelope.schema_version,
-        stream_id=envelope.stream_id,
-        stream_version=envelope.stream_version,
-        occurred_at=envelope.occurred_at,
-        correlation_id=str(envelope.correlation_id),
-        causation_id=str(envelope.causation_id) if envelope.causation_id else None,
-        producer=envelope.producer,
-        payload=json.dumps(envelope.payload, ensure_ascii=False, separators=(",", ":")),
-        trace=json.dumps(envelope.trace) if envelope.trace else None,
-    )
+    return StoredEvent(**to_values(envelope))
+
+
+def to_values(envelope: EventEnvelope) -> dict[str, Any]:
+    """The columns of an envelope's row (``position`` is the store's to give)."""
+    return {
+        "event_id": str(envelope.event_id),
+        "event_type": envelope.event_type,
+        "schema_version": envelope.schema_version,
+        "stream_id": envelope.stream_id,
+        "stream_version": envelope.stream_version,
+        "occurred_at": envelope.occurred_at,
+        "correlation_id": str(envelope.correlation_id),
+        "causation_id": str(envelope.causation_id) if envelope.causation_id else None,
+        "producer": envelope.producer,
+        "payload": json.dumps(envelope.payload, ensure_ascii=False, separators=(",", ":")),
+        "trace": json.dumps(envelope.trace) if envelope.trace else None,
+    }
+
+
+_INSERT = insert(StoredEvent.__table__)  # type: ignore[arg-type]
 
 
 def from_row(row: StoredEvent) -> EventEnvelope:
@@ -119,8 +127,14 @@ class SqlEventStore:
         self.staged.extend(envelopes)
 
     async def flush(self) -> None:
-        """Write staged envelopes. On PostgreSQL the table is locked first, so positions
-        become visible in order (a reader never sees 7 before 6 commits)."""
+        """Write staged envelopes: one Core INSERT for the batch (no ORM unit of work,
+        identity map or per-row flush: the rows are never read back as objects here).
+
+        On PostgreSQL the table is locked first, so positions become visible in commit
+        order (a reader never sees 7 before 6 commits): two transactions could otherwise
+        take 6 and 7 from the sequence and commit 7 first, and a reader that read up to 7
+        would never see 6. The ``eventsourcing`` library's PostgreSQL recorder does the
+        same. SQLite serialises writers by itself (one connection per file, shared.db)."""
         if not self.staged:
             return
         bind = self.session.bind
@@ -128,13 +142,14 @@ class SqlEventStore:
             schema = bind.get_execution_options().get("schema_translate_map", {}).get(None)
             table = f'"{schema}".event_store' if schema else "event_store"
             await self.session.exec(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
-        self.session.add_all([to_row(envelope) for envelope in self.staged])
+        rows = [to_values(envelope) for envelope in self.staged]
         try:
-            await self.session.flush()
+            await self.session.execute(_INSERT, rows)
         except IntegrityError as error:
             raise ConcurrencyError(
                 "a stream was changed by another writer", details=str(error.orig)
             ) from error
+        self.staged.clear()  # written: a second flush in this transaction adds nothing
 
 
 async def read_log(session: AsyncSession, after: int, limit: int) -> list[LoggedEvent]:
