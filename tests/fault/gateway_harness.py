@@ -52,7 +52,7 @@ async def serve(port: int, routing_url: str | None) -> None:
         bus = EmbeddedBus(idle_poll_seconds=0.05)  # the producer is another process
         bus.register_log(topics.ROUTING, routing_log(routing_url))
     runtime = bootstrap(settings, bus)
-    for consumer in runtime.consumers:
+    for consumer in runtime.consumers[:1]:  # routing's cases; no intake log here for bookings
         bus.subscribe(consumer)
     await runtime.init_db()
     apps = [(runtime.app, port, runtime.name)]

@@ -34,7 +34,7 @@ async def started(
     if clock is not None:
         runtime.deps.worker.clock = clock
     if bus is not None:
-        for consumer in runtime.consumers:
+        for consumer in runtime.consumers[:1]:  # routing's cases; no intake log here for bookings
             bus.subscribe(consumer)
         runtime.workers.append(bus.run)
     tasks = [asyncio.create_task(work()) for work in runtime.workers]
