@@ -63,6 +63,8 @@ SCOPES: dict[str, dict[tuple[str, str], str]] = {
         ("POST", "/v1/dead-letters/replay"): "dead_letters:replay",
         ("POST", "/v1/dead-letters/{question_id}/replay"): "dead_letters:replay",
         ("POST", "/v1/agencies/{agency}/callbacks"): "callbacks:write",
+        ("POST", "/v1/agencies/{agency}/meeting-callbacks"): "callbacks:write",  # issue 16
+        ("POST", "/v1/agency/slots"): "slots:publish",
     },
     "reporting": {
         **{("GET", f"/v1/stats/{name}"): "stats:read" for name in (

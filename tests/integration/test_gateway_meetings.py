@@ -83,7 +83,8 @@ async def test_a_cancellation_by_the_visitor_is_delivered_but_not_one_by_the_age
     await feed(gateway, booking_envelope(booking_cancelled(other, cancelled_by="agency"), stream_version=2), 4)
 
     cancellation = await delivered(gateway, delivery_id(booking.booking_id, "cancellation"))
-    assert (cancellation["status"], cancellation["agency"]) == ("delivered", "forsakringskassan")
+    assert (cancellation["status"], cancellation["agency"], cancellation["kind"]) == (
+        "delivered", "forsakringskassan", "meeting_cancellation")
     assert (await api_get(gateway, f"/v1/deliveries/{delivery_id(other.booking_id, 'cancellation')}")).status_code == 404
     by_agency = (await simulator.get("/v1/received")).json()["by_agency"]
     assert by_agency["forsakringskassan"]["meetings"] == {"cancelled": 1}
@@ -180,7 +181,7 @@ def slots(**fields) -> bytes:
 async def test_an_agency_publishes_its_slots_once(gateway):
     first = await post_signed(gateway, "/v1/agency/slots", slots(publication_id="pub-1"))
     assert first.status_code == 201 and first.json() == {"publication_id": "pub-1", "slots": 2, "duplicate": False}
-    again = await post_signed(gateway, "/v1/agency/slots", slots(publication_id="pub-1"))
+    again = await post_signed(gateway, "/v1/agency/slots", slots(publication_id="pub-1"), role="admin")
     assert again.status_code == 200 and again.json()["duplicate"] is True
     published = [e.event() for e in await stream(gateway, "slots:forsakringskassan:pub-1")]
     assert len(published) == 1
@@ -191,7 +192,8 @@ async def test_an_agency_publishes_its_slots_once(gateway):
     ("body", "options", "status"),
     [
         (slots(), {"secret": "wrong"}, 401),
-        (slots(), {"role": "admin"}, 403),  # slots:publish, but not an agency's token
+        (slots(), {"role": "admin", "secret": "wrong"}, 401),  # an operator: the agency's signature
+        (slots(agency="atlantis"), {"role": "admin"}, 422),
         (slots(agency="polisen"), {}, 403),  # another agency's slots
         (slots(case_types=["pass"]), {}, 422),  # not a case type of the agency
         (slots(office_ids=["atlantis"]), {}, 422),

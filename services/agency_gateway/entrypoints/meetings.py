@@ -1,10 +1,11 @@
 """The agencies' side of meetings (issue 16, docs/agency-api.md): meeting callbacks
 (accepted, moved, cancelled) and slot publications. Both are signed like status callbacks
 (``callbacks.signature_refused``: 401), by a token of that agency (403 for another
-agency's, or for a token that is not an agency's), validated (422) and recorded once."""
+agency's), validated (422) and recorded once."""
 
 from __future__ import annotations
 
+import json
 import uuid
 from typing import Annotated
 
@@ -63,7 +64,7 @@ async def meeting_callback(
     responses={
         200: {"description": "this publication_id was published before: nothing changed"},
         401: {"description": "no valid token, bad signature or stale timestamp"},
-        403: {"description": "not an agency's token, or slots of another agency"},
+        403: {"description": "an agency's token, and slots of another agency"},
     },
 )
 async def publish_slots(
@@ -73,18 +74,32 @@ async def publish_slots(
     principal: Annotated[Principal, Depends(require("slots:publish"))],
 ) -> SlotsAccepted | JSONResponse:
     """An agency publishes its own slots: ``AgencySlotsPublished`` (intake adds them to
-    the offices' calendars). Signed with the token's agency's secret."""
-    if principal.role != "agency" or not principal.agency:
-        raise Forbidden("only an agency publishes slots here (offices publish on intake's port)")
-    slots = await signed(principal.agency, request, settings, SlotsIn, "the slots are not valid")
+    the offices' calendars). Signed with the secret of the token's agency; another role's
+    token (an operator's) needs the body signed with the secret of the agency it names."""
+    signer = principal.agency if principal.role == "agency" else await _named_agency(request)
+    if signer is None:
+        raise InvalidInput("agency: not one of the catalog's agencies", {"known": sorted(load_catalog().agency_names)})
+    slots = await signed(signer, request, settings, SlotsIn, "the slots are not valid")
     if isinstance(slots, JSONResponse):
         return slots
-    check_own_agency(principal, slots.agency)
+    if principal.role == "agency":
+        check_own_agency(principal, slots.agency)
+    elif slots.agency != signer:  # cannot differ: the same body; said for the reader
+        raise Forbidden("slots signed for another agency")
     command = _command(slots)
     if not await handlers.publish_slots(command, uow):
         answer = SlotsAccepted(publication_id=command.publication_id, slots=_count(command), duplicate=True)
         return JSONResponse(answer.model_dump(), 200)
     return SlotsAccepted(publication_id=command.publication_id, slots=_count(command))
+
+
+async def _named_agency(request: Request) -> str | None:
+    """The agency a (not yet verified) body names, if it is one of the catalog's."""
+    try:
+        named = json.loads(await request.body()).get("agency")
+    except (ValueError, AttributeError):
+        return None
+    return named if isinstance(named, str) and load_catalog().is_agency(named) else None
 
 
 def _command(slots: SlotsIn) -> PublishAgencySlots:

@@ -13,7 +13,8 @@ from shared.personal_data import scrub_text
 
 
 class DeliveryPublic(BaseModel):
-    question_id: str
+    question_id: str  # for a booking's delivery: the delivery id (docs/bookings.md)
+    kind: str | None = "case"  # case | meeting | meeting_move | meeting_cancellation
     status: Status
     attempts: int
     agency: str
