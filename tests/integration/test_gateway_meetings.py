@@ -117,6 +117,10 @@ async def test_a_meeting_the_agency_never_takes_is_dead_lettered_after_the_retri
         ]
         dead = (await api_get(gateway, "/v1/dead-letters")).json()
         assert booking.booking_id in json.dumps(dead)
+        async with api_client(gateway) as ops:  # replayed like a case's dead letter
+            replayed = await ops.post(f"/v1/dead-letters/{booking.booking_id}/replay", json={"reason": "agency back"})
+        assert replayed.status_code == 200, replayed.text
+        assert (await stream(gateway, booking.booking_id))[5].event_type == "gateway.DeadLetterReplayed"
 
 
 async def api_get(runtime: ServiceRuntime, path: str) -> httpx.Response:

@@ -33,3 +33,22 @@ def test_without_the_identity_number_the_agency_gets_the_name_and_phone():
 def test_a_change_has_an_id_of_its_own_the_same_every_time():
     assert delivery_id("b-1", "cancellation") == delivery_id("b-1", "cancellation")
     assert len({delivery_id("b-1", "cancellation"), delivery_id("b-2", "cancellation"), delivery_id("b-1", "move:x")}) == 3
+
+
+async def test_a_bookings_sealed_number_name_and_phone_are_opened_with_the_vault_only_at_the_call():
+    from types import SimpleNamespace
+
+    from services.agency_gateway.entrypoints.workers import DeliveryWorker
+    from shared.vault import InMemoryVault
+
+    vault = InMemoryVault()
+    sealed = {f: await vault.encrypt("booking-1", v) for f, v in
+              {"personal_identity_number": "198112189876", "contact_name": "Ada", "contact_phone": "0701234567"}.items()}
+    meeting = meeting_of(booking_made(booking_id="booking-1", agency="skatteverket", case_type="id_kort", **sealed))
+    opened = await DeliveryWorker._opened(SimpleNamespace(vault=vault), meeting, "skatteverket")
+    assert (opened["personal_identity_number"], opened["contact_name"], opened["contact_phone"]) == (
+        "198112189876", "Ada", "0701234567")
+    assert meeting["contact_name"] == sealed["contact_name"], "the stored meeting stays sealed"
+    await vault.erase("booking-1")
+    erased = await DeliveryWorker._opened(SimpleNamespace(vault=vault), meeting, "skatteverket")
+    assert {erased[f] for f in sealed} == {None}
