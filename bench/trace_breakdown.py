@@ -12,8 +12,8 @@ Columns: spans per question, mean ms per span, ms per question (their sum, avera
 the questions). Spans nest (a request's SQL statements are inside the request's span), so
 the rows of one service do not add up; ``(wait)`` rows are the time from the end of the
 span that recorded an event to the start of its handling (the bus); ``end to end`` is the POST's start to the trace's
-last span end. The gateway's delivery worker is not run: the agency call is not part of
-these traces (its worker starts the call outside the trace, see shared/tracing.py).
+last span end. The gateway's delivery worker is not run, so the agency call (which joins
+the question's trace when it runs, see shared/tracing.py) is not among these rows.
 """
 
 from __future__ import annotations
