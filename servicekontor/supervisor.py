@@ -20,9 +20,9 @@ kernel kills it; elsewhere it stops itself as on SIGTERM when its pair ends).
   wait in its backlog meanwhile), at most ``RESTARTS`` times in ``RESTART_WINDOW_SECONDS``;
   one more, and the system stops, exit 1.
 - SIGINT/SIGTERM: the simulator is stopped first (its status callbacks owed reach the
-  gateway, which still listens), then the services, each with its own bounded stop
-  (``runner``); whatever still runs ``STOP_SECONDS`` after the signal is killed. Exit 0
-  when every child stopped cleanly. A second SIGINT kills them all at once.
+  gateway, which still listens), then, once it has ended or ``SIMULATOR_FIRST_SECONDS``
+  have passed, the services, each with its own bounded stop (``runner``); whatever still
+  runs ``STOP_SECONDS`` after the signal is killed. Exit 0 when every child stopped cleanly. A second SIGINT kills them all at once.
 """
 
 from __future__ import annotations
@@ -42,9 +42,10 @@ from typing import Any
 
 import structlog
 
-from servicekontor.distributed import SIMULATOR_STOP_SECONDS, _terminate_and_wait
+from servicekontor.distributed import _terminate_and_wait
 from servicekontor.instance import Instance, remove_instance, write_instance
 from servicekontor.runner import (
+    DRAIN_SECONDS,
     SERVICES,
     STOP_SECONDS,
     Signals,
@@ -68,6 +69,10 @@ START_SECONDS = 120.0  # from a child's start to its "up" (a busy machine, first
 RESTARTS = 3
 RESTART_WINDOW_SECONDS = 60.0
 ENV = "SK_EMBEDDED_PROCESSES"
+# The simulator stops alone this long at most: it sends the callbacks it owes within
+# DRAIN_SECONDS; a call it still holds (a slow agency) ends when the gateway, stopping
+# next, hands its calls in flight back.
+SIMULATOR_FIRST_SECONDS = DRAIN_SECONDS + 0.5
 
 
 def processes_wanted(flag: bool | None) -> bool:
@@ -235,9 +240,11 @@ async def _stop(children: dict[str, Child], stop: _StopSignal, data_dir: Path, *
     running = [c for c in children.values() if c.process is not None]
     simulator = [c.process for c in running if c.name == "agency_simulator"]
     services = [c.process for c in running if c.name != "agency_simulator"]
-    if simulator:
-        await asyncio.to_thread(_terminate_and_wait, simulator, min(deadline, time.monotonic() + SIMULATOR_STOP_SECONDS))
-    await asyncio.to_thread(_terminate_and_wait, services, deadline)
+    if simulator:  # its callbacks owed first, while the gateway listens; then the rest together
+        simulator[0].terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            await asyncio.to_thread(simulator[0].wait, SIMULATOR_FIRST_SECONDS)
+    await asyncio.to_thread(_terminate_and_wait, services + simulator, deadline)
     for child in children.values():
         child.end_control()
     codes = {c.name: c.process.returncode for c in running}
