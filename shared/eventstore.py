@@ -72,21 +72,30 @@ def to_values(envelope: EventEnvelope) -> dict[str, Any]:
 _INSERT = insert(StoredEvent.__table__)  # type: ignore[arg-type]
 
 
-def from_row(row: StoredEvent) -> EventEnvelope:
-    return EventEnvelope(
+def from_row(row: Any) -> EventEnvelope:
+    """An envelope from a stored row (a ``StoredEvent`` or a Core row of its table). The
+    row was validated when it was written: the envelope is built without validating again."""
+    occurred_at = row.occurred_at
+    return EventEnvelope.model_construct(
         event_id=uuid.UUID(row.event_id),
         event_type=row.event_type,
         schema_version=row.schema_version,
         stream_id=row.stream_id,
         stream_version=row.stream_version,
         # SQLite keeps no zone: the stored moment is UTC (PostgreSQL returns it aware).
-        occurred_at=row.occurred_at if row.occurred_at.tzinfo else row.occurred_at.replace(tzinfo=UTC),
+        occurred_at=occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=UTC),
         correlation_id=uuid.UUID(row.correlation_id),
         causation_id=uuid.UUID(row.causation_id) if row.causation_id else None,
         producer=row.producer,
         payload=json.loads(row.payload),
         trace=json.loads(row.trace) if row.trace else None,
     )
+
+
+# Reads select the table's columns (Core rows), not ``StoredEvent`` objects: an event read
+# is never changed, so the ORM's identity map and instance state would be pure cost.
+_EVENTS = StoredEvent.__table__.c  # type: ignore[attr-defined]
+_SELECT = select(StoredEvent.__table__)  # type: ignore[arg-type]
 
 
 class SqlEventStore:
@@ -96,23 +105,20 @@ class SqlEventStore:
 
     async def load(self, stream_id: str) -> list[EventEnvelope]:
         rows = await self.session.exec(
-            select(StoredEvent)
-            .where(StoredEvent.stream_id == stream_id)
-            .order_by(StoredEvent.stream_version)
+            _SELECT.where(_EVENTS.stream_id == stream_id).order_by(_EVENTS.stream_version)
         )
         staged = [e for e in self.staged if e.stream_id == stream_id]
-        return [from_row(row) for row in rows.scalars()] + staged
+        return [from_row(row) for row in rows] + staged
 
     async def load_many(self, stream_ids: Sequence[str]) -> dict[str, list[EventEnvelope]]:
         streams: dict[str, list[EventEnvelope]] = {}
         wanted = set(stream_ids)
         if wanted:
             rows = await self.session.exec(
-                select(StoredEvent)
-                .where(StoredEvent.stream_id.in_(sorted(wanted)))
-                .order_by(StoredEvent.stream_id, StoredEvent.stream_version)
+                _SELECT.where(_EVENTS.stream_id.in_(sorted(wanted)))
+                .order_by(_EVENTS.stream_id, _EVENTS.stream_version)
             )
-            for row in rows.scalars():
+            for row in rows:
                 streams.setdefault(row.stream_id, []).append(from_row(row))
         for envelope in self.staged:
             if envelope.stream_id in wanted:
@@ -144,7 +150,7 @@ class SqlEventStore:
             await self.session.exec(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
         rows = [to_values(envelope) for envelope in self.staged]
         try:
-            await self.session.execute(_INSERT, rows)
+            await self.session.exec(_INSERT, params=rows)
         except IntegrityError as error:
             raise ConcurrencyError(
                 "a stream was changed by another writer", details=str(error.orig)
@@ -154,12 +160,9 @@ class SqlEventStore:
 
 async def read_log(session: AsyncSession, after: int, limit: int) -> list[LoggedEvent]:
     rows = await session.exec(
-        select(StoredEvent)
-        .where(StoredEvent.position > after)
-        .order_by(StoredEvent.position)
-        .limit(limit)
+        _SELECT.where(_EVENTS.position > after).order_by(_EVENTS.position).limit(limit)
     )
-    return [LoggedEvent(row.position, from_row(row)) for row in rows.scalars()]
+    return [LoggedEvent(row.position, from_row(row)) for row in rows]
 
 
 @dataclass
