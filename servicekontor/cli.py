@@ -274,7 +274,7 @@ def demo(
         else:
             ok = asyncio.run(run_day(
                 targets, credentials, offices=offices, office_ids=office or [], day_seconds=day_seconds,
-                visitors_per_office=visitors_per_office, seed=seed, wait_seconds=wait_seconds,
+                visitors_per_office=visitors_per_office, seed=seed, wait_seconds=wait_seconds, data_dir=where,
             ))
     except DemoError as error:  # no credentials, the system refuses them, or it is not there
         typer.echo(f"demo: {error}", err=True)

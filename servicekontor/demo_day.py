@@ -30,6 +30,7 @@ import statistics
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -67,6 +68,16 @@ from servicekontor.demo_data import (
     service_minutes,
     synthetic_pin,
 )
+from servicekontor.demo_meetings import (
+    BOOK_SHARE,
+    KINDS,
+    MeetingTally,
+    fate,
+    office_kinds,
+    publish_by_agency,
+    publish_times,
+)
+from shared.auth import auth_dir
 from shared.offices import WEEKDAYS
 
 GENERALIST_QUEUES = ("booked", "general", "newcomers", "self_service")
@@ -96,6 +107,7 @@ class OfficePlan:
     desks: dict[str, list[str]]  # desk -> the queues it calls from
     lunches: dict[str, tuple[int, int]]  # desk -> its lunch break (clock minutes)
     visitors: list[VisitorPlan] = field(default_factory=list)
+    meeting_kinds: list[str] = field(default_factory=list)  # in_person, video: the meetings it holds
     # as the day goes
     outstanding: int = 0  # planned visitors not finished (waiting, being served, or not yet come)
     registering: int = 0  # tickets being printed right now
@@ -127,6 +139,7 @@ class VisitorPlan:
     registered_at: datetime | None = None
     pending: list[str] = field(default_factory=list)  # questions left to the agency's desk
     transferred: bool = False
+    booking_id: str | None = None  # a visitor who checked in for a booked meeting
 
 
 def pick_weekday(hours: dict[str, str], today: date) -> str:
@@ -171,7 +184,7 @@ def office_plan(office: dict, today: date) -> OfficePlan:
     desks = desk_profiles(queues, agency_queues, office["size"])
     return OfficePlan(
         office["office_id"], office["name"], office["size"], weekday, opens, closes, queues,
-        agency_queues, desks, lunch_breaks(desks, opens, closes),
+        agency_queues, desks, lunch_breaks(desks, opens, closes), meeting_kinds=office_kinds(office),
     )
 
 
@@ -278,6 +291,7 @@ class OfficeDay:
     def __init__(
         self, client: httpx.AsyncClient, targets: DemoTargets, credentials: Credentials,
         offices: list[OfficePlan], clock: Clock, hard_stop: float, tally: Tally, on_done,
+        keys_dir: Path | None = None,
     ) -> None:
         self.client, self.targets, self.credentials = client, targets, credentials
         self.offices, self.clock, self.hard_stop, self.tally = offices, clock, hard_stop, tally
@@ -286,6 +300,8 @@ class OfficeDay:
         # Service at the first desk of the visits served there: planned and taken (seconds).
         self.planned_service = self.actual_service = 0.0
         self.intake = targets.url(targets.intake_port)
+        self.meetings, self.keys_dir = MeetingTally(), keys_dir
+        self.meeting_tasks: list[asyncio.Task] = []
 
     # -- HTTP ------------------------------------------------------------------------------
     async def post(self, role: str, path: str, body: dict, expect: tuple[int, ...] = (200,)) -> dict | None:
@@ -297,12 +313,86 @@ class OfficeDay:
             raise DemoError(f"POST {path} (as {role}): {response.status_code} {response.text[:200]}")
         return response.json() if response.status_code != 204 else None
 
+    async def call(self, method: str, role: str, path: str, body: dict | None = None) -> httpx.Response:
+        return await send(self.client, method, self.intake + path, self.tally, json=body,
+                          headers=keyed(self.credentials.headers(role)))
+
     def error(self, error: Exception) -> None:
         self.tally.errors[type(error).__name__ + ": " + str(error)[:80]] += 1
 
     # -- the day ----------------------------------------------------------------------------
     async def run(self) -> None:
         await asyncio.gather(*(self.office_day(office) for office in self.offices))
+        await asyncio.gather(*self.meeting_tasks)
+
+    # -- meetings (servicekontor/demo_meetings.py) ----------------------------------------------
+    async def publish_meetings(self) -> None:
+        async def put(role: str, path: str, body: dict) -> None:
+            answer = await self.call("PUT", role, path, body)
+            if answer.status_code != 200:
+                raise DemoError(f"PUT {path}: {answer.status_code} {answer.text[:200]}")
+
+        offices = {o.office_id: o.meeting_kinds for o in self.offices if o.meeting_kinds}
+        now = datetime.now(UTC)
+        await publish_times(self.post, put, offices, now, self.meetings)
+        gateway = self.targets.url(self.targets.gateway_port)
+        await publish_by_agency(gateway, offices, now, self.meetings, self.post, self.keys_dir)
+
+    async def book_meeting(self, office: OfficePlan, v: VisitorPlan, qid: str, decision: dict) -> None:
+        """The desk books the first free time; the visitor's fate is drawn at once."""
+        kind = KINDS[decision["destination"]]
+        query = {"agency": decision["agency"], "case_type": decision["case_type"], "kind": kind}
+        found = await send(self.client, "GET", f"{self.intake}/v1/offices/{office.office_id}/slots", self.tally,
+                           params=query, headers=self.credentials.headers("desk"))
+        for slot in (found.json()["slots"] if found.status_code == 200 else [])[:3]:
+            body = {"office_id": office.office_id, **query, "slot_start": slot["slot_start"],
+                    "question_id": qid, "visit_id": v.visit_id}
+            answer = await self.call("POST", "desk", "/v1/bookings", body)
+            if answer.status_code == 201:
+                self.meetings.booked[kind] += 1
+                booking = answer.json()
+                what = fate(random.Random(qid))
+                if what == "check_in":
+                    office.outstanding += 1  # the desks stay until this visitor is served
+                if what != "absent":
+                    self.meeting_tasks.append(asyncio.create_task(self.meeting_day(office, booking, what, qid)))
+                else:
+                    self.meetings.absent += 1
+                return
+            if answer.status_code not in (409, 422):  # taken meanwhile: the next one
+                raise DemoError(f"POST /v1/bookings: {answer.status_code} {answer.text[:200]}")
+        self.meetings.no_time += 1
+
+    async def meeting_day(self, office: OfficePlan, booking: dict, what: str, qid: str) -> None:
+        rng = random.Random(qid + what)
+        await self.clock.pause(rng.uniform(5, 40))
+        try:
+            if what == "cancel":
+                answer = await self.call("DELETE", "desk", f"/v1/bookings/{booking['booking_id']}")
+                if answer.status_code != 200:
+                    raise DemoError(f"DELETE booking: {answer.status_code} {answer.text[:200]}")
+                self.meetings.cancelled += 1
+                return
+            done = await self.post("kiosk", "/v1/bookings/check-in",
+                                   {"office_id": office.office_id, "code": booking["code"]})
+            assert done is not None
+            v = VisitorPlan(arrival=self.clock.minute(), queue=done["queue"], channel="kiosk", keys=[], no_show=False,
+                            slow=False, survey=False, service=rng.uniform(10, 25), agency_service=0.0, rng=rng,
+                            visit_id=done["visit_id"], registered_at=datetime.now(UTC), booking_id=booking["booking_id"])
+            self.visitors[done["visit_id"]] = v
+            office.registered += 1
+            self.meetings.checked_in += 1
+        except (DemoError, httpx.HTTPError) as error:
+            self.error(error)
+            if what == "check_in":
+                self.finish(office)
+
+    async def at_meeting(self, office: OfficePlan, v: VisitorPlan, called_at: datetime) -> None:
+        """The agency's official meets the visitor (at the desk or by video); then the outcome."""
+        await self.clock.pause(v.service)
+        await self.post("desk", f"/v1/bookings/{v.booking_id}/outcome", {"outcome": "held"})
+        self.meetings.held += 1
+        await self.end(office, v, called_at)
 
     async def office_day(self, office: OfficePlan) -> None:
         await self.clock.until(office.opens)
@@ -402,6 +492,8 @@ class OfficeDay:
         try:
             if v is None:
                 await self.stranger(office, vid)
+            elif v.booking_id:
+                await self.at_meeting(office, v, parse_time(called["called_at"]))
             elif v.transferred:
                 await self.at_agency_desk(office, v, parse_time(called["called_at"]))
             else:
@@ -441,6 +533,8 @@ class OfficeDay:
             # The handler talks with the visitor while routing classifies the question.
             await asyncio.sleep(max(0.0, started + step * (n - 0.5) - time.monotonic()))
             decision = await self.decision(qid)
+            if decision.get("destination") in KINDS and random.Random(qid).random() < BOOK_SHARE:
+                await self.book_meeting(office, v, qid, decision)
             target = None if transfer_to else self.transfer_target(office, v, decision)
             if target and rng.random() < TRANSFER_SHARE:
                 transfer_to = target
@@ -601,7 +695,7 @@ def office_table(offices: list[OfficePlan], spm: float, reported: dict[str, dict
 async def run_day(
     targets: DemoTargets, credentials: Credentials, *, offices: int = 3, office_ids: list[str] | None = None,
     day_seconds: float = 120.0, visitors_per_office: int | None = None, seed: int | None = None,
-    wait_seconds: float = 60.0,
+    wait_seconds: float = 60.0, data_dir: Path | None = None,
 ) -> bool:
     console = Console()
     rng = random.Random(seed)
@@ -638,7 +732,9 @@ async def run_day(
         ) as bar:
             task = bar.add_task("office day", total=planned)
             clock = Clock(first, spm)
-            day = OfficeDay(client, targets, credentials, plans, clock, hard_stop, tally, lambda: bar.advance(task))
+            day = OfficeDay(client, targets, credentials, plans, clock, hard_stop, tally, lambda: bar.advance(task),
+                            auth_dir(data_dir) if data_dir else None)
+            await day.publish_meetings()
 
             async def show_clock() -> None:
                 while True:
@@ -661,6 +757,7 @@ async def run_day(
         )
     left = sum(max(0, p.outstanding) for p in plans)
     console.print(office_table(plans, spm, reported))
+    console.print(day.meetings.line())
     registered = sum(p.registered for p in plans)
     print_summary(
         console, tally, delivered, traffic_seconds, time.monotonic() - started, summary, registered=registered,

@@ -105,6 +105,12 @@ def test_a_short_office_day_shows_waits_and_service_times_per_office_in_reportin
     no_shows, transfers, recalls = demo_counts
     # The seed plans the no-shows (seed 5: some); transfers follow routing's decisions.
     assert no_shows > 0 and recalls >= no_shows // 2
+    # Meetings (demo_meetings.py): a visitor who checks in for one is a visit of its own.
+    meetings = re.search(r"Meetings: (\d+) times published.*?; (\d+) booked .*?; (\d+) checked in, (\d+) held", output)
+    assert meetings, output[-3000:]
+    published, booked, checked_in, held = map(int, meetings.groups())
+    assert published > 0 and held == checked_in <= booked
+    visits = VISITORS + checked_in
 
     bi = system.headers("bi")
 
@@ -112,10 +118,10 @@ def test_a_short_office_day_shows_waits_and_service_times_per_office_in_reportin
         response = httpx.get(system.url("reporting", "/v1/stats/waits?group_by=office"), headers=bi, timeout=10)
         assert response.status_code == 200, response.text
         rows = [r for r in response.json()["rows"] if r["office_id"] == OFFICE]
-        return rows[0] if rows and rows[0]["visits"] == VISITORS and rows[0]["no_shows"] == no_shows else None
+        return rows[0] if rows and rows[0]["visits"] == visits and rows[0]["no_shows"] == no_shows else None
 
     row = wait_until(waits, timeout=30)
-    assert row["called"] == VISITORS  # everybody got called, the no-shows too
+    assert row["called"] == visits  # everybody got called, the no-shows too
     assert row["mean_wait_minutes"] > 0 and row["p90_wait_minutes"] > 0, row
     assert row["mean_service_minutes"] > 0 and row["service_steps"] > 0, row
     assert (row["no_shows"], row["transfers"], row["recalls"]) == demo_counts
@@ -131,4 +137,6 @@ def test_a_short_office_day_shows_waits_and_service_times_per_office_in_reportin
     assert events["intake.DeskOpened"] == events["intake.DeskClosed"] == len(plan.desks) + len(plan.lunches)
     assert events["intake.VisitMarkedNoShow"] == no_shows
     assert events.get("intake.VisitTransferred", 0) == transfers
-    assert events["intake.VisitCalled"] == VISITORS + transfers
+    assert events["intake.VisitCalled"] == visits + transfers
+    assert events.get("intake.BookingMade", 0) == booked and events.get("intake.BookingCheckedIn", 0) == checked_in
+    assert events.get("intake.MeetingOutcomeRecorded", 0) == held
