@@ -1,19 +1,29 @@
 """The shared hot path (issue #13): server CPU per question through intake alone, beside a
-bare FastAPI insert measured the same way in the same run, and the event store's append.
+bare FastAPI insert measured the same way in the same run, and two in-process figures.
 
-    python bench/hot_path.py                       # 600 questions, concurrency 8
-    python bench/hot_path.py --questions 1000 --label after-orjson
+    python bench/hot_path.py                                   # 600 questions, 5 rounds
+    git archive HEAD~1 | (mkdir -p /tmp/base && tar -x -C /tmp/base)
+    python bench/hot_path.py --label my-lever --baseline /tmp/base   # before/after, one run
 
-Each server runs in its own process (uvicorn, real sockets, SQLite in a temp dir, rate
-limit off, log level WARNING); its CPU is read from ``/proc/<pid>/stat`` (all threads,
-aiosqlite's too) before and after the load, net of its idle CPU over the same time (intake
-has pollers). One question = ``POST /v1/visits`` + ``POST /v1/visits/{id}/questions`` with
-the kiosk token; the anchor's request is one ``POST /items`` inserting a row (aiosqlite).
+Each server runs in its own process (uvicorn on uvloop + httptools unless told otherwise,
+real sockets, SQLite in a temp dir, rate limit off, log level WARNING); its CPU is read from
+``/proc/<pid>/stat`` (all threads, aiosqlite's too) around each round, net of its idle CPU
+(intake has pollers). Rounds go to each server in turn (anchor, intake, the baseline's
+intake, anchor, ...) so the machine's other load falls on all alike; the figure is the
+median round. One question = ``POST /v1/visits`` + ``POST /v1/visits/{id}/questions`` with
+the kiosk token; the anchor's request is one ``POST /items`` inserting a row (aiosqlite),
+two per question.
 
-The micro figure: CPU (``time.process_time``, this process) to append one event to the
-SQLite event store and commit, as a unit of work does.
+In-process (``time.process_time``), for the code under test and the baseline:
+``event_append``: one event appended to the SQLite event store and committed, as a unit of
+work does; ``edge``: a service app's shared edge (``create_app``: middleware, errors,
+routing) around a route that does nothing.
 
-Writes bench/results/hot_path.json (the last run under its ``--label``, earlier labels kept).
+``--inline-sqlite`` (an experiment, not the product): the intake under test runs
+aiosqlite's calls on the event loop's thread instead of its worker thread.
+
+``--profile PREFIX`` records each intake with py-spy (collapsed stacks, GIL holder only).
+Writes bench/results/hot_path.json (the last run under each ``--label``).
 """
 
 from __future__ import annotations
@@ -56,6 +66,15 @@ def serve_intake(port: int, data: Path, loop: str, http: str) -> None:
 
     configure_logging("WARNING")
     ensure_credentials(data)
+    if os.environ.get("HOT_PATH_INLINE_SQLITE"):  # experiment: SQLite calls on the loop's thread
+        import aiosqlite.core
+
+        async def inline(self, fn, *args, **kwargs):
+            if not self._running or not self._connection:
+                raise ValueError("Connection closed")
+            return fn(*args, **kwargs)
+
+        aiosqlite.core.Connection._execute = inline
 
     async def main() -> None:
         bus = EmbeddedBus()
@@ -104,13 +123,14 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start(kind: str, data: Path, args, root: Path = ROOT) -> tuple[subprocess.Popen, str]:
+def start(kind: str, data: Path, args, root: Path = ROOT, server: tuple[str, str] | None = None,
+          env: dict[str, str] | None = None) -> tuple[subprocess.Popen, str]:
     """A server in its own process, importing the code under ``root`` (``--baseline``:
     another checkout, e.g. ``git archive HEAD~1 | tar -x -C /tmp/base``)."""
     port = free_port()
     cmd = [sys.executable, __file__, "_serve", kind, "--port", str(port), "--data", str(data),
-           "--loop", args.loop, "--http", args.http]
-    proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, "PYTHONPATH": str(root), "HOT_PATH_ROOT": str(root)})
+           "--loop", (server or (args.loop, args.http))[0], "--http", (server or (args.loop, args.http))[1]]
+    proc = subprocess.Popen(cmd, cwd=root, env={**os.environ, "PYTHONPATH": str(root), "HOT_PATH_ROOT": str(root), **(env or {})})
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
@@ -296,10 +316,15 @@ def main() -> None:
     parser.add_argument("--label", default="latest")
     parser.add_argument("--profile", metavar="PREFIX", help="py-spy the servers to PREFIX-<kind>.txt")
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--inline-sqlite", action="store_true",
+                        help="experiment: the intake under test runs aiosqlite's calls on the loop's thread")
+    parser.add_argument("--baseline-loop", choices=["asyncio", "uvloop"], help="the baseline's (default: --loop)")
+    parser.add_argument("--baseline-http", choices=["h11", "httptools"], help="the baseline's (default: --http)")
     parser.add_argument("--baseline", metavar="DIR", help="also an intake from another checkout, interleaved")
     args = parser.parse_args()
     results: dict = {"label": args.label, "loop": args.loop, "http": args.http, "concurrency": args.concurrency,
-                     "baseline": args.baseline, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
+                     "inline_sqlite": args.inline_sqlite, "baseline": args.baseline, "baseline_loop": args.baseline_loop,
+                     "baseline_http": args.baseline_http, "at": time.strftime("%Y-%m-%dT%H:%M:%S")}
     roots = {"intake": ROOT} | ({"intake_baseline": Path(args.baseline).resolve()} if args.baseline else {})
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -311,7 +336,9 @@ def main() -> None:
             servers["anchor"] = (anchor_round, url, "", proc.pid)
             for name, root in roots.items():
                 (work / name).mkdir()
-                proc, url = start("intake", work / name, args, root)
+                server = (args.baseline_loop or args.loop, args.baseline_http or args.http)
+                inline = {"HOT_PATH_INLINE_SQLITE": "1"} if args.inline_sqlite and name == "intake" else {}
+                proc, url = start("intake", work / name, args, root, server if name != "intake" else None, inline)
                 procs.append(proc)
                 token = json.loads((work / name / "credentials.json").read_text())["kiosk"]
                 servers[name] = (intake_round, url, token, proc.pid)
