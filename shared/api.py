@@ -3,7 +3,6 @@ size limit, request logging with request ids, ``/health``, ``/ready`` and ``/met
 
 from __future__ import annotations
 
-import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
@@ -26,7 +25,6 @@ from shared.metrics import HttpMetrics, RouteTemplates, install_metrics
 from shared.security import RateLimited, install_security, require
 
 log = structlog.get_logger("http")
-_http_log = logging.getLogger("http")
 
 _STATUS = {NotFound: 404, Conflict: 409, InvalidInput: 422, Unauthenticated: 401, Forbidden: 403, RateLimited: 429}
 
@@ -154,7 +152,7 @@ class HttpEdge:
       raw path: a path holds ids and whatever a caller puts in it (an identity number,
       15,000 digits), and neither belongs in a log nor should cost the scrubber time. A
       path no route matches (a 404, a 405, or a request refused before routing) is
-      ``unmatched``. The line is skipped, not built, when the ``http`` logger is above INFO.
+      ``unmatched``.
     """
 
     def __init__(self, app: ASGIApp, max_bytes: int, metrics: HttpMetrics, router: Any) -> None:
@@ -198,17 +196,16 @@ class HttpEdge:
             self._observe(scope, status, started)
         finally:
             structlog.contextvars.unbind_contextvars("request_id")
-            if _http_log.isEnabledFor(logging.INFO):
-                principal = scope.get("state", {}).get("principal")
-                log.info(
-                    "request",
-                    method=scope["method"],
-                    route=self.templates.of(scope),
-                    status=status,
-                    ms=round((time.perf_counter() - started) * 1000, 1),
-                    request_id=request_id,
-                    caller=f"{principal.role}:{principal.subject}" if principal else None,
-                )
+            principal = scope.get("state", {}).get("principal")
+            log.info(
+                "request",
+                method=scope["method"],
+                route=self.templates.of(scope),
+                status=status,
+                ms=round((time.perf_counter() - started) * 1000, 1),
+                request_id=request_id,
+                caller=f"{principal.role}:{principal.subject}" if principal else None,
+            )
 
     def _observe(self, scope: Scope, status: int, started: float) -> None:
         route = self.templates.of(scope)
