@@ -43,7 +43,11 @@ async def all_finished(runtime, count: int) -> list[dict]:
     async with api_client(runtime) as client:
 
         async def finished() -> list[dict] | None:
-            page = (await client.get("/v1/deliveries", params={"limit": 500})).json()
+            answer = await client.get("/v1/deliveries", params={"limit": 500})
+            if answer.status_code == 503:  # the database busy for a moment: ask again
+                return None
+            assert answer.status_code == 200, answer.text
+            page = answer.json()
             return page["data"] if page["count"] == count and all(
                 row["status"] in ("delivered", "dead_lettered") for row in page["data"]) else None
 
