@@ -26,7 +26,7 @@ import time
 import uuid
 from collections import Counter
 from contextlib import ExitStack
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -128,8 +128,9 @@ async def live(data_dir: Path, url: str | None, feed: list[list[tuple]], n: int)
         await consumer.handle_batch(batch)
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     await runtime.close()
+    rows = fact_rows(str(runtime.engine.url)) if url is None else None
     return summary("live apply", n, cpu, wall, counts, handled=consumer.handled,
-                   dead=consumer.dead_lettered)
+                   dead=consumer.dead_lettered), rows
 
 
 async def replayed(data_dir: Path, url: str | None, n: int) -> dict:
@@ -140,7 +141,18 @@ async def replayed(data_dir: Path, url: str | None, n: int) -> dict:
     await replay(runtime.engine, logs, TZ, load_cost_config(SAMPLE, load_catalog()))
     cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
     await runtime.close()
-    return summary("replay (bulk)", n, cpu, wall, counts)
+    rows = fact_rows(str(runtime.engine.url)) if url is None else None
+    return summary("replay (bulk)", n, cpu, wall, counts), rows
+
+
+def fact_rows(engine_url: str) -> dict[str, list]:
+    """Every fact table's rows, sorted (SQLite): what the live path and the replay must
+    agree on."""
+    from services.reporting.adapters.tables import FACT_TABLES
+
+    path = engine_url.split("///", 1)[1]
+    with sqlite3.connect(path) as db:
+        return {t.name: sorted(map(repr, db.execute(f"SELECT * FROM {t.name}"))) for t in FACT_TABLES}
 
 
 def summary(name: str, n: int, cpu: float, wall: float, counts: Counter, **extra) -> dict:
@@ -160,7 +172,7 @@ def postgres_url(stack: ExitStack) -> str | None:
     return found.database_url
 
 
-async def main(visits: int, size: int, pg: bool) -> list[dict]:
+async def main(visits: int, size: int, pg: bool, dump: Path | None = None) -> list[dict]:
     results = []
     with tempfile.TemporaryDirectory(prefix="sk-apply-bench-") as tmp, ExitStack() as stack:
         data_dir = Path(tmp)
@@ -172,11 +184,17 @@ async def main(visits: int, size: int, pg: bool) -> list[dict]:
         if pg and (url := postgres_url(stack)):
             targets.append(("postgresql", url))
         for name, url in targets:
-            for result in (await live(data_dir, url, feed, len(events)),
-                           await replayed(data_dir, url, len(events))):
+            (applied, live_rows), (rebuilt, replay_rows) = (
+                await live(data_dir, url, feed, len(events)), await replayed(data_dir, url, len(events)))
+            for result in (applied, rebuilt):
                 result["database"] = name
                 results.append(result)
                 print(json.dumps(result))
+            if live_rows is not None:
+                differ = sorted(t for t in live_rows if live_rows[t] != replay_rows[t])
+                print(f"fact tables live == replay: {not differ}" + (f" (differ: {differ})" if differ else ""))
+                if dump:
+                    dump.write_text(json.dumps(live_rows, indent=0), encoding="utf-8")
             if url:
                 await drop_databases(url)
     return results
@@ -187,5 +205,6 @@ if __name__ == "__main__":
     parser.add_argument("--visits", type=int, default=1500)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--postgres", action="store_true", help="also on the real PostgreSQL server")
+    parser.add_argument("--dump", type=Path, help="write the live path's fact rows (SQLite) as JSON")
     args = parser.parse_args()
-    asyncio.run(main(args.visits, args.batch, args.postgres))
+    asyncio.run(main(args.visits, args.batch, args.postgres, args.dump))

@@ -1,57 +1,68 @@
 """Reporting's unit of work: the shared one (inbox, positions, and the event store that
-holds reporting's own events) plus the report store and the audit log."""
+holds reporting's own events) plus the projection and the audit log.
+
+The consumer's handlers stage the events of its transaction (``staged``) and register a
+hook that folds and writes them all just before the transaction commits: a batch of
+events costs a few set-based statements, not a few per event."""
 
 from __future__ import annotations
 
-from typing import Self
+from collections.abc import Awaitable, Callable
+from typing import Any, Self
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.reporting.adapters.audit_log import AuditLog, InMemoryAuditLog, SqlAuditLog
-from services.reporting.adapters.day_repository import (
-    DayRepository,
-    InMemoryDay,
-    InMemoryDayStore,
-    SqlDay,
-)
-from services.reporting.adapters.meeting_repository import (
-    InMemoryMeetings,
-    InMemoryMeetingStore,
-    MeetingRepository,
-    SqlMeetings,
-)
+from services.reporting.adapters.day_repository import InMemoryDay, InMemoryDayStore
+from services.reporting.adapters.meeting_repository import InMemoryMeetings, InMemoryMeetingStore
+from services.reporting.adapters.projection import SqlProjection
 from services.reporting.adapters.repositories import (
+    InMemoryProjection,
     InMemoryReports,
     InMemoryReportStore,
-    ReportRepository,
-    SqlReports,
+    Projection,
 )
-from services.reporting.adapters.steering_repository import (
-    InMemorySteering,
-    InMemorySteeringStore,
-    SqlSteering,
-    SteeringRepository,
-)
+from services.reporting.adapters.steering_repository import InMemorySteering, InMemorySteeringStore
 from services.reporting.domain.audit import AuditEntry
 from shared.unit_of_work import InMemoryState, InMemoryUnitOfWork, SqlUnitOfWork
 
+Hook = Callable[[], Awaitable[Any]]
 
-class SqlReportingUnitOfWork(SqlUnitOfWork):
-    reports: ReportRepository
+
+class Staging:
+    """The events staged in this transaction and the hooks that write them at commit."""
+
+    staged: list[tuple[str, dict[str, Any]]]
+    _before: list[Hook]
+
+    def start_staging(self) -> None:
+        self.staged, self._before = [], []
+
+    def before_commit(self, hook: Hook) -> None:
+        """Run ``hook`` once, just before this transaction commits (never on rollback)."""
+        self._before.append(hook)
+
+    async def run_before_commit(self) -> None:
+        hooks, self._before = self._before, []
+        for hook in hooks:
+            await hook()
+
+
+class SqlReportingUnitOfWork(Staging, SqlUnitOfWork):
+    projection: Projection
     audit: AuditLog
-    day: DayRepository
-    steering: SteeringRepository
-    meetings: MeetingRepository
 
     def open_repositories(self, session: AsyncSession) -> None:
-        self.reports = SqlReports(session)
+        self.start_staging()
+        self.projection = SqlProjection(session)
         self.audit = SqlAuditLog(session)
-        self.day = SqlDay(session)
-        self.steering = SqlSteering(session)
-        self.meetings = SqlMeetings(session)
+
+    async def _commit(self) -> None:
+        await self.run_before_commit()
+        await super()._commit()
 
 
-class FakeReportingUnitOfWork(InMemoryUnitOfWork):
+class FakeReportingUnitOfWork(Staging, InMemoryUnitOfWork):
     """In-memory; report rows, the day's rows, audit entries, events, inbox and positions
     commit and roll back together."""
 
@@ -75,6 +86,11 @@ class FakeReportingUnitOfWork(InMemoryUnitOfWork):
         self.day = InMemoryDay(self.day_store)
         self.steering = InMemorySteering(self.steering_store)
         self.meetings = InMemoryMeetings(self.meeting_store)
+        self._open()
+
+    def _open(self) -> None:
+        self.start_staging()
+        self.projection = InMemoryProjection(self.reports, self.day, self.steering, self.meetings)
 
     async def __aenter__(self) -> Self:
         await super().__aenter__()
@@ -83,9 +99,11 @@ class FakeReportingUnitOfWork(InMemoryUnitOfWork):
         self.day = InMemoryDay(self.day_store)
         self.steering = InMemorySteering(self.steering_store)
         self.meetings = InMemoryMeetings(self.meeting_store)
+        self._open()
         return self
 
     async def _commit(self) -> None:
+        await self.run_before_commit()
         await super()._commit()
         self.reports.flush()
         self.audit.flush()
@@ -95,6 +113,7 @@ class FakeReportingUnitOfWork(InMemoryUnitOfWork):
 
     async def rollback(self) -> None:
         await super().rollback()
+        self.start_staging()
         self.reports.discard()
         self.audit.discard()
         self.day.discard()

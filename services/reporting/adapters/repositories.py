@@ -1,22 +1,24 @@
-"""The reporting store's write side: a port (Protocol), its SQL adapter and an in-memory
-fake that commits and rolls back like the database."""
+"""The reporting store's write side. ``Projection`` is the port the live consumer writes
+through, a batch at a time (SQL: ``adapters.projection``); the fake's record-by-record
+repositories below commit and roll back like the database."""
 
 from __future__ import annotations
 
 import copy
-from dataclasses import asdict, dataclass, field, fields
-from datetime import datetime
-from typing import Protocol, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
-from sqlalchemy import func, select
-from sqlmodel import SQLModel
-from sqlmodel.ext.asyncio.session import AsyncSession
+from services.reporting.domain.fold import Fold
+from services.reporting.domain.live_fold import BatchKeys, Changes
+from services.reporting.domain.model import QuestionRecord, VisitRecord
 
-from services.reporting.adapters.aggregates import mark_dirty
-from services.reporting.adapters.tables import ReportingQuestion, ReportingVisit
-from services.reporting.domain.model import QuestionRecord, VisitRecord, as_utc
 
-R = TypeVar("R", VisitRecord, QuestionRecord)
+class Projection(Protocol):
+    async def load(self, keys: BatchKeys, fold: Fold) -> None:
+        """Seed ``fold`` with the stored records of the batch's keys."""
+
+    async def save(self, changes: Changes) -> None:
+        """Write the batch's changes (in the unit of work's transaction)."""
 
 
 class ReportRepository(Protocol):
@@ -31,51 +33,6 @@ class ReportRepository(Protocol):
 
     async def save_question(self, record: QuestionRecord) -> None:
         """Insert or overwrite the question's row (in the unit of work's transaction)."""
-
-    async def count_questions(self, visit_id: str) -> int:
-        """How many question rows belong to the visit, including unsaved ones."""
-
-
-def _to_record(row: SQLModel, cls: type[R]) -> R:
-    values = {f.name: getattr(row, f.name) for f in fields(cls)}
-    return cls(**{k: as_utc(v) if isinstance(v, datetime) else v for k, v in values.items()})
-
-
-class SqlReports:
-    def __init__(self, session: AsyncSession) -> None:
-        self.session = session
-
-    async def get_visit(self, visit_id: str) -> VisitRecord | None:
-        row = await self.session.get(ReportingVisit, visit_id)
-        return _to_record(row, VisitRecord) if row else None
-
-    async def save_visit(self, record: VisitRecord) -> None:
-        await self._save(ReportingVisit, record.visit_id, asdict(record))
-
-    async def get_question(self, question_id: str) -> QuestionRecord | None:
-        row = await self.session.get(ReportingQuestion, question_id)
-        return _to_record(row, QuestionRecord) if row else None
-
-    async def save_question(self, record: QuestionRecord) -> None:
-        await self._save(ReportingQuestion, record.question_id, asdict(record))
-
-    async def count_questions(self, visit_id: str) -> int:
-        query = select(func.count()).where(ReportingQuestion.visit_id == visit_id)
-        return (await self.session.exec(query)).scalar_one()
-
-    async def _save(self, table: type[SQLModel], key: str, values: dict) -> None:
-        """Upsert the row and mark its day (old and new) for the aggregates' rebuild,
-        in the same transaction."""
-        row = await self.session.get(table, key)
-        days = {values.get("service_day")}
-        if row is None:
-            self.session.add(table(**values))
-        else:
-            days.add(row.service_day)
-            for name, value in values.items():
-                setattr(row, name, value)
-            self.session.add(row)
-        await mark_dirty(self.session, [d for d in days if d])
 
 
 @dataclass
@@ -108,10 +65,6 @@ class InMemoryReports:
     async def save_question(self, record: QuestionRecord) -> None:
         self.questions[record.question_id] = copy.deepcopy(record)
 
-    async def count_questions(self, visit_id: str) -> int:
-        merged = {**self.store.questions, **self.questions}
-        return sum(1 for q in merged.values() if q.visit_id == visit_id)
-
     def flush(self) -> None:
         self.store.visits.update(self.visits)
         self.store.questions.update(self.questions)
@@ -120,3 +73,57 @@ class InMemoryReports:
     def discard(self) -> None:
         self.visits.clear()
         self.questions.clear()
+
+
+class InMemoryProjection:
+    """The fake's projection: a batch's records loaded and saved through the in-memory
+    repositories, record by record (what the SQL projection does set-based)."""
+
+    def __init__(self, reports: InMemoryReports, day: Any, steering: Any, meetings: Any) -> None:
+        self.reports, self.day, self.steering, self.meetings = reports, day, steering, meetings
+
+    async def load(self, keys: BatchKeys, fold: Fold) -> None:
+        for visit_id in keys.visits:
+            if (visit := await self.reports.get_visit(visit_id)) is not None:
+                fold.visits[visit_id] = visit
+            for event in await self.day.queue_log(visit_id):
+                fold.queue_log(visit_id)[event.key] = event
+        merged = {**self.reports.store.questions, **self.reports.questions}
+        for question_id, q in merged.items():
+            if q.visit_id in keys.visits or question_id in keys.questions:
+                fold.questions[question_id] = copy.deepcopy(q)
+        for office_id, desk in keys.desks:
+            for session in await self.day.desk_sessions(office_id, desk):
+                fold.desk_log(office_id, desk).add_session(session)
+        for booking_id in keys.bookings:
+            if (meeting := await self.meetings.get_meeting(booking_id)) is not None:
+                fold.meetings.meetings[booking_id] = meeting
+        for office_id in keys.rooms:
+            if (rooms := await self.meetings.get_rooms(office_id)) is not None:
+                fold.meetings.rooms[office_id] = rooms
+
+    async def save(self, changes: Changes) -> None:
+        for visit in changes.visits:
+            await self.reports.save_visit(visit)
+        for question in changes.questions:
+            await self.reports.save_question(question)
+        for event in changes.queue_events:
+            await self.day.add_queue_event(event)
+        for derived in changes.derived:
+            await self.day.save_derived(derived)
+        for session in changes.sessions:
+            await self.day.save_session(session)
+        s = changes.steering
+        for visit_id, minutes in s.estimates.items():
+            await self.steering.save_estimate(visit_id, minutes)
+        for visit_id in s.erased:
+            await self.steering.erase_links(visit_id)
+        for link in s.live_links():
+            if not await self.steering.is_erased(link.visit_id):
+                await self.steering.save_link(link)
+        for decision in s.decisions.values():
+            await self.steering.save_decision(decision)
+        for meeting in changes.meetings:
+            await self.meetings.save_meeting(meeting)
+        for rooms in changes.rooms:
+            await self.meetings.save_rooms(rooms)
