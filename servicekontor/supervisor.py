@@ -55,6 +55,7 @@ from servicekontor.runner import (
     bootstrap_service,
     bound_port,
     reachable,
+    run_loop,
     run_servers,
     service_settings,
     simulator_app,
@@ -343,7 +344,7 @@ def main(args: list[str]) -> None:
     _die_with(spec["supervisor"])
     settings = CommonSettings()
     configure_logging(settings.log_level, settings.log_format)
-    asyncio.run(serve_child(args[0], spec))
+    run_loop(serve_child(args[0], spec))  # uvloop, as the one-process mode
 
 
 def _die_with(supervisor: int) -> None:
