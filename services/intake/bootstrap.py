@@ -40,14 +40,14 @@ def bootstrap(
         settings,
         bus,
         tables=INTAKE_TABLES,
-        uow_class=SqlIntakeUnitOfWork,
+        uow_class=partial(SqlIntakeUnitOfWork, board_feed=day.feed),  # notifies board changes
         router=router,
         topic=topics.INTAKE,
         consumers=partial(build_consumers, repository=SqlVisitOverview.of, catalog=catalog, day=day),
-        commit_hooks=[day.feed.notify],
     )
     runtime.app.include_router(pages.router)  # /kiosk, /desk, /display: public shells, no data
     day.feed.follow(runtime.read_log)
+    day.feed.notified = True
     runtime.workers.append(day.feed.run)
     runtime.initializers.append(vault.init_db)
     runtime.closers.append(vault.engine.dispose)

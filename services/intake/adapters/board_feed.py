@@ -4,11 +4,19 @@ listeners (the SSE streams) which office changed.
 Every intake process folds the same log, so with several replicas on one PostgreSQL
 database each one sees every change: a commit in this process wakes the feed at once;
 another replica's commits are read by polling the log (``SK_QUEUE_POLL_SECONDS``).
+
+A read of the log costs a database round trip, so the feed reads only when it must: only
+commits with board events notify it (``SqlIntakeUnitOfWork``), and ``catch_up(max_age)``
+skips the read when every notified commit is folded and the last read is that recent (a
+commit in this process, its own handler's catch-up and the woken feed make one read, not
+three). Without notifications (``notified`` False, e.g. over a fake unit of work) every
+catch-up reads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable
 
 import structlog
@@ -42,18 +50,38 @@ class BoardFeed:
         self._lock = asyncio.Lock()
         self._wakeup = asyncio.Event()
         self._listeners: dict[str, set[asyncio.Queue[int]]] = {}
+        self.notified = False  # True when every commit with board events calls ``notify``
+        self._written = 0  # notified commits
+        self._folded = 0  # notified commits known folded (made before the last read began)
+        self._read_at = float("-inf")  # when the last read began (monotonic)
 
     def follow(self, read_log: LogReader) -> None:
         self.read_log = read_log
 
     def notify(self) -> None:
         """Commit hook: something was written; catch up now."""
+        self._written += 1
         self._wakeup.set()
 
-    async def catch_up(self) -> None:
+    def _current(self, max_age: float) -> bool:
+        return (
+            self.notified and self._folded >= self._written
+            and time.monotonic() - self._read_at <= max_age
+        )
+
+    async def catch_up(self, max_age: float = 0.0) -> None:
         """Fold every event written so far. Callers that need their own write on the
-        board (a position, a call) await this after their commit."""
+        board (a position, a call) await this after their commit.
+
+        ``max_age`` > 0: no read when this process's notified commits are all folded and
+        the last read began at most ``max_age`` seconds ago (other replicas' commits may
+        then be that late, as between two polls)."""
+        if self._current(max_age):
+            return
         async with self._lock:
+            if self._current(max_age):
+                return
+            written, started = self._written, time.monotonic()
             changed: set[str] = set()
             while batch := await self.read_log(self.position, 1000):
                 for item in batch:
@@ -63,6 +91,7 @@ class BoardFeed:
                     if event and (office := self.board.apply(event, item.envelope.stream_id)):
                         changed.add(office)
                 self.position = batch[-1].position
+            self._folded, self._read_at = written, started
             for office in changed:
                 self._announce(office)
 
@@ -86,7 +115,7 @@ class BoardFeed:
         while True:
             self._wakeup.clear()
             try:
-                await self.catch_up()
+                await self.catch_up(self.poll_seconds / 2)
             except Exception as error:  # noqa: BLE001 - an outage must not end the feed
                 log.warning("queue_feed_waiting", error=type(error).__name__)
                 await asyncio.sleep(1.0)

@@ -91,7 +91,7 @@ async def take_ticket(
     queue = cmd.queue or GENERAL_QUEUE
     day.check_queues(office, [queue])
     service = queue_service(office, queue)
-    await day.feed.catch_up()
+    await day.feed.catch_up(day.feed.poll_seconds)  # the board as the displays show it
     now = utc_now()
     service_day = day.service_day(now)
     position, estimate = _estimate(day, cmd.office_id, queue, service_day, now)
@@ -109,7 +109,7 @@ async def take_ticket(
         ticket = Ticket(visit, position)
         await record(uow, ticket)
         await uow.commit()
-    await day.feed.catch_up()
+    await day.feed.catch_up(day.feed.poll_seconds)  # reads: the commit notified the feed
     return ticket
 
 
