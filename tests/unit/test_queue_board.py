@@ -122,3 +122,36 @@ def test_the_estimated_wait_tracks_the_real_wait_on_a_simulated_day():
           f"mean real wait {naive:.1f} min over {len(pairs)} visitors")
     assert len(pairs) > 500
     assert mean_error < 0.6 * naive_error
+
+
+def test_the_kept_counts_match_the_tickets_on_the_board_through_random_days():
+    """``waiting_in`` (O(1), kept as the board folds) equals counting the day's tickets,
+    through calls, transfers to queues and desks, ends, a new day and late events."""
+    rng = random.Random(7)
+    board = QueueBoard()
+    days, queues, known = ["2026-12-01", DAY], ["general", "id_card", "polisen"], []
+    for step in range(600):
+        day = days[0] if step < 200 or rng.random() < 0.05 else days[1]  # late events of day one
+        moment = at(step, day)
+        vid, roll = str(step), rng.random()
+        if roll < 0.5 or not known:
+            board.apply(visit_registered(visit_id=vid, office_id=OFFICE, queue=rng.choice(queues),
+                                         service_day=day, registered_at=moment), vid)
+            known.append(vid)
+        elif roll < 0.7:
+            v = rng.choice(known)
+            board.apply(visit_called(visit_id=v, office_id=OFFICE, desk="1", called_at=moment), v)
+        elif roll < 0.85:
+            v = rng.choice(known)
+            to_desk = "2" if rng.random() < 0.3 else None
+            board.apply(visit_transferred(visit_id=v, office_id=OFFICE, from_queue="general",
+                                          to_queue=rng.choice(queues), to_desk=to_desk, transferred_at=moment), v)
+        else:
+            v = rng.choice(known)
+            board.apply(visit_ended(visit_id=v, ended_at=moment), v)
+        office = board.office(OFFICE)
+        for d in days:
+            for q in queues:
+                counted = sum(w.queue == q and w.to_desk is None for w in office.waiting_today(d))
+                assert office.waiting_in(d, q) == counted
+    assert not board.office(OFFICE).waiting_today(days[0]) or board.office(OFFICE).stale

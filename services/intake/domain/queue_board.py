@@ -14,7 +14,7 @@ with when one's turn comes.
 
 from __future__ import annotations
 
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
@@ -91,6 +91,37 @@ class OfficeBoard:
     # (queue, finished_at, minutes a desk spent on the visit), for the estimate
     done: deque[tuple[str, datetime, float]] = field(default_factory=lambda: deque(maxlen=500))
     version: int = 0  # bumped on every change: streams send one message per change
+    # Kept as the board folds, so a registration costs O(1), not O(tickets of the day):
+    # (day, queue) -> tickets waiting in the queue (not for one desk); the newest day
+    # started, and whether something older than it may be on the board.
+    in_queue: Counter[tuple[str, str]] = field(default_factory=Counter)
+    day: str = ""
+    stale: bool = False
+
+    def add_waiting(self, w: Waiting) -> None:
+        self.pop_waiting(w.visit_id)
+        self.waiting[w.visit_id] = w
+        if w.to_desk is None:
+            self.in_queue[w.service_day, w.queue] += 1
+        self.note_day(w.service_day)
+
+    def pop_waiting(self, visit_id: str) -> Waiting | None:
+        w = self.waiting.pop(visit_id, None)
+        if w is not None and w.to_desk is None:
+            key = (w.service_day, w.queue)
+            self.in_queue[key] -= 1
+            if not self.in_queue[key]:
+                del self.in_queue[key]
+        return w
+
+    def note_day(self, day: str) -> None:
+        """Something of ``day`` joined the board: older than the newest day, it is stale."""
+        if day < self.day:
+            self.stale = True
+
+    def waiting_in(self, service_day: str, queue: str) -> int:
+        """Tickets of the day waiting in ``queue`` (not those sent to one desk)."""
+        return self.in_queue.get((service_day, queue), 0)
 
     def waiting_today(self, service_day: str) -> list[Waiting]:
         return sorted(
@@ -131,6 +162,7 @@ class QueueBoard:
             case DeskOpened():
                 board = self.office(event.office_id)
                 board.desks[event.desk] = Desk(event.desk, tuple(event.queues), event.handler, event.opened_at)
+                board.note_day(self._day(event.opened_at))
                 return self._changed(board)
             case DeskClosed():
                 board = self.office(event.office_id)
@@ -150,7 +182,7 @@ class QueueBoard:
         booked_for = self.booked_times.pop(e.booking_id, None)
         if board is None or waiting is None or booked_for is None:
             return None
-        waiting.booked_for = booked_for
+        waiting.booked_for = booked_for  # not counted by day and queue: no change there
         return self._changed(board)
 
     def _changed(self, board: OfficeBoard) -> str:
@@ -162,18 +194,23 @@ class QueueBoard:
         self._start_day(board, e.service_day)
         self.visit_office[e.visit_id] = e.office_id
         self.tickets[e.visit_id] = (e.ticket, e.queue, e.registered_at, e.service_day)
-        board.waiting[e.visit_id] = Waiting(e.visit_id, e.ticket, e.queue, e.service_day, e.registered_at)
+        board.add_waiting(Waiting(e.visit_id, e.ticket, e.queue, e.service_day, e.registered_at))
         return self._changed(board)
 
     def _start_day(self, board: OfficeBoard, service_day: str) -> None:
         """The day boundary: tickets, visits at a desk and desks left open from earlier
-        days do not carry over into a new day's queue."""
+        days do not carry over into a new day's queue. Only swept when something may be
+        older than ``service_day`` (a new day, or a late event of an earlier one)."""
+        if service_day <= board.day and not board.stale:
+            return
         for stale in [w.visit_id for w in board.waiting.values() if w.service_day < service_day]:
-            self._forget(board.waiting.pop(stale).visit_id)
+            self._forget(board.pop_waiting(stale).visit_id)
         for stale in [s.visit_id for s in board.serving.values() if self._day(s.called_at) < service_day]:
             self._forget(board.serving.pop(stale).visit_id)
         for stale in [d.desk for d in board.desks.values() if self._day(d.opened_at) < service_day]:
             del board.desks[stale]
+        if service_day >= board.day:
+            board.day, board.stale = service_day, False
 
     def _day(self, at: datetime) -> str:
         return at.astimezone(self.tz).date().isoformat()
@@ -184,11 +221,12 @@ class QueueBoard:
             return None
         board = self.office(office_id)
         ticket, queue, *_ = self.tickets[visit_id]
-        waiting = board.waiting.pop(visit_id, None)
+        waiting = board.pop_waiting(visit_id)
         queue = waiting.queue if waiting else queue
         if previous := board.serving.get(visit_id):
             queue = previous.queue
         board.serving[visit_id] = Serving(visit_id, ticket, queue, desk, at)
+        board.note_day(self._day(at))
         board.recent.appendleft(Call(ticket, queue, desk, at))
         return self._changed(board)
 
@@ -208,10 +246,10 @@ class QueueBoard:
         board = self.office(office_id)
         ticket, _, arrived, day = self.tickets[e.visit_id]
         self._end_service(board, e.visit_id, e.transferred_at)
-        before = board.waiting.pop(e.visit_id, None)
-        board.waiting[e.visit_id] = Waiting(
+        before = board.pop_waiting(e.visit_id)
+        board.add_waiting(Waiting(
             e.visit_id, ticket, e.to_queue, day, arrived, e.to_desk, before.booked_for if before else None
-        )
+        ))
         return self._changed(board)
 
     def _finished(self, visit_id: str, at: datetime) -> str | None:
@@ -220,7 +258,7 @@ class QueueBoard:
             return None
         board = self.office(office_id)
         self._end_service(board, visit_id, at)
-        board.waiting.pop(visit_id, None)
+        board.pop_waiting(visit_id)
         self._forget(visit_id)
         return self._changed(board)
 

@@ -119,8 +119,7 @@ def _estimate(
     """The place and the wait the kiosk shows this visitor (the board before the visit is
     on it: one more than those waiting in the queue); the wait is recorded so reporting
     can measure its error."""
-    waiting = day.board.office(office_id).waiting_today(service_day)
-    position = 1 + sum(w.queue == queue and w.to_desk is None for w in waiting)
+    position = 1 + day.board.office(office_id).waiting_in(service_day, queue)
     estimate = day.board.estimate(office_id, queue, position, now)
     return position, None if estimate is None else round(estimate, 1)
 
