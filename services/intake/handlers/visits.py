@@ -86,7 +86,7 @@ async def record_question(
             # made again goes the way of the first one.
             await vault.erase(visit.id)
             raise
-        uow.questions.add(event.question_id, visit.id)
+        await uow.questions.add(event.question_id, visit.id)
         uow.save(visit)
         await record(uow, event)
         await uow.commit()
