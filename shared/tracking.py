@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.events import EventEnvelope, utc_now
@@ -35,8 +35,13 @@ class Tracking(Protocol):
 
 
 class SqlTracking:
+    """The inbox rows of a unit of work are written with one multi-row INSERT when it
+    commits (``flush``): an ORM object per handled event cost more CPU than reporting's
+    whole projection of it (bench/reporting_apply.py, issue #13)."""
+
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
+        self._handled: list[dict] = []
 
     async def seen(self, consumer: str, event_id: str) -> bool:
         return await self.session.get(InboxEntry, (consumer, event_id)) is not None
@@ -50,7 +55,13 @@ class SqlTracking:
         return set(rows.scalars())
 
     def mark_handled(self, consumer: str, event_id: str) -> None:
-        self.session.add(InboxEntry(consumer=consumer, event_id=event_id, handled_at=utc_now()))
+        self._handled.append({"consumer": consumer, "event_id": event_id, "handled_at": utc_now()})
+
+    async def flush(self) -> None:
+        """Write the staged inbox rows (called by the unit of work before its commit)."""
+        if self._handled:
+            rows, self._handled = self._handled, []
+            await self.session.execute(insert(InboxEntry.__table__), rows)
 
     async def save_position(self, consumer: str, checkpoint: Checkpoint) -> None:
         key = (consumer, checkpoint.topic, checkpoint.partition)

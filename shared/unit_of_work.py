@@ -108,6 +108,7 @@ class SqlUnitOfWork(UnitOfWork):
     async def _commit(self) -> None:
         assert self.session is not None
         await self.events.flush()
+        await self.tracking.flush()
         await self.session.commit()
 
     async def rollback(self) -> None:
