@@ -27,6 +27,7 @@ from shared.waiting import wait_for_wakeup
 
 log = structlog.get_logger(__name__)
 
+BATCH = 1000  # events per read of the log
 LogReader = Callable[[int, int], Awaitable[list[LoggedEvent]]]
 
 # Event types that change a board; everything else in the log is skipped undecoded.
@@ -83,7 +84,7 @@ class BoardFeed:
                 return
             written, started = self._written, time.monotonic()
             changed: set[str] = set()
-            while batch := await self.read_log(self.position, 1000):
+            while batch := await self.read_log(self.position, BATCH):
                 for item in batch:
                     if item.envelope.event_type not in BOARD_EVENTS:
                         continue
@@ -91,6 +92,8 @@ class BoardFeed:
                     if event and (office := self.board.apply(event, item.envelope.stream_id)):
                         changed.add(office)
                 self.position = batch[-1].position
+                if len(batch) < BATCH:  # the end of the log as this read began: no second read
+                    break
             self._folded, self._read_at = written, started
             for office in changed:
                 self._announce(office)
