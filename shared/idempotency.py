@@ -50,7 +50,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import auth_dir
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput
 from shared.events import utc_now
 from shared.tables import IdempotencyKey
 from shared.vault import unb64
@@ -97,7 +97,12 @@ class Replay(Exception):
 
 
 class IdempotentRoute(APIRoute):
-    """A route that may answer a stored answer instead of running (``Replay``)."""
+    """A route that may answer a stored answer instead of running (``Replay``).
+
+    A request that ends in a conflict looks for its key's answer once more: a twin sent
+    with the same key may have committed after this request's first look, and what it did
+    (a slot booked, a visitor called) is what this request conflicts with. The twin's
+    answer is then this request's answer too."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         handler = super().get_route_handler()
@@ -107,6 +112,15 @@ class IdempotentRoute(APIRoute):
                 return await handler(request)
             except Replay as replay:
                 return replay.response()
+            except Conflict:
+                once: Idempotency | None = getattr(request.state, "idempotency", None)
+                if once is None:
+                    raise
+                try:
+                    await once.check()
+                except Replay as replay:
+                    return replay.response()
+                raise
 
         return answer_once
 
@@ -331,6 +345,7 @@ async def idempotency(
         route.status_code or 200,
     )
     await once.check()
+    request.state.idempotency = once  # for IdempotentRoute's second look after a conflict
     return once
 
 

@@ -45,7 +45,6 @@ from services.intake.entrypoints.deps import DepsDep, OfficeDayDep, UowDep
 from services.intake.entrypoints.office_day import OfficeId, known_office
 from services.intake.handlers import bookings, calendar
 from services.intake.handlers.bookings import Booked, CheckedIn
-from shared.errors import Conflict
 from shared.events import utc_now
 from shared.idempotency import IdempotencyDep, IdempotentRoute
 from shared.input_checks import free_text
@@ -126,14 +125,9 @@ async def make_booking(
         "kiosk" if caller.role == "kiosk" else "desk", caller.subject, body.question_id, body.visit_id,
         body.personal_identity_number, body.name, body.phone,
     )
-    try:
-        booked = await bookings.make_booking(
-            cmd, uow, deps.catalog, deps.vault, deps.office_day, deps.pseudonyms, once.recorder(booking_created)
-        )
-    except Conflict:
-        # A twin sent with the same key may have taken the slot first: its answer is ours.
-        await once.check()
-        raise
+    booked = await bookings.make_booking(
+        cmd, uow, deps.catalog, deps.vault, deps.office_day, deps.pseudonyms, once.recorder(booking_created)
+    )
     return booking_created(booked)
 
 
