@@ -30,6 +30,15 @@ router = APIRouter(tags=["agency callbacks"])
 log = structlog.get_logger(__name__)
 
 
+def signed_openapi(schema: type[BaseModel]) -> dict:
+    """The OpenAPI of a signed agency request: the signature headers and the JSON body
+    (the route reads the raw body itself, to check the signature before parsing)."""
+    return {
+        "parameters": signing.openapi_parameters(),
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schema.model_json_schema()}}},
+    }
+
+
 async def own_agency(
     agency: str, principal: Annotated[Principal, Depends(require("callbacks:write"))]
 ) -> str:
@@ -44,13 +53,7 @@ OwnAgency = Annotated[str, Depends(own_agency)]
 @router.post(
     "/agencies/{agency}/callbacks",
     response_model=CallbackAccepted,
-    openapi_extra={
-        "parameters": signing.openapi_parameters(),
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": CallbackIn.model_json_schema()}},
-        },
-    },
+    openapi_extra=signed_openapi(CallbackIn),
     responses={401: {"description": "no valid token, bad signature or stale timestamp"}},
 )
 async def status_callback(

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse
 
 from services.agency_gateway import handlers
 from services.agency_gateway.domain.commands import PublishAgencySlots, RecordMeetingUpdate
-from services.agency_gateway.entrypoints.callbacks import OwnAgency, signed
+from services.agency_gateway.entrypoints.callbacks import OwnAgency, signed, signed_openapi
 from services.agency_gateway.entrypoints.deps import SettingsDep, UowDep
 from services.agency_gateway.entrypoints.schemas import (
     CallbackAccepted,
@@ -22,7 +22,7 @@ from services.agency_gateway.entrypoints.schemas import (
     SlotsAccepted,
     SlotsIn,
 )
-from shared import offices, signing
+from shared import offices
 from shared.auth import Principal
 from shared.catalog import load_catalog
 from shared.errors import InvalidInput
@@ -31,17 +31,10 @@ from shared.security import Forbidden, check_own_agency, require
 router = APIRouter(tags=["agency meetings"])
 
 
-def _signed(schema: type) -> dict:
-    return {
-        "parameters": signing.openapi_parameters(),
-        "requestBody": {"required": True, "content": {"application/json": {"schema": schema.model_json_schema()}}},
-    }
-
-
 @router.post(
     "/agencies/{agency}/meeting-callbacks",
     response_model=CallbackAccepted,
-    openapi_extra=_signed(MeetingCallbackIn),
+    openapi_extra=signed_openapi(MeetingCallbackIn),
     responses={401: {"description": "no valid token, bad signature or stale timestamp"}},
 )
 async def meeting_callback(
@@ -60,7 +53,7 @@ async def meeting_callback(
     "/agency/slots",
     status_code=201,
     response_model=SlotsAccepted,
-    openapi_extra=_signed(SlotsIn),
+    openapi_extra=signed_openapi(SlotsIn),
     responses={
         200: {"description": "this publication_id was published before: nothing changed"},
         401: {"description": "no valid token, bad signature or stale timestamp"},
