@@ -10,7 +10,7 @@ from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import Table, delete, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -71,10 +71,9 @@ class SqlProjection:
             for e in await self._select(conn, EVENTS, QueueEvent, EVENTS.c.visit_id.in_(keys.visits)):
                 fold.queue_log(e.visit_id)[e.key] = e
         if keys.desks:
-            offices = {office for office, _ in keys.desks}
-            for s in await self._select(conn, SESSIONS, DeskSession, SESSIONS.c.office_id.in_(offices)):
-                if (s.office_id, s.desk) in keys.desks:
-                    fold.desk_log(s.office_id, s.desk).add_session(s)
+            named_desks = tuple_(SESSIONS.c.office_id, SESSIONS.c.desk).in_(keys.desks)
+            for s in await self._select(conn, SESSIONS, DeskSession, named_desks):
+                fold.desk_log(s.office_id, s.desk).add_session(s)
         if keys.bookings:
             for m in await self._select(conn, MEETINGS, MeetingRecord, MEETINGS.c.booking_id.in_(keys.bookings)):
                 fold.meetings.meetings[m.booking_id] = m
