@@ -41,6 +41,13 @@ from shared.tracking import Checkpoint
 log = structlog.get_logger(__name__)
 
 CLIENT_STOP_SECONDS = 1.0
+LEADER_WAIT_SECONDS = 30.0
+
+
+def _led(topic: dict) -> bool:
+    """A described topic whose partitions all have a leader."""
+    partitions = topic.get("partitions") or []
+    return topic.get("error_code") == 0 and bool(partitions) and all(p["leader"] >= 0 for p in partitions)
 
 
 async def _stop_client(client, what: str) -> None:
@@ -97,6 +104,7 @@ class KafkaBus:
         self.consumers: list[EventConsumer] = []
         self.producer: AIOKafkaProducer | None = None
         self.lag: dict[tuple[str, str, int], int] = {}
+        self.topics_led = False
         self.restarts = 0
         self.stopping = False
 
@@ -140,8 +148,41 @@ class KafkaBus:
             if wanted:
                 with contextlib.suppress(TopicAlreadyExistsError):
                     await admin.create_topics(wanted)
+            if not self.topics_led:
+                await self._await_leaders(admin, names)
+                self.topics_led = True
         finally:
             await admin.close()
+
+    async def _await_leaders(self, admin: AIOKafkaAdminClient, names: list[str]) -> None:
+        """Return once every partition of ``names`` has a leader that answers for it.
+
+        A topic that was just created (by this process or by another service's) has no
+        leader for a moment. A consumer that asks for its offsets then logs
+        ``NotLeaderForPartitionError`` at error level and tries again. Waiting here first
+        keeps the log free of errors that fix themselves. A ListOffsets request proves
+        that the broker leads the partition, which metadata alone does not."""
+        deadline = asyncio.get_running_loop().time() + LEADER_WAIT_SECONDS
+        partitions: list[TopicPartition] = []
+        while not partitions:
+            described = await admin.describe_topics(names)
+            if all(_led(topic) for topic in described) and len(described) == len(names):
+                partitions = [
+                    TopicPartition(topic["topic"], p["partition"]) for topic in described for p in topic["partitions"]
+                ]
+            elif asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"no leader for some of {names} after {LEADER_WAIT_SECONDS} s")
+            else:
+                await asyncio.sleep(0.05)
+        probe = AIOKafkaConsumer(bootstrap_servers=self.bootstrap_servers, enable_auto_commit=False)
+        await probe.start()
+        try:
+            # Name every topic to the client at once: end_offsets alone learns of one
+            # unknown topic per 100 ms retry (2.5 s for the 24 topics of a service).
+            await probe._client.set_topics([tp.topic for tp in partitions])  # noqa: SLF001
+            await probe.end_offsets(partitions)  # retried quietly until each leader answers
+        finally:
+            await _stop_client(probe, "leader probe")
 
     async def start(self) -> None:
         """Create missing topics and start the producer (both needed before consuming)."""
