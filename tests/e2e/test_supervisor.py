@@ -81,7 +81,7 @@ def test_a_killed_service_process_is_restarted_and_nothing_is_lost_or_doubled(pr
     every question is classified once, every case routed, forwarded and received once."""
     system = processes_system
     before = service_processes(system.process.pid)
-    demo = subprocess.Popen(demo_args(system, 300, 11), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    demo = subprocess.Popen(demo_args(system, 120, 11), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_until(lambda: recorded_questions(system) >= 30, timeout=60)
         for service in ("routing", "reporting"):
