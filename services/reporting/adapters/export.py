@@ -9,8 +9,6 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import Any
 
-import pyarrow as pa
-import pyarrow.parquet as pq
 from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -59,6 +57,11 @@ def to_csv(columns: list[str], rows: list[tuple]) -> Iterator[str]:
 
 
 def to_parquet(columns: list[str], rows: list[tuple]) -> bytes:
+    # Imported here, not at the top: pyarrow (with numpy) is ~50 MB of resident memory
+    # that only a Parquet export needs (docs/performance.md, peak RSS).
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
     data = {name: [r[i] for r in rows] for i, name in enumerate(columns)}
     sink = io.BytesIO()
     pq.write_table(pa.table(data), sink)

@@ -17,8 +17,10 @@ import warnings
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 MIN_DAYS = 28
 PROFILE_WEEKS = 8
@@ -34,6 +36,8 @@ def daily_totals(hourly: Hourly) -> dict[date, float]:
 
 
 def _series(totals: Mapping[date, float], last: date) -> tuple[date, np.ndarray]:
+    import numpy as np  # here, not at the top: only a forecast needs it (~15 MB resident)
+
     first = min(totals)
     n = (last - first).days + 1
     return first, np.array([totals.get(first + timedelta(d), 0.0) for d in range(n)], dtype=float)
