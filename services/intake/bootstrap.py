@@ -7,6 +7,7 @@ from functools import partial
 from zoneinfo import ZoneInfo
 
 from services.intake.adapters.board_feed import BoardFeed
+from services.intake.adapters.booking_tables import create_missing_indexes
 from services.intake.adapters.overview_tables import SqlVisitOverview
 from services.intake.adapters.pseudonym import build_pseudonymizer
 from services.intake.adapters.tables import INTAKE_TABLES
@@ -17,12 +18,14 @@ from services.intake.entrypoints.api import router
 from services.intake.entrypoints.consumers import build_consumers
 from services.intake.entrypoints.deps import IntakeDeps
 from services.intake.entrypoints.workers import NoShowWorker, RetentionWorker
+from services.intake.handlers.bookings import fill_booking_rows
 from services.intake.handlers.queue import OfficeDay
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
 from shared import topics
 from shared.bootstrap import build_runtime
 from shared.bus import Bus
 from shared.catalog import load_catalog
+from shared.db import is_sqlite
 from shared.offices import load_offices, queue_services
 from shared.runtime import ServiceRuntime
 from shared.vault import build_vault
@@ -50,6 +53,7 @@ def bootstrap(
     day.feed.notified = True
     runtime.workers.append(day.feed.run)
     runtime.initializers.append(vault.init_db)
+    runtime.initializers.append(partial(complete_booking_rows, runtime))
     runtime.closers.append(vault.engine.dispose)
     retention = None
     if settings.retention_days is not None:
@@ -63,6 +67,14 @@ def bootstrap(
     runtime.workers.append(no_shows.run)
     runtime.deps = IntakeDeps(catalog, vault, pseudonyms, day, retention, no_shows)
     return runtime
+
+
+async def complete_booking_rows(runtime: ServiceRuntime[IntakeDeps]) -> None:
+    """Booking rows from before migration 0008: their indexes (SQLite) and columns."""
+    if is_sqlite(str(runtime.engine.url)):
+        async with runtime.engine.begin() as conn:
+            await conn.run_sync(create_missing_indexes)
+    await fill_booking_rows(runtime.uow_factory)
 
 
 def build_office_day(tz: ZoneInfo, poll_seconds: float = 0.25) -> OfficeDay:

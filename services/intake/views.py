@@ -1,14 +1,15 @@
 """Read-side views of intake: an office's live queue, shaped from the queue board, each
 question's decision and delivery as the visit overview shows them, an office's free
-slots and a booking (docs/bookings.md)."""
+slots, a booking, and the bookings of a visit or of an office's day (docs/bookings.md)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from services.intake.adapters.booking_tables import BookingRow, Slot
 from services.intake.domain.booking import Booking
+from services.intake.domain.calendar import utc
 from services.intake.domain.overview import DecisionView, DeliveryView
 from services.intake.domain.queue_board import QueueBoard
 from services.intake.handlers.bookings import load_booking
@@ -130,3 +131,42 @@ async def get_booking(booking_id: str, uow: IntakeUnitOfWork) -> tuple[Booking, 
         if row is None:
             raise NotFound(f"no booking {booking_id}")
         return booking, row
+
+
+def booking_line(row: BookingRow, contact: bool = False) -> dict[str, Any]:
+    """A booking as the visit overview and the office's day list show it: no personal
+    data; ``contact`` adds whether an identity number was given and the masked phone."""
+    line = {
+        "booking_id": row.booking_id, "code": row.code, "question_id": row.question_id, "agency": row.agency,
+        "case_type": row.case_type, "kind": row.kind, "slot_start": utc(row.slot_start),
+        "length_minutes": row.length_minutes, "room": row.room, "status": row.status,
+        "agency_status": row.agency_status,
+    }
+    if contact:
+        line.update(has_identity_number=bool(row.has_identity_number), phone_masked=row.phone_masked)
+    return line
+
+
+def _filled(rows: list[BookingRow]) -> list[BookingRow]:
+    return [r for r in rows if r.agency]  # a row from before 0008 is filled at intake's start
+
+
+async def visit_bookings(uow: IntakeUnitOfWork, visit_id: str) -> list[dict[str, Any]]:
+    """The bookings made for the visit (its questions') or whose check-in made it."""
+    return [booking_line(r) for r in _filled(await uow.bookings.of_visit(visit_id))]
+
+
+def local_day(day: OfficeDay, on: date) -> tuple[datetime, datetime]:
+    """The office's day ``on`` (its time zone, a DST day is 23 or 25 hours) in UTC."""
+    start = datetime.combine(on, time(), day.tz)
+    end = datetime.combine(on + timedelta(days=1), time(), day.tz)
+    return start, end
+
+
+async def office_bookings(
+    uow: IntakeUnitOfWork, day: OfficeDay, office_id: str, on: date, status: str | None
+) -> list[dict[str, Any]]:
+    start, end = local_day(day, on)
+    async with uow:
+        rows = await uow.bookings.of_office(office_id, start, end, status)
+    return [booking_line(r, contact=True) for r in _filled(rows)]

@@ -61,7 +61,7 @@ async def test_the_migration_adds_kind_and_trace_to_a_delivery_table_made_before
             ))
         await runtime.init_db()  # migrates to head
         async with runtime.engine.connect() as conn:
-            assert await conn.scalar(sa.text("SELECT version_num FROM agency_gateway.alembic_version")) == "0007_gateway_delivery_kind"
+            assert await conn.scalar(sa.text("SELECT version_num FROM agency_gateway.alembic_version")) == "0008_booking_visit_links"
             row = (await conn.execute(sa.text("SELECT kind, trace FROM agency_gateway.gateway_deliveries"))).one()
         assert tuple(row) == ("case", None)
     finally:

@@ -334,7 +334,7 @@ async def test_on_postgresql_migration_0003_adds_the_table_to_a_schema_made_befo
         await engine.dispose()
         await runtime.init_db()  # migrates to head
         async with runtime.engine.connect() as conn:
-            assert await conn.scalar(sa.text("SELECT version_num FROM intake.alembic_version")) == "0007_gateway_delivery_kind"  # head: 0003 ... 0007
+            assert await conn.scalar(sa.text("SELECT version_num FROM intake.alembic_version")) == "0008_booking_visit_links"  # head: 0003 ... 0008
         sent = key()
         async with api_client(runtime) as client:
             first = await post(client, "/v1/visits", VISIT, sent)

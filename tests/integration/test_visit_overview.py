@@ -143,8 +143,9 @@ async def test_a_complex_question_shows_its_decision_its_delivery_and_the_agency
     assert (delivery["status"], delivery["attempts"], delivery["agency"]) == ("delivered", 1, "skatteverket")
     assert delivery["agency_reference"]
     assert delivery["agency_status"]["updated_at"]
-    # The visit's own fields are those GET /v1/visits/{id} gives.
-    assert {k: v for k, v in closed.items() if k != "questions"} == {k: v for k, v in visit.items() if k != "questions"}
+    # The visit's own fields are those GET /v1/visits/{id} gives (and no bookings).
+    assert closed["bookings"] == []
+    assert {k: v for k, v in closed.items() if k not in ("questions", "bookings")} == {k: v for k, v in visit.items() if k != "questions"}
     question = only_question(closed)
     assert (question["text"], question["outcome"]) == ("Jag vill ansöka om id-kort", None)
     # The gateway's own view agrees.

@@ -245,5 +245,5 @@ def test_migration_0003_adds_the_table_to_a_database_made_before_it(tmp_path):
     }
     assert inspector.get_pk_constraint("idempotency_keys")["constrained_columns"] == ["scope", "key"]
     with engine.connect() as conn:
-        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0007_gateway_delivery_kind"  # head: 0003 ... 0007
+        assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0008_booking_visit_links"  # head: 0003 ... 0008
     engine.dispose()

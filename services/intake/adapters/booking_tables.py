@@ -14,9 +14,9 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, DateTime, Text, delete, select, update
+from sqlalchemy import Column, Connection, DateTime, Text, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel
+from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.intake.domain.booking import ClaimLost
@@ -67,7 +67,12 @@ class BookingCode(SQLModel, table=True):
 
 
 class BookingRow(SQLModel, table=True):
-    """What the routes, the no-show worker and the agency's callbacks look up by booking."""
+    """What the routes, the no-show worker and the agency's callbacks look up by booking,
+    and what a visit's overview and an office's day list show (one query each).
+
+    The columns after ``phone_masked`` came with migration 0008 and are nullable: a row
+    written before it gets them from the booking's events at intake's start
+    (``handlers.bookings.fill_booking_rows``); ``agency`` is NULL until then."""
 
     __tablename__ = "intake_bookings"
 
@@ -79,11 +84,27 @@ class BookingRow(SQLModel, table=True):
     status: str = Field(index=True, max_length=20)
     agency_status: str = Field(default="pending", max_length=20)
     phone_masked: str | None = Field(default=None, max_length=40)
+    visit_id: str | None = Field(default=None, index=True, max_length=36)  # booked for (a desk's visit)
+    question_id: str | None = Field(default=None, max_length=36)
+    checked_in_visit_id: str | None = Field(default=None, index=True, max_length=36)  # made at check-in
+    agency: str | None = Field(default=None, max_length=40)
+    case_type: str | None = Field(default=None, max_length=40)
+    kind: str | None = Field(default=None, max_length=20)
+    length_minutes: int | None = None
+    room: str | None = Field(default=None, max_length=60)
+    has_identity_number: bool | None = None
 
 
 BOOKING_TABLES = [
     t.__table__ for t in (SlotRow, SlotClaim, RoomClaim, BookingCode, BookingRow)  # type: ignore[attr-defined]
 ]
+
+
+def create_missing_indexes(conn: Connection) -> None:
+    """A SQLite file made before migration 0008 gets the new columns from ``create_tables``
+    but not their indexes (``create_all`` skips a table that exists)."""
+    for index in BookingRow.__table__.indexes:  # type: ignore[attr-defined]
+        index.create(conn, checkfirst=True)
 
 
 @dataclass(frozen=True)
@@ -204,20 +225,46 @@ class SqlBookingTables:
         return row.booking_id if row else None
 
     async def set_status(self, booking_id: str, status: str, close_code: bool = False) -> None:
-        await self.session.exec(update(BookingRow).where(BookingRow.booking_id == booking_id).values(status=status))
+        await self.set_columns(booking_id, status=status)
         if close_code:
             await self.session.exec(delete(BookingCode).where(BookingCode.booking_id == booking_id))
 
-    async def set_slot(self, booking_id: str, slot_id_: str, slot_start: datetime) -> None:
-        await self.session.exec(
-            update(BookingRow).where(BookingRow.booking_id == booking_id)
-            .values(slot_id=slot_id_, slot_start=utc(slot_start))
-        )
+    async def set_slot(self, booking_id: str, slot_id_: str, slot_start: datetime, room: str | None) -> None:
+        await self.set_columns(booking_id, slot_id=slot_id_, slot_start=utc(slot_start), room=room)
 
     async def set_agency_status(self, booking_id: str, agency_status: str) -> None:
-        await self.session.exec(
-            update(BookingRow).where(BookingRow.booking_id == booking_id).values(agency_status=agency_status)
+        await self.set_columns(booking_id, agency_status=agency_status)
+
+    async def set_columns(self, booking_id: str, **values: object) -> None:
+        await self.session.exec(update(BookingRow).where(BookingRow.booking_id == booking_id).values(**values))
+
+    async def of_visit(self, visit_id: str) -> list[BookingRow]:
+        """The bookings made for the visit or whose check-in made it, by time."""
+        rows = await self.session.exec(
+            select(BookingRow)
+            .where(or_(BookingRow.visit_id == visit_id, BookingRow.checked_in_visit_id == visit_id))
+            .order_by(BookingRow.slot_start, BookingRow.code)
         )
+        return list(rows.scalars())
+
+    async def of_office(
+        self, office_id: str, start: datetime, end: datetime, status: str | None = None
+    ) -> list[BookingRow]:
+        """The office's bookings starting in ``[start, end)``, by time."""
+        query = select(BookingRow).where(
+            BookingRow.office_id == office_id, BookingRow.slot_start >= utc(start), BookingRow.slot_start < utc(end)
+        )
+        if status is not None:
+            query = query.where(BookingRow.status == status)
+        rows = await self.session.exec(query.order_by(BookingRow.slot_start, BookingRow.code))
+        return list(rows.scalars())
+
+    async def unfilled(self, limit: int = 500) -> list[str]:
+        """Rows written before migration 0008 whose new columns are still empty."""
+        rows = await self.session.exec(
+            select(BookingRow.booking_id).where(col(BookingRow.agency).is_(None)).order_by(BookingRow.booking_id).limit(limit)
+        )
+        return list(rows.scalars())
 
     async def overdue(self, before: datetime, limit: int = 200) -> list[str]:
         """Open bookings whose time began before ``before`` (no-show candidates)."""

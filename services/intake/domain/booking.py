@@ -97,7 +97,9 @@ class BookingState:
     room: str | None = None
     channel: str = ""
     question_id: str | None = None
-    visit_id: str | None = None
+    visit_id: str | None = None  # the visit it was booked for; after check-in the visit made then
+    booked_for_visit: str | None = None  # the visit it was booked for (a desk's), kept after check-in
+    checked_in_visit: str | None = None  # the visit check-in made (its ticket in the booked queue)
     status: str = "new"
     booked_at: datetime | None = None
     has_identity_number: bool = False
@@ -191,6 +193,7 @@ class Booking(Aggregate):
                 s.office_id, s.agency, s.case_type, s.kind = event.office_id, event.agency, event.case_type, event.kind
                 s.slot_start, s.length_minutes, s.room = event.slot_start, event.length_minutes, event.room
                 s.channel, s.question_id, s.visit_id = event.channel, event.question_id, event.visit_id
+                s.booked_for_visit = event.visit_id
                 s.booked_at, s.status = event.booked_at, "booked"
                 s.has_identity_number = event.personal_identity_number is not None
                 s.has_name, s.has_phone = event.contact_name is not None, event.contact_phone is not None
@@ -202,6 +205,7 @@ class Booking(Aggregate):
                 s.status, s.cancelled_by = "cancelled", event.cancelled_by
             case BookingCheckedIn():
                 s.status, s.visit_id = "checked_in", event.visit_id
+                s.checked_in_visit = event.visit_id
             case BookingNoShow():
                 s.status = "no_show"
             case MeetingOutcomeRecorded():

@@ -4,7 +4,7 @@ the contract. Personal data enters only in its own fields (sealed at once); free
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
@@ -15,6 +15,7 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
 OfficeIdField = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,59}$")]
 Room = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")]
 Kind = Literal["video", "in_person"]
+BookingStatus = Literal["booked", "moved", "checked_in", "held", "cancelled", "no_show"]
 EARLIEST, LATEST = datetime(2000, 1, 1).date(), datetime(2100, 1, 1).date()
 
 
@@ -151,3 +152,39 @@ class OutcomePublic(BaseModel):
 class ErasedPublic(BaseModel):
     booking_id: str
     erased: bool
+
+
+class BookingLine(BaseModel):
+    """A booking in a visit's overview and an office's day list: no personal data."""
+
+    booking_id: str
+    code: str
+    question_id: str | None
+    agency: str
+    case_type: str
+    kind: Kind
+    slot_start: datetime
+    length_minutes: int
+    room: str | None
+    status: BookingStatus
+    agency_status: str
+
+
+class OfficeBookingLine(BookingLine):
+    has_identity_number: bool
+    phone_masked: str | None  # the last two digits
+
+
+class OfficeBookingsPublic(BaseModel):
+    office_id: str
+    date: date
+    bookings: list[OfficeBookingLine]
+
+
+def in_years(on: date) -> date:
+    if not EARLIEST <= on < LATEST:
+        raise ValueError("must be a date in the years 2000-2099")
+    return on
+
+
+BookingDay = Annotated[date, AfterValidator(in_years)]

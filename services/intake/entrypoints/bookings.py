@@ -1,6 +1,6 @@
 """The calendar's and the bookings' routes on intake's port (docs/bookings.md): free
-slots, publishing slots, video rooms, booking, reading, cancelling, check-in, the
-meeting's outcome and the erasure of a booking's personal data. Every POST takes an
+slots, publishing slots, video rooms, booking, reading (one, or an office's day),
+cancelling, check-in, the meeting's outcome and the erasure of a booking's personal data. Every POST takes an
 ``Idempotency-Key`` (shared/idempotency.py)."""
 
 from __future__ import annotations
@@ -25,13 +25,17 @@ from services.intake.entrypoints.booking_schemas import (
     BookingCancelledPublic,
     BookingCreate,
     BookingCreated,
+    BookingDay,
     BookingPublic,
+    BookingStatus,
     CheckedInPublic,
     CheckInCreate,
     ErasedPublic,
     Kind,
     MeetingTime,
     MovePublic,
+    OfficeBookingLine,
+    OfficeBookingsPublic,
     OutcomeCreate,
     OutcomePublic,
     RoomsPublic,
@@ -157,6 +161,20 @@ def checked_in(result: CheckedIn) -> CheckedInPublic:
         booking_id=result.booking.id, visit_id=result.visit.id, ticket=v.ticket, queue=v.queue,
         office_id=s.office_id, slot_start=s.slot_start, room=s.room,
     )
+
+
+@router.get("/offices/{office_id}/bookings", response_model=OfficeBookingsPublic, dependencies=needs("bookings:read"))
+async def office_bookings(
+    office_id: OfficeId, uow: UowDep, day: OfficeDayDep,
+    on: Annotated[BookingDay | None, Query(alias="date")] = None,
+    status: BookingStatus | None = None,
+) -> OfficeBookingsPublic:
+    """The office's bookings of one day (its time zone; default today), by time, with
+    whether an identity number was given and the masked phone, never them in clear."""
+    known_office(day, office_id)
+    on = on or utc_now().astimezone(day.tz).date()
+    lines = await views.office_bookings(uow, day, office_id, on, status)
+    return OfficeBookingsPublic(office_id=office_id, date=on, bookings=[OfficeBookingLine(**x) for x in lines])
 
 
 @router.get("/bookings/{booking_id}", response_model=BookingPublic, dependencies=needs("bookings:read"))

@@ -1,7 +1,7 @@
 """``GET /v1/visits/{visit_id}/overview``: one view of the visitor for the desk. The visit
 comes from intake's event store, each question's decision and delivery from the overview
-read model in intake's own database (``domain/overview.py``): no call to
-another service per request."""
+read model in intake's own database (``domain/overview.py``), its bookings from the
+booking index (``intake_bookings``): no call to another service per request."""
 
 from __future__ import annotations
 
@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from services.intake.adapters.overview_tables import SqlVisitOverview
+from services.intake.entrypoints.booking_schemas import BookingLine
 from services.intake.entrypoints.schemas import VisitPublic
 from services.intake.handlers import visits
 from services.intake.unit_of_work import SqlIntakeUnitOfWork
-from services.intake.views import decision_public, delivery_public
+from services.intake.views import decision_public, delivery_public, visit_bookings
 from shared.security import needs
 
 router = APIRouter(tags=["intake"])
@@ -58,9 +59,11 @@ class QuestionOverview(BaseModel):
 
 
 class VisitOverview(VisitPublic):
-    """The visit as ``GET /v1/visits/{visit_id}`` gives it, its questions with more."""
+    """The visit as ``GET /v1/visits/{visit_id}`` gives it, its questions with more, and
+    its bookings (made for its questions, or whose check-in made the visit) by time."""
 
     questions: list[QuestionOverview]  # type: ignore[assignment]
+    bookings: list[BookingLine]
 
 
 async def _uow_factory(request: Request) -> Callable[[], SqlIntakeUnitOfWork]:
@@ -77,6 +80,7 @@ async def visit_overview(
     visit = await visits.get_visit(visit_id, uow_factory())  # 404 for an unknown visit
     async with uow_factory() as uow:
         decisions, deliveries = await SqlVisitOverview.of(uow).of_visit(visit_id)
+        bookings = await visit_bookings(uow, visit_id)  # one query, whatever the questions
     public = to_public(visit).model_dump(exclude={"questions"})
     questions = [
         QuestionOverview(
@@ -89,4 +93,4 @@ async def visit_overview(
         )
         for q in visit.state.questions.values()
     ]
-    return VisitOverview(**public, questions=questions)
+    return VisitOverview(**public, questions=questions, bookings=[BookingLine(**b) for b in bookings])

@@ -8,6 +8,7 @@ handler looks again, finding the slot taken (409) or another official's slot fre
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -139,6 +140,7 @@ async def _book(
         uow.bookings.add_booking(BookingRow(
             booking_id=booking_id, office_id=cmd.office_id, code=code, slot_id=slot.slot_id,
             slot_start=slot.slot_start, status="booked", phone_masked=mask_phone(cmd.phone),
+            **row_columns(booking),
         ))
         await uow.bookings.flush()  # ClaimLost here: someone else holds the slot, room or code
         uow.save(booking)
@@ -146,6 +148,36 @@ async def _book(
         await record(uow, booked)
         await uow.commit()
     return booked
+
+
+def row_columns(booking: Booking) -> dict[str, Any]:
+    """The booking index's columns (migration 0008) as the booking's events give them."""
+    s = booking.state
+    return dict(
+        visit_id=s.booked_for_visit, question_id=s.question_id, checked_in_visit_id=s.checked_in_visit,
+        agency=s.agency, case_type=s.case_type, kind=s.kind, length_minutes=s.length_minutes, room=s.room,
+        has_identity_number=s.has_identity_number,
+    )
+
+
+async def fill_booking_rows(uow_factory: Callable[[], IntakeUnitOfWork], batch: int = 500) -> int:
+    """Rows written before migration 0008 get its columns from their bookings' events
+    (once: a filled row has an agency). Run at intake's start; returns how many."""
+    filled = 0
+    while True:
+        async with uow_factory() as uow:
+            ids = await uow.bookings.unfilled(batch)
+            for booking_id in ids:
+                booking = Booking.rehydrate(booking_id, [e.event() for e in await uow.events.load(booking_id)])
+                if not booking.exists:  # a row without events: nothing to say, never listed again
+                    await uow.bookings.set_columns(booking_id, agency="")
+                    continue
+                phone = {} if booking.state.has_phone else {"phone_masked": None}
+                await uow.bookings.set_columns(booking_id, **row_columns(booking), **phone)
+            await uow.commit()
+        filled += len(ids)
+        if len(ids) < batch:
+            return filled
 
 
 async def _claim_room(
@@ -231,7 +263,7 @@ async def check_in(
         ))
         uow.save(visit)  # before the check-in: the board meets the visit, then its booking
         uow.save(booking)
-        await uow.bookings.set_status(booking.id, "checked_in")
+        await uow.bookings.set_columns(booking.id, status="checked_in", checked_in_visit_id=visit_id)
         result = CheckedIn(booking, visit)
         await record(uow, result)
         await uow.commit()
@@ -278,6 +310,7 @@ async def erase_personal_data(booking_id: str, actor: str, uow: IntakeUnitOfWork
         booking = await load_booking(uow, booking_id)
         existed = await vault.erase(booking_id)
         booking.record_erasure(actor, utc_now())
+        await uow.bookings.set_columns(booking_id, phone_masked=None, has_identity_number=False)
         uow.save(booking)
         await uow.commit()
     return existed
@@ -319,5 +352,5 @@ async def _move(uow: IntakeUnitOfWork, booking: Booking, start: datetime, at: da
     if same:
         uow.bookings.claim_slot(same[0].slot_id, booking.id)
     booking.move(start, room, "agency", at)
-    await uow.bookings.set_slot(booking.id, same[0].slot_id if same else "", start)
+    await uow.bookings.set_slot(booking.id, same[0].slot_id if same else "", start, room)
     await uow.bookings.set_status(booking.id, booking.state.status)
