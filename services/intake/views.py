@@ -140,7 +140,7 @@ def booking_line(row: BookingRow, contact: bool = False) -> dict[str, Any]:
         "booking_id": row.booking_id, "code": row.code, "question_id": row.question_id, "agency": row.agency,
         "case_type": row.case_type, "kind": row.kind, "slot_start": utc(row.slot_start),
         "length_minutes": row.length_minutes, "room": row.room, "status": row.status,
-        "agency_status": row.agency_status,
+        "agency_status": row.agency_status, "outcome": row.outcome,
     }
     if contact:
         line.update(has_identity_number=bool(row.has_identity_number), phone_masked=row.phone_masked)

@@ -35,9 +35,9 @@ runtime, client, take = office_day_api.runtime, office_day_api.client, office_da
 
 STOCKHOLM = ZoneInfo("Europe/Stockholm")
 LINE = {"booking_id", "code", "question_id", "agency", "case_type", "kind", "slot_start", "length_minutes",
-        "room", "status", "agency_status"}
+        "room", "status", "agency_status", "outcome"}
 NEW_COLUMNS = ("visit_id", "question_id", "checked_in_visit_id", "agency", "case_type", "kind",
-               "length_minutes", "room", "has_identity_number")
+               "length_minutes", "room", "has_identity_number", "outcome")
 
 
 def key() -> dict[str, str]:
@@ -92,7 +92,7 @@ async def test_the_overview_carries_the_visits_bookings_by_time_without_personal
     assert by_id[later["booking_id"]] == {
         "booking_id": later["booking_id"], "code": later["code"], "question_id": "q-later", "agency": "skatteverket",
         "case_type": "id_kort", "kind": "in_person", "slot_start": z(first), "length_minutes": 30, "room": None,
-        "status": "booked", "agency_status": "pending",
+        "status": "booked", "agency_status": "pending", "outcome": None,
     }
     assert (by_id[video["booking_id"]]["kind"], by_id[video["booking_id"]]["room"]) == ("video", "video-1")
     text = json.dumps(mine)
@@ -153,9 +153,9 @@ async def test_check_in_puts_the_booking_in_the_new_visits_overview_and_the_desk
                                                 "outcome": "agency_absent"}
         assert again.headers.get("idempotent-replayed") == "true"
         [line] = (await overview(desk, checked["visit_id"]))["bookings"]
-        assert line["status"] == "held"
+        assert (line["status"], line["outcome"]) == ("held", "agency_absent")
         [listed] = (await day_list(desk, date=due.astimezone(STOCKHOLM).date().isoformat()))["bookings"]
-        assert listed["status"] == "held"
+        assert (listed["status"], listed["outcome"]) == ("held", "agency_absent")
     types = [t for t, _ in stored_events(runtime)]
     assert types.count("intake.MeetingOutcomeRecorded") == 1
 

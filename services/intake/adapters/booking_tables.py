@@ -93,6 +93,7 @@ class BookingRow(SQLModel, table=True):
     length_minutes: int | None = None
     room: str | None = Field(default=None, max_length=60)
     has_identity_number: bool | None = None
+    outcome: str | None = Field(default=None, max_length=30)
 
 
 BOOKING_TABLES = [

@@ -15,6 +15,7 @@ Code = Annotated[str, StringConstraints(pattern=r"^[a-z_]{2,40}$")]
 OfficeIdField = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{1,59}$")]
 Room = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9-]{0,59}$")]
 Kind = Literal["video", "in_person"]
+Outcome = Literal["held", "agency_absent", "technical_failure", "visitor_left"]
 BookingStatus = Literal["booked", "moved", "checked_in", "held", "cancelled", "no_show"]
 EARLIEST, LATEST = datetime(2000, 1, 1).date(), datetime(2100, 1, 1).date()
 
@@ -139,7 +140,7 @@ class CheckedInPublic(BaseModel):
 
 
 class OutcomeCreate(Strict):
-    outcome: Literal["held", "agency_absent", "technical_failure", "visitor_left"]
+    outcome: Outcome
     note: free_text(1000) | None = None  # type: ignore[valid-type]
 
 
@@ -168,6 +169,7 @@ class BookingLine(BaseModel):
     room: str | None
     status: BookingStatus
     agency_status: str
+    outcome: Outcome | None  # once recorded
 
 
 class OfficeBookingLine(BookingLine):

@@ -156,7 +156,7 @@ def row_columns(booking: Booking) -> dict[str, Any]:
     return dict(
         visit_id=s.booked_for_visit, question_id=s.question_id, checked_in_visit_id=s.checked_in_visit,
         agency=s.agency, case_type=s.case_type, kind=s.kind, length_minutes=s.length_minutes, room=s.room,
-        has_identity_number=s.has_identity_number,
+        has_identity_number=s.has_identity_number, outcome=s.outcome,
     )
 
 
@@ -276,7 +276,7 @@ async def record_outcome(cmd: RecordOutcome, uow: IntakeUnitOfWork, record: Reco
     async with uow:
         booking = await load_booking(uow, cmd.booking_id)
         booking.record_outcome(cmd.outcome, cmd.note, utc_now())
-        await uow.bookings.set_status(booking.id, "held")
+        await uow.bookings.set_columns(booking.id, status="held", outcome=cmd.outcome)
         uow.save(booking)
         await record(uow, booking)
         await uow.commit()

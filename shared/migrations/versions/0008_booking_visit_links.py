@@ -1,8 +1,8 @@
 """A booking's row names its visit, its question and what the visit overview and an
 office's day list show (issue 16, docs/bookings.md): ``intake_bookings.visit_id``
 (indexed), ``question_id``, ``checked_in_visit_id`` (indexed), ``agency``,
-``case_type``, ``kind``, ``length_minutes``, ``room``, ``has_identity_number``; nullable,
-added where missing.
+``case_type``, ``kind``, ``length_minutes``, ``room``, ``has_identity_number``,
+``outcome``; nullable, added where missing.
 
 Rows already there are filled from their bookings' events when intake starts
 (``services.intake.handlers.bookings.fill_booking_rows``: the booking aggregate folds
@@ -27,7 +27,7 @@ TABLE = "intake_bookings"
 COLUMNS = {
     "visit_id": sa.String(36), "question_id": sa.String(36), "checked_in_visit_id": sa.String(36),
     "agency": sa.String(40), "case_type": sa.String(40), "kind": sa.String(20), "length_minutes": sa.Integer(),
-    "room": sa.String(60), "has_identity_number": sa.Boolean(),
+    "room": sa.String(60), "has_identity_number": sa.Boolean(), "outcome": sa.String(30),
 }
 INDEXED = ("visit_id", "checked_in_visit_id")
 
