@@ -5,12 +5,15 @@ The office's supervisor publishes an agency's times; the desk records a question
 sends to a booked meeting, lists the free times, books one (with an Idempotency-Key),
 shows the code and time, cancels and books again; at the kiosk the visitor checks in
 with the code (a wrong code is refused in words) and gets a ticket in the booked queue,
-which the desk's call-next calls. Screenshots go to ``/tmp/shots/`` (``SK_SHOTS``)."""
+which the desk's call-next calls. The desk page reads the bookings from the visit
+overview (a reload keeps them), lists the office's bookings of the day, and records the
+checked-in meeting's outcome. Screenshots go to ``/tmp/shots/`` (``SK_SHOTS``)."""
 
 from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
@@ -20,6 +23,7 @@ from tests.e2e.test_office_pages import Watched, axe_problems, browser, system  
 
 pytestmark = pytest.mark.e2e
 OFFICE = "pitea"  # no agency desks; video and booked meetings: a passport needs a booked meeting here
+STOCKHOLM = ZoneInfo("Europe/Stockholm")
 
 
 def publish(running: RunningSystem, agency: str, case_types: list[str], kind: str, starts: list[datetime]) -> None:
@@ -88,8 +92,26 @@ def test_a_meeting_booked_at_the_desk_and_checked_in_at_the_kiosk(system, browse
     expect(card.locator(".slots button[data-slot]")).to_have_count(2, timeout=5_000)
     with desk.page.expect_response(lambda r: r.url.endswith("/v1/bookings") and r.request.method == "POST") as made:
         card.locator(".slots button[data-slot]").first.click()
-    code = made.value.json()["code"]
+    second = made.value.json()
+    code, booking_id = second["code"], second["booking_id"]
     expect(card.locator(".booking .code")).to_have_text(code, timeout=5_000)
+
+    # The booking is intake's, not the tab's: after a reload the overview brings it back.
+    desk.page.reload()
+    desk.page.wait_for_selector("body[data-panel=work]", timeout=10_000)
+    card = desk.page.locator("#questions .question").first
+    expect(card.locator(".booking .code")).to_have_text(code, timeout=10_000)
+    assert desk.page.evaluate("sessionStorage.getItem('servicekontor.desk.bookings')") is None
+    # The office's bookings of the day, this visitor's marked (the cancelled one struck through).
+    today = datetime.now(STOCKHOLM).date()
+    if soon.astimezone(STOCKHOLM).date() == today:  # (not when the test runs across midnight)
+        mine = desk.page.locator(f"#day-bookings li[data-day-booking='{booking_id}']")
+        expect(mine).to_contain_text(code, timeout=10_000)
+        expect(mine).to_contain_text("Polis")
+        assert "den här besökaren" in mine.inner_text() and "bokad" in mine.inner_text()
+        expect(desk.page.locator(f"#day-bookings li[data-day-booking='{first['booking_id']}']")).to_have_attribute(
+            "data-status", "cancelled")
+    desk.shot("desk-meeting-after-reload", full_page=True)
     desk_axe = axe_problems(desk.page)
     desk.page.click("#end")
     desk.page.wait_for_selector("#call-next:visible")
@@ -125,9 +147,32 @@ def test_a_meeting_booked_at_the_desk_and_checked_in_at_the_kiosk(system, browse
     desk.page.click("#call-next")
     desk.page.wait_for_selector("body[data-called=B001]", timeout=5_000)
     assert "Bokad tid" in desk.page.inner_text("#current-meta")
-    desk.shot("desk-called-meeting", full_page=True)
-    assert httpx.get(system.url("intake", f"/v1/bookings/{made.value.json()['booking_id']}"),
+    assert httpx.get(system.url("intake", f"/v1/bookings/{booking_id}"),
                      headers=system.headers("desk")).json()["status"] == "checked_in"
+
+    # The called visitor's meeting, from the overview of the visit the check-in made: the
+    # desk records how it went (an Idempotency-Key, like every POST of the page).
+    meeting = desk.page.locator(f"#visit-bookings [data-visit-booking='{booking_id}']")
+    expect(meeting.locator(".booking")).to_have_attribute("data-status", "checked_in", timeout=10_000)
+    expect(meeting.locator(".code")).to_have_text(code)
+    buttons = meeting.locator("button[data-meeting-outcome]")
+    assert [buttons.nth(i).get_attribute("data-meeting-outcome") for i in range(buttons.count())] == [
+        "held", "agency_absent", "technical_failure", "visitor_left"]
+    desk.shot("desk-called-meeting", full_page=True)
+    desk_axe += axe_problems(desk.page)
+    with desk.page.expect_response(lambda r: r.url.endswith(f"/v1/bookings/{booking_id}/outcome")) as recorded:
+        meeting.locator("button[data-meeting-outcome=held]").click()
+    assert recorded.value.status == 200 and recorded.value.request.headers.get("idempotency-key")
+    expect(meeting.locator(".booking")).to_have_attribute("data-status", "held", timeout=5_000)
+    expect(meeting).to_contain_text("utfall: mötet hölls")
+    expect(desk.page.locator("#desk-status")).to_contain_text("registrerat")
+    assert meeting.locator("button[data-meeting-outcome]").count() == 0
+    got = httpx.get(system.url("intake", f"/v1/bookings/{booking_id}"), headers=system.headers("desk")).json()
+    assert (got["status"], got["outcome"]) == ("held", "held")
+    desk.page.reload()
+    expect(desk.page.locator(f"#visit-bookings [data-visit-booking='{booking_id}'] .booking")).to_have_attribute(
+        "data-status", "held", timeout=10_000)
+    desk.shot("desk-meeting-outcome", full_page=True)
 
     for watched in (desk, kiosk):
         errors = [e for e in watched.errors if "status of 404" not in e]  # the refused code's fetch
