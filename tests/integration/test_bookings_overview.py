@@ -38,6 +38,7 @@ LINE = {"booking_id", "code", "question_id", "agency", "case_type", "kind", "slo
         "room", "status", "agency_status", "outcome"}
 NEW_COLUMNS = ("visit_id", "question_id", "checked_in_visit_id", "agency", "case_type", "kind",
                "length_minutes", "room", "has_identity_number", "outcome")
+INDEXES = {"ix_intake_bookings_visit_id", "ix_intake_bookings_checked_in_visit_id", "ix_intake_bookings_office_day"}
 
 
 def key() -> dict[str, str]:
@@ -240,7 +241,7 @@ async def same_overviews(runtime_, visit_id: str, before: list, ticket_visit: st
 def _strip_new_columns(db_path) -> None:
     """The booking rows as a file made before 0008 holds them: no new columns, no indexes."""
     with sqlite3.connect(db_path) as db:
-        for index in ("ix_intake_bookings_visit_id", "ix_intake_bookings_checked_in_visit_id"):
+        for index in INDEXES:
             db.execute(f"DROP INDEX {index}")
         for column in NEW_COLUMNS:
             db.execute(f"ALTER TABLE intake_bookings DROP COLUMN {column}")
@@ -262,7 +263,7 @@ async def test_an_older_sqlite_file_gets_the_columns_their_indexes_and_their_val
     try:
         inspector_rows = sqlite3.connect(path)
         indexes = {r[1] for r in inspector_rows.execute("PRAGMA index_list(intake_bookings)")}
-        assert {"ix_intake_bookings_visit_id", "ix_intake_bookings_checked_in_visit_id"} <= indexes
+        assert INDEXES <= indexes
         rows = dict(inspector_rows.execute(
             "SELECT booking_id, json_array(visit_id, question_id, checked_in_visit_id, agency, kind, room,"
             " length_minutes, has_identity_number, phone_masked) FROM intake_bookings").fetchall())
@@ -291,7 +292,7 @@ def test_migration_0008_adds_the_columns_and_indexes_on_sqlite(tmp_path):
         command.upgrade(alembic_config(None, tables, conn), "head")
     inspector = sa.inspect(engine)
     assert set(NEW_COLUMNS) <= {c["name"] for c in inspector.get_columns("intake_bookings")}
-    assert {"ix_intake_bookings_visit_id", "ix_intake_bookings_checked_in_visit_id"} <= {
+    assert INDEXES <= {
         i["name"] for i in inspector.get_indexes("intake_bookings")}
     with engine.connect() as conn:
         assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar() == "0008_booking_visit_links"
@@ -317,7 +318,7 @@ async def test_on_postgresql_migration_0008_and_the_fill_complete_a_booking_made
             ticket = await check_in(one, made["code"])
             before = (await overview(one, visit["visit_id"]))["bookings"]
         async with first.engine.begin() as conn:  # the schema as 0007 left it
-            for index in ("ix_intake_bookings_visit_id", "ix_intake_bookings_checked_in_visit_id"):
+            for index in INDEXES:
                 await conn.execute(sa.text(f"DROP INDEX intake.{index}"))
             await conn.execute(sa.text("ALTER TABLE intake.intake_bookings "
                                        + ", ".join(f"DROP COLUMN {c}" for c in NEW_COLUMNS)))
@@ -336,7 +337,7 @@ async def test_on_postgresql_migration_0008_and_the_fill_complete_a_booking_made
             row = (await conn.execute(sa.text(
                 "SELECT visit_id, question_id, checked_in_visit_id, agency, kind, room FROM intake.intake_bookings"
             ))).one()
-        assert {"ix_intake_bookings_visit_id", "ix_intake_bookings_checked_in_visit_id"} <= indexes
+        assert INDEXES <= indexes
         assert tuple(row) == (visit["visit_id"], "q-1", ticket["visit_id"], "forsakringskassan", "video", "video-1")
         await same_overviews(second, visit["visit_id"], before, ticket["visit_id"], made["booking_id"])
     finally:

@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Column, Connection, DateTime, Text, delete, or_, select, update
+from sqlalchemy import Column, Connection, DateTime, Index, Text, delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -75,6 +75,7 @@ class BookingRow(SQLModel, table=True):
     (``handlers.bookings.fill_booking_rows``); ``agency`` is NULL until then."""
 
     __tablename__ = "intake_bookings"
+    __table_args__ = (Index("ix_intake_bookings_office_day", "office_id", "slot_start"),)  # the day list
 
     booking_id: str = Field(primary_key=True, max_length=36)
     office_id: str = Field(index=True, max_length=60)

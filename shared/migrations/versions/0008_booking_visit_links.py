@@ -2,7 +2,8 @@
 office's day list show (issue 16, docs/bookings.md): ``intake_bookings.visit_id``
 (indexed), ``question_id``, ``checked_in_visit_id`` (indexed), ``agency``,
 ``case_type``, ``kind``, ``length_minutes``, ``room``, ``has_identity_number``,
-``outcome``; nullable, added where missing.
+``outcome``; nullable, added where missing; and ``(office_id, slot_start)`` indexed for
+an office's bookings of a day.
 
 Rows already there are filled from their bookings' events when intake starts
 (``services.intake.handlers.bookings.fill_booking_rows``: the booking aggregate folds
@@ -29,7 +30,10 @@ COLUMNS = {
     "agency": sa.String(40), "case_type": sa.String(40), "kind": sa.String(20), "length_minutes": sa.Integer(),
     "room": sa.String(60), "has_identity_number": sa.Boolean(), "outcome": sa.String(30),
 }
-INDEXED = ("visit_id", "checked_in_visit_id")
+INDEXES = {  # name -> columns
+    f"ix_{TABLE}_visit_id": ["visit_id"], f"ix_{TABLE}_checked_in_visit_id": ["checked_in_visit_id"],
+    f"ix_{TABLE}_office_day": ["office_id", "slot_start"],  # an office's bookings of a day
+}
 
 
 def upgrade() -> None:
@@ -42,14 +46,14 @@ def upgrade() -> None:
         if name not in present:
             op.add_column(TABLE, sa.Column(name, kind, nullable=True), schema=schema)
     indexes = {i["name"] for i in inspector.get_indexes(TABLE, schema=schema)}
-    for name in INDEXED:
-        if f"ix_{TABLE}_{name}" not in indexes:
-            op.create_index(f"ix_{TABLE}_{name}", TABLE, [name], schema=schema)
+    for name, columns in INDEXES.items():
+        if name not in indexes:
+            op.create_index(name, TABLE, columns, schema=schema)
 
 
 def downgrade() -> None:
     schema = context.config.attributes["schema"]
-    for name in INDEXED:
-        op.drop_index(f"ix_{TABLE}_{name}", TABLE, schema=schema)
+    for name in INDEXES:
+        op.drop_index(name, TABLE, schema=schema)
     for name in COLUMNS:
         op.drop_column(TABLE, name, schema=schema)
