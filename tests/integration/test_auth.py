@@ -45,6 +45,7 @@ SCOPES: dict[str, dict[tuple[str, str], str]] = {
         ("PUT", "/v1/offices/{office_id}/video-rooms"): "rooms:write",
         ("POST", "/v1/bookings"): "bookings:write",
         ("GET", "/v1/bookings/{booking_id}"): "bookings:read",
+        ("GET", "/v1/offices/{office_id}/bookings"): "bookings:read",
         ("DELETE", "/v1/bookings/{booking_id}"): "bookings:cancel",
         ("POST", "/v1/bookings/check-in"): "bookings:check_in",
         ("POST", "/v1/bookings/{booking_id}/outcome"): "bookings:write",
